@@ -1,0 +1,26 @@
+// Bundles the CLI into dist/ with esbuild. One bundle starts faster than hundreds of
+// node_modules files (see ../shared/sketches/README.md); code splitting keeps the heavy
+// modules (undici, node-forge, jose) in chunks that load only when a command needs them.
+import { readFileSync, rmSync } from 'node:fs';
+import { build } from 'esbuild';
+
+rmSync(new URL('../dist', import.meta.url), { recursive: true, force: true });
+await build({
+  entryPoints: { main: 'src/cli/main.ts', index: 'src/core/index.ts' },
+  outdir: 'dist',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  sourcemap: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  // `open` ships its own xdg-open script next to its module; it must stay in node_modules.
+  external: ['open'],
+  // node-forge is CommonJS and requires Node built-ins; give the ESM bundle a real `require`.
+  banner: {
+    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+  },
+  define: { __VERSION__: JSON.stringify(JSON.parse(readFileSync('package.json', 'utf8')).version) },
+  logLevel: 'warning',
+});

@@ -1,0 +1,6 @@
+// Every command, registered on the root program. Each module keeps its heavy imports inside its
+// action so that `mtls-oauth --help` loads none of them.
+
+import type { Command } from 'commander';
+
+export const commands: Array<(program: Command) => void> = [];

@@ -1,0 +1,116 @@
+// The one place a command's outcome becomes output and an exit code.
+
+import type { Command } from 'commander';
+import { isMtlsOAuthError, MtlsOAuthError } from '../core/errors.ts';
+import { EXIT, exitCodeForKind } from './exit-codes.ts';
+import { type GlobalOptions, Ui } from './ui.ts';
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
+export interface Check {
+  name: string;
+  status: CheckStatus;
+  detail?: string;
+}
+
+export interface Outcome {
+  /** The operation's result; IdP responses as received. */
+  result?: unknown;
+  checks?: Check[];
+  /** Diagnostics of the connections made. */
+  tls?: unknown;
+  /** Prints the human form (not called under --json). */
+  human?: () => void;
+  /** Overrides the exit code derived from the checks. */
+  exitCode?: number;
+  /** The error to report when the outcome is a failure without an exception (a failed check). */
+  error?: { code: string; message: string; hint?: string };
+}
+
+export interface Context {
+  ui: Ui;
+  globals: GlobalOptions;
+  command: string;
+}
+
+export interface Envelope {
+  ok: boolean;
+  command: string;
+  result?: unknown;
+  checks?: Check[];
+  tls?: unknown;
+  error?: { code: string; message: string; hint?: string; details?: unknown };
+}
+
+function checkIcon(ui: Ui, s: CheckStatus): string {
+  return { pass: ui.c.green('✓'), fail: ui.c.red('✗'), warn: ui.c.yellow('!'), skip: ui.c.dim('-') }[s];
+}
+
+/** Human rendering of a list of checks. */
+export function printChecks(ui: Ui, checks: Check[]): void {
+  for (const ch of checks) {
+    ui.out(`  ${checkIcon(ui, ch.status)} ${ch.name}${ch.detail ? `: ${ch.detail}` : ''}`);
+  }
+}
+
+/** Runs a command body, renders its outcome or error, and sets process.exitCode (never exits). */
+export async function execute(command: string, cmd: Command, body: (ctx: Context) => Promise<Outcome>) {
+  const globals = cmd.optsWithGlobals() as GlobalOptions;
+  const ui = new Ui(globals);
+  await ui.init();
+  try {
+    const outcome = await body({ ui, globals, command });
+    const failed = (outcome.checks ?? []).filter((c) => c.status === 'fail');
+    const exitCode = outcome.exitCode ?? (failed.length > 0 ? EXIT.checkFailed : EXIT.ok);
+    const ok = exitCode === EXIT.ok;
+    if (ui.json) {
+      const env: Envelope = { ok, command, result: outcome.result, checks: outcome.checks ?? [] };
+      if (outcome.tls !== undefined) env.tls = outcome.tls;
+      if (!ok) {
+        env.error = outcome.error ?? {
+          code: 'CHECK_FAILED',
+          message: failed.map((c) => `${c.name}: ${c.detail ?? 'failed'}`).join('; ') || 'a check failed',
+        };
+      }
+      ui.writeStdout(`${JSON.stringify(env, null, 2)}\n`);
+    } else {
+      outcome.human?.();
+      if (!ok && outcome.error) {
+        ui.err(`${ui.e.red('error:')} ${outcome.error.message}`);
+        if (outcome.error.hint) ui.err(`${ui.e.dim('hint:')} ${outcome.error.hint}`);
+      }
+    }
+    process.exitCode = exitCode;
+  } catch (e) {
+    reportError(ui, command, e);
+  }
+}
+
+export function reportError(ui: Ui, command: string, e: unknown): void {
+  const err = isMtlsOAuthError(e)
+    ? e
+    : new MtlsOAuthError('internal', 'INTERNAL', `unexpected error: ${(e as Error)?.message ?? String(e)}`, {
+        hint: 'this is a bug in mtls-oauth; run again with --debug and report the stack trace',
+        cause: e,
+      });
+  const { tls, ...details } = err.details ?? {};
+  if (ui.json) {
+    const env: Envelope = {
+      ok: false,
+      command,
+      checks: (details.checks as Check[] | undefined) ?? [],
+      error: {
+        code: err.code,
+        message: err.message,
+        ...(err.hint ? { hint: err.hint } : {}),
+        ...(Object.keys(details).length ? { details } : {}),
+      },
+    };
+    if (tls !== undefined) env.tls = tls;
+    ui.writeStdout(`${JSON.stringify(env, null, 2)}\n`);
+  } else {
+    ui.err(`${ui.e.red('error:')} ${err.message}`);
+    if (err.hint) ui.err(`${ui.e.dim('hint:')} ${err.hint}`);
+  }
+  if (ui.opts.debug) ui.err((err.kind === 'internal' ? (err.cause as Error) : err)?.stack ?? String(e));
+  process.exitCode = exitCodeForKind(err.kind);
+}

@@ -1,0 +1,274 @@
+// Settings for every command that talks to an IdP, resolved from (in order of precedence)
+// command-line flags, MTLS_OAUTH_* environment variables, and a profile in a JSON config file.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { usageError } from './errors.ts';
+
+type Kind = 'string' | 'boolean' | 'number' | 'path';
+
+interface SettingSpec {
+  kind: Kind;
+  env: string;
+  flag: string;
+  secret?: boolean;
+  describe: string;
+}
+
+export const SETTINGS = {
+  issuer: { kind: 'string', env: 'MTLS_OAUTH_ISSUER', flag: '--issuer', describe: 'issuer URL' },
+  clientId: { kind: 'string', env: 'MTLS_OAUTH_CLIENT_ID', flag: '--client-id', describe: 'client_id' },
+  cert: { kind: 'path', env: 'MTLS_OAUTH_CERT', flag: '--cert', describe: 'client certificate (PEM)' },
+  key: { kind: 'path', env: 'MTLS_OAUTH_KEY', flag: '--key', describe: 'client private key (PEM)' },
+  p12: {
+    kind: 'path',
+    env: 'MTLS_OAUTH_P12',
+    flag: '--p12',
+    describe: 'client certificate and key (PKCS#12)',
+  },
+  ca: { kind: 'path', env: 'MTLS_OAUTH_CA', flag: '--ca', describe: "CA certificates for the IdP's server" },
+  caMode: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_CA_MODE',
+    flag: '--ca-mode',
+    describe: '"add" to the system roots or "replace" them',
+  },
+  auth: { kind: 'string', env: 'MTLS_OAUTH_AUTH', flag: '--auth', describe: 'client authentication method' },
+  insecure: {
+    kind: 'boolean',
+    env: 'MTLS_OAUTH_INSECURE',
+    flag: '--insecure',
+    describe: "skip verification of the IdP's server certificate",
+  },
+  timeout: { kind: 'number', env: 'MTLS_OAUTH_TIMEOUT', flag: '--timeout', describe: 'seconds per request' },
+  scope: { kind: 'string', env: 'MTLS_OAUTH_SCOPE', flag: '--scope', describe: 'scope to request' },
+  tokenEndpoint: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_TOKEN_ENDPOINT',
+    flag: '--token-endpoint',
+    describe: 'token endpoint (without discovery)',
+  },
+  introspectionEndpoint: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_INTROSPECTION_ENDPOINT',
+    flag: '--introspection-endpoint',
+    describe: 'introspection endpoint (without discovery)',
+  },
+  revocationEndpoint: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_REVOCATION_ENDPOINT',
+    flag: '--revocation-endpoint',
+    describe: 'revocation endpoint (without discovery)',
+  },
+  authorizationEndpoint: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_AUTHORIZATION_ENDPOINT',
+    flag: '--authorization-endpoint',
+    describe: 'authorization endpoint (without discovery)',
+  },
+  signingKey: {
+    kind: 'path',
+    env: 'MTLS_OAUTH_SIGNING_KEY',
+    flag: '--signing-key',
+    describe: 'private key for private_key_jwt (PEM or JWK)',
+  },
+  keyPassphrase: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_KEY_PASSPHRASE',
+    flag: '--key-passphrase',
+    secret: true,
+    describe: 'passphrase of the private key',
+  },
+  p12Password: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_P12_PASSWORD',
+    flag: '--p12-password',
+    secret: true,
+    describe: 'password of the PKCS#12 file',
+  },
+  clientSecret: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_CLIENT_SECRET',
+    flag: '--client-secret',
+    secret: true,
+    describe: 'client secret (client_secret_basic / _post)',
+  },
+} satisfies Record<string, SettingSpec>;
+
+export type SettingName = keyof typeof SETTINGS;
+type ValueOf<K extends Kind> = K extends 'boolean' ? boolean : K extends 'number' ? number : string;
+export type Settings = { -readonly [N in SettingName]?: ValueOf<(typeof SETTINGS)[N]['kind']> };
+export type Source = 'flag' | 'env' | 'profile' | 'default';
+
+export interface ResolvedSettings {
+  settings: Settings;
+  /** Where each value came from, e.g. `env MTLS_OAUTH_ISSUER` or `profile "ci" in ./mtls-oauth.json`. */
+  sources: Partial<Record<SettingName, string>>;
+  /** The config file read, if any. */
+  configFile?: string;
+  profile?: string;
+  warnings: string[];
+}
+
+export interface ResolveInput {
+  flags: Partial<Record<SettingName, unknown>>;
+  env?: NodeJS.ProcessEnv;
+  /** --config: an explicit file must exist. */
+  configPath?: string;
+  /** --profile (or MTLS_OAUTH_PROFILE). */
+  profile?: string;
+  cwd?: string;
+}
+
+export function defaultConfigFiles(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): string[] {
+  const base =
+    env.XDG_CONFIG_HOME ||
+    (process.platform === 'win32' && env.APPDATA ? env.APPDATA : join(env.HOME || homedir(), '.config'));
+  return [resolve(cwd, 'mtls-oauth.json'), join(base, 'mtls-oauth', 'config.json')];
+}
+
+function coerce(name: SettingName, raw: unknown, origin: string, baseDir?: string): unknown {
+  const spec: SettingSpec = SETTINGS[name];
+  const bad = (want: string) =>
+    usageError('CONFIG_TYPE', `${origin}: "${name}" must be ${want}, got ${JSON.stringify(raw)}`, {
+      hint: `fix the value of "${name}" (${spec.describe})`,
+    });
+  switch (spec.kind) {
+    case 'boolean':
+      if (typeof raw === 'boolean') return raw;
+      if (typeof raw === 'string' && /^(1|true|yes|on)$/i.test(raw)) return true;
+      if (typeof raw === 'string' && /^(0|false|no|off|)$/i.test(raw)) return false;
+      throw bad('true or false');
+    case 'number': {
+      const n =
+        typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
+      if (!Number.isFinite(n) || n <= 0) throw bad('a positive number');
+      return n;
+    }
+    case 'path':
+      if (typeof raw !== 'string' || raw === '') throw bad('a file path');
+      return baseDir ? resolve(baseDir, raw) : raw;
+    default:
+      if (typeof raw !== 'string' || raw === '') throw bad('a non-empty string');
+      return raw;
+  }
+}
+
+interface ConfigFile {
+  defaultProfile?: string;
+  profiles: Record<string, Record<string, unknown>>;
+}
+
+export function readConfigFile(file: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw usageError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(e as Error).message}`, {
+      hint: 'check the --config path',
+    });
+  }
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw usageError('CONFIG_JSON', `config file ${file} is not valid JSON: ${(e as Error).message}`, {
+      hint: 'the file holds {"profiles": {"NAME": {"issuer": "...", ...}}}',
+    });
+  }
+  if (!doc || typeof doc !== 'object' || Array.isArray(doc)) {
+    throw usageError('CONFIG_SHAPE', `config file ${file} must hold a JSON object`, {
+      hint: 'the file holds {"profiles": {"NAME": {"issuer": "...", ...}}}',
+    });
+  }
+  const obj = doc as Record<string, unknown>;
+  for (const k of Object.keys(obj)) {
+    if (k !== 'profiles' && k !== 'defaultProfile' && k !== '$schema') {
+      throw usageError('CONFIG_UNKNOWN_KEY', `config file ${file}: unknown key "${k}"`, {
+        hint: 'top-level keys are "profiles" and "defaultProfile"',
+      });
+    }
+  }
+  const profiles = obj.profiles ?? {};
+  if (!profiles || typeof profiles !== 'object' || Array.isArray(profiles)) {
+    throw usageError('CONFIG_TYPE', `config file ${file}: "profiles" must be an object of named profiles`);
+  }
+  if (obj.defaultProfile !== undefined && typeof obj.defaultProfile !== 'string') {
+    throw usageError('CONFIG_TYPE', `config file ${file}: "defaultProfile" must be a string`);
+  }
+  for (const [name, p] of Object.entries(profiles)) {
+    if (!p || typeof p !== 'object' || Array.isArray(p)) {
+      throw usageError('CONFIG_TYPE', `config file ${file}: profile "${name}" must be an object`);
+    }
+    for (const k of Object.keys(p)) {
+      if (!(k in SETTINGS)) {
+        throw usageError(
+          'CONFIG_UNKNOWN_KEY',
+          `config file ${file}: profile "${name}" has unknown key "${k}"`,
+          {
+            hint: `known keys: ${Object.keys(SETTINGS).join(', ')}`,
+          },
+        );
+      }
+    }
+  }
+  return {
+    defaultProfile: obj.defaultProfile as string | undefined,
+    profiles: profiles as ConfigFile['profiles'],
+  };
+}
+
+export function resolveSettings(input: ResolveInput): ResolvedSettings {
+  const env = input.env ?? process.env;
+  const cwd = input.cwd ?? process.cwd();
+  const out: ResolvedSettings = { settings: {}, sources: {}, warnings: [] };
+  const wanted = input.profile ?? env.MTLS_OAUTH_PROFILE;
+
+  const explicit = input.configPath ?? env.MTLS_OAUTH_CONFIG;
+  const file = explicit ? resolve(cwd, explicit) : defaultConfigFiles(env, cwd).find((f) => existsSync(f));
+  let profile: Record<string, unknown> = {};
+  if (file) {
+    const cfg = readConfigFile(file);
+    const name = wanted ?? cfg.defaultProfile ?? (cfg.profiles.default ? 'default' : undefined);
+    if (name !== undefined) {
+      if (!cfg.profiles[name]) {
+        throw usageError('PROFILE_NOT_FOUND', `profile "${name}" is not in ${file}`, {
+          hint: `profiles there: ${Object.keys(cfg.profiles).join(', ') || '(none)'}`,
+        });
+      }
+      profile = cfg.profiles[name];
+      out.profile = name;
+    }
+    out.configFile = file;
+  } else if (wanted) {
+    throw usageError('PROFILE_NOT_FOUND', `profile "${wanted}" requested but no config file was found`, {
+      hint: `create ./mtls-oauth.json or pass --config FILE`,
+    });
+  }
+
+  const settings = out.settings as Record<string, unknown>;
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    const spec: SettingSpec = SETTINGS[name];
+    const flag = input.flags[name];
+    if (flag !== undefined) {
+      settings[name] = coerce(name, flag, `option ${spec.flag}`);
+      out.sources[name] = 'flag';
+      if (spec.secret) {
+        out.warnings.push(
+          `${spec.flag} puts a secret in the process list, visible to every user of this machine; prefer ${spec.env}`,
+        );
+      }
+    } else if (env[spec.env] !== undefined && env[spec.env] !== '') {
+      settings[name] = coerce(name, env[spec.env], `environment variable ${spec.env}`, cwd);
+      out.sources[name] = `env ${spec.env}`;
+    } else if (profile[name] !== undefined) {
+      settings[name] = coerce(name, profile[name], `profile "${out.profile}" in ${file}`, dirname(file!));
+      out.sources[name] = `profile "${out.profile}" in ${file}`;
+    }
+  }
+  if (settings.caMode !== undefined && settings.caMode !== 'add' && settings.caMode !== 'replace') {
+    throw usageError('CONFIG_TYPE', `"caMode" must be "add" or "replace", got "${settings.caMode}"`);
+  }
+  return out;
+}
