@@ -1,0 +1,152 @@
+// Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3,
+// RFC 7523 private_key_jwt, RFC 8705 mutual TLS).
+
+import { randomUUID } from 'node:crypto';
+import { usageError } from './errors.ts';
+
+export const AUTH_METHODS = [
+  'tls_client_auth',
+  'self_signed_tls_client_auth',
+  'client_secret_basic',
+  'client_secret_post',
+  'private_key_jwt',
+  'none',
+] as const;
+export type AuthMethod = (typeof AUTH_METHODS)[number];
+
+export function parseAuthMethod(value: string): AuthMethod {
+  if ((AUTH_METHODS as readonly string[]).includes(value)) return value as AuthMethod;
+  throw usageError('UNKNOWN_AUTH_METHOD', `unknown client authentication method "${value}"`, {
+    hint: `use one of: ${AUTH_METHODS.join(', ')}`,
+  });
+}
+
+export function usesCertificate(method: AuthMethod): boolean {
+  return method === 'tls_client_auth' || method === 'self_signed_tls_client_auth';
+}
+
+/** tls_client_auth when a certificate is configured, client_secret_basic with a secret, else none. */
+export function defaultAuthMethod(o: {
+  hasCertificate: boolean;
+  hasSecret: boolean;
+  hasSigningKey: boolean;
+}) {
+  if (o.hasCertificate) return 'tls_client_auth' as const;
+  if (o.hasSigningKey) return 'private_key_jwt' as const;
+  if (o.hasSecret) return 'client_secret_basic' as const;
+  return 'none' as const;
+}
+
+export interface ClientCredentials {
+  clientId: string;
+  method: AuthMethod;
+  clientSecret?: string;
+  /** private_key_jwt: signs the assertion; given the claims, returns a compact JWS. */
+  signAssertion?: (claims: Record<string, unknown>) => Promise<string>;
+}
+
+export interface AuthenticatedRequest {
+  form: Record<string, string>;
+  headers: Record<string, string>;
+  /** Whether the request must go over the client certificate (and so to the mTLS alias). */
+  withClientCert: boolean;
+}
+
+// RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding.
+const formEncode = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
+
+/** Adds client authentication to a request's form and headers for `endpoint`. */
+export async function authenticate(
+  c: ClientCredentials,
+  endpoint: string,
+  form: Record<string, string | undefined>,
+): Promise<AuthenticatedRequest> {
+  const body: Record<string, string> = {};
+  for (const [k, v] of Object.entries(form)) if (v !== undefined) body[k] = v;
+  const headers: Record<string, string> = {};
+  switch (c.method) {
+    case 'tls_client_auth':
+    case 'self_signed_tls_client_auth':
+    case 'none':
+      // RFC 8705 §2: client_id in every request authenticated with a certificate.
+      body.client_id = c.clientId;
+      break;
+    case 'client_secret_basic':
+      if (!c.clientSecret) throw missingSecret(c.method);
+      headers.authorization = `Basic ${Buffer.from(`${formEncode(c.clientId)}:${formEncode(c.clientSecret)}`).toString('base64')}`;
+      break;
+    case 'client_secret_post':
+      if (!c.clientSecret) throw missingSecret(c.method);
+      body.client_id = c.clientId;
+      body.client_secret = c.clientSecret;
+      break;
+    case 'private_key_jwt': {
+      if (!c.signAssertion) {
+        throw usageError('MISSING_SIGNING_KEY', 'private_key_jwt needs a signing key', {
+          hint: 'pass --signing-key FILE (PEM or JWK) or MTLS_OAUTH_SIGNING_KEY',
+        });
+      }
+      const now = Math.floor(Date.now() / 1000);
+      body.client_id = c.clientId;
+      body.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
+      body.client_assertion = await c.signAssertion({
+        iss: c.clientId,
+        sub: c.clientId,
+        aud: endpoint,
+        jti: randomUUID(),
+        iat: now,
+        exp: now + 60,
+      });
+      break;
+    }
+  }
+  return { form: body, headers, withClientCert: usesCertificate(c.method) };
+}
+
+function missingSecret(method: AuthMethod) {
+  return usageError('MISSING_CLIENT_SECRET', `${method} needs a client secret`, {
+    hint: 'set MTLS_OAUTH_CLIENT_SECRET (a flag would show it in the process list)',
+  });
+}
+
+/** A signer for private_key_jwt from a PEM or JWK file's text. */
+export async function assertionSigner(
+  keyText: string,
+): Promise<(claims: Record<string, unknown>) => Promise<string>> {
+  const jose = await import('jose');
+  const { createPrivateKey } = await import('node:crypto');
+  let key: import('node:crypto').KeyObject;
+  let kid: string | undefined;
+  try {
+    if (keyText.trim().startsWith('{')) {
+      const jwk = JSON.parse(keyText) as import('node:crypto').JsonWebKey & { kid?: string };
+      kid = jwk.kid;
+      key = createPrivateKey({ key: jwk, format: 'jwk' });
+    } else {
+      key = createPrivateKey(keyText);
+    }
+  } catch (e) {
+    throw usageError('SIGNING_KEY_PARSE', `cannot read the signing key: ${(e as Error).message}`, {
+      hint: 'give an unencrypted PEM private key or a private JWK',
+    });
+  }
+  const alg = algFor(key);
+  return (claims) =>
+    new jose.SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', ...(kid ? { kid } : {}) }).sign(key);
+}
+
+function algFor(key: import('node:crypto').KeyObject): string {
+  switch (key.asymmetricKeyType) {
+    case 'rsa':
+      return 'RS256';
+    case 'ec':
+      return key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'ES384' : 'ES256';
+    case 'ed25519':
+      return 'EdDSA';
+    default:
+      throw usageError(
+        'SIGNING_KEY_TYPE',
+        `cannot sign client assertions with a ${key.asymmetricKeyType} key`,
+      );
+  }
+}

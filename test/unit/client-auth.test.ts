@@ -1,0 +1,80 @@
+import assert from 'node:assert/strict';
+import { generateKeyPairSync } from 'node:crypto';
+import { describe, it } from 'node:test';
+import { decodeProtectedHeader, jwtVerify } from 'jose';
+import {
+  assertionSigner,
+  authenticate,
+  defaultAuthMethod,
+  parseAuthMethod,
+} from '../../src/core/client-auth.ts';
+
+const endpoint = 'https://idp.example/token';
+
+describe('client authentication', () => {
+  it('sends client_id in the body for certificate methods (RFC 8705 §2) and uses the certificate', async () => {
+    for (const method of ['tls_client_auth', 'self_signed_tls_client_auth'] as const) {
+      const r = await authenticate({ clientId: 'kong', method }, endpoint, {
+        grant_type: 'client_credentials',
+      });
+      assert.deepEqual(r.form, { grant_type: 'client_credentials', client_id: 'kong' });
+      assert.deepEqual(r.headers, {});
+      assert.equal(r.withClientCert, true);
+    }
+  });
+
+  it('form-encodes id and secret inside Basic (RFC 6749 §2.3.1)', async () => {
+    const r = await authenticate(
+      { clientId: 'a b:c', method: 'client_secret_basic', clientSecret: 'p&ss wörd' },
+      endpoint,
+      { scope: undefined },
+    );
+    assert.deepEqual(r.form, {});
+    const decoded = Buffer.from(r.headers.authorization.replace(/^Basic /, ''), 'base64').toString();
+    assert.equal(decoded, 'a+b%3Ac:p%26ss+w%C3%B6rd');
+    assert.equal(r.withClientCert, false);
+  });
+
+  it('puts the secret in the body for client_secret_post and refuses a missing secret', async () => {
+    const r = await authenticate(
+      { clientId: 'x', method: 'client_secret_post', clientSecret: 's' },
+      endpoint,
+      {},
+    );
+    assert.deepEqual(r.form, { client_id: 'x', client_secret: 's' });
+    await assert.rejects(
+      authenticate({ clientId: 'x', method: 'client_secret_basic' }, endpoint, {}),
+      /needs a client secret/,
+    );
+  });
+
+  it('signs a private_key_jwt assertion for the endpoint', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const sign = await assertionSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
+    const r = await authenticate(
+      { clientId: 'kong', method: 'private_key_jwt', signAssertion: sign },
+      endpoint,
+      {},
+    );
+    assert.equal(r.form.client_assertion_type, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    assert.equal(decodeProtectedHeader(r.form.client_assertion).alg, 'ES256');
+    const { payload } = await jwtVerify(r.form.client_assertion, publicKey, {
+      audience: endpoint,
+      issuer: 'kong',
+    });
+    assert.equal(payload.sub, 'kong');
+    assert.ok(payload.jti);
+  });
+
+  it('chooses a default and rejects unknown methods', () => {
+    assert.equal(
+      defaultAuthMethod({ hasCertificate: true, hasSecret: true, hasSigningKey: false }),
+      'tls_client_auth',
+    );
+    assert.equal(
+      defaultAuthMethod({ hasCertificate: false, hasSecret: true, hasSigningKey: false }),
+      'client_secret_basic',
+    );
+    assert.throws(() => parseAuthMethod('mtls'), /unknown client authentication method "mtls"/);
+  });
+});
