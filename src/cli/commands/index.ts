@@ -2,5 +2,6 @@
 // action so that `mtls-oauth --help` loads none of them.
 
 import type { Command } from 'commander';
+import { registerConfig } from './config.ts';
 
-export const commands: Array<(program: Command) => void> = [];
+export const commands: Array<(program: Command) => void> = [registerConfig];
