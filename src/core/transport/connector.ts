@@ -1,0 +1,300 @@
+// The undici `connect` function: opens TCP, then TLS over a tap that keeps a copy of the bytes the
+// server sends, and records everything about the connection in a ConnectionRecord. The server's
+// certificate is verified here (chain + host name, exactly as Node would) after the handshake and
+// before undici gets the socket, so that a rejected chain is still recorded and shown.
+
+import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import {
+  type ConnectionOptions,
+  checkServerIdentity,
+  type PeerCertificate,
+  type TLSSocket,
+  connect as tlsConnect,
+} from 'node:tls';
+import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
+import { type ConnectionRecord, summarizeCertificate, VERIFY_MESSAGES } from './diagnostics.ts';
+import type { ClientIdentity } from './identity.ts';
+import { dnFromDer } from './x509-names.ts';
+
+/** The most server bytes kept per connection for the analysis (handshake + a little after it). */
+const TAP_LIMIT = 256 * 1024;
+
+/** A Duplex over a net.Socket that keeps a copy of every inbound byte, up to a limit. */
+class TapSocket extends Duplex {
+  readonly rx: Buffer[] = [];
+  private size = 0;
+  constructor(private readonly raw: Socket) {
+    super();
+    raw.on('data', (d: Buffer) => {
+      if (this.size < TAP_LIMIT) {
+        this.rx.push(d);
+        this.size += d.length;
+      }
+      if (!this.push(d)) raw.pause();
+    });
+    raw.on('end', () => this.push(null));
+    raw.on('error', (e) => this.destroy(e));
+    raw.on('close', () => this.destroy());
+  }
+  received(): Buffer {
+    return Buffer.concat(this.rx);
+  }
+  override _read() {
+    this.raw.resume();
+  }
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void) {
+    this.raw.write(chunk, cb);
+  }
+  override _final(cb: (e?: Error | null) => void) {
+    this.raw.end();
+    cb();
+  }
+  override _destroy(err: Error | null, cb: (e?: Error | null) => void) {
+    this.raw.destroy();
+    cb(err);
+  }
+  setKeepAlive(enable?: boolean, delay?: number) {
+    this.raw.setKeepAlive(enable, delay);
+    return this;
+  }
+  setNoDelay(noDelay?: boolean) {
+    this.raw.setNoDelay(noDelay);
+    return this;
+  }
+}
+
+export interface ConnectorOptions {
+  /** certificate/key for this agent (none for the agent that must not present one) */
+  identity?: ClientIdentity;
+  ca?: string | string[];
+  insecure: boolean;
+  timeoutMs: number;
+  /** called once per connection, when it starts; the record is filled in as the connection goes */
+  onRecord(record: ConnectionRecord): void;
+}
+
+interface ConnectParams {
+  hostname: string;
+  host?: string;
+  protocol: string;
+  port: string | number;
+  servername?: string | null;
+  localAddress?: string | null;
+}
+type Callback = (err: Error | null, socket?: Socket | TLSSocket) => void;
+
+class ConnectError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const ms = (t0: number) => Math.round((performance.now() - t0) * 100) / 100;
+
+function peerChain(socket: TLSSocket): Buffer[] {
+  const out: Buffer[] = [];
+  const seen = new Set<string>();
+  for (
+    let c: PeerCertificate | undefined = socket.getPeerCertificate(true);
+    c?.raw && !seen.has(c.fingerprint256);
+    c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate
+  ) {
+    seen.add(c.fingerprint256);
+    out.push(c.raw);
+  }
+  return out;
+}
+
+/** Fills in what the server said in its handshake flight (CertificateRequest, alerts). */
+function applyFlight(record: ConnectionRecord, flight: ServerFlight, identity: ClientIdentity | undefined) {
+  if (flight.certificateRequested !== undefined) record.clientCertRequested = flight.certificateRequested;
+  if (flight.certificateRequest) {
+    record.acceptableCAs = flight.certificateRequest.certificateAuthorities.map(dnFromDer);
+    record.signatureAlgorithms = flight.certificateRequest.signatureAlgorithms;
+    if (flight.certificateRequest.certificateTypes)
+      record.certificateTypes = flight.certificateRequest.certificateTypes;
+  }
+  if (record.clientCertRequested !== undefined) {
+    record.clientCertSent =
+      record.clientCertRequested && identity
+        ? { subject: identity.subjectDn, x5tS256: identity.x5tS256 }
+        : null;
+  }
+  if (flight.incomplete) record.handshakeAnalysis = flight.incomplete;
+  else delete record.handshakeAnalysis;
+  const alerts = flight.alerts.filter((a) => a.code !== 0).map((a) => `${a.name} (${a.code})`);
+  if (alerts.length) record.alerts = [...new Set([...(record.alerts ?? []), ...alerts])];
+  // TLS 1.2: the server's chain is in plaintext even when verification failed early.
+  if (record.serverChain.length === 0 && flight.serverCertificates?.length) {
+    record.serverChain = flight.serverCertificates.map((c) => summarizeCertificate(c));
+  }
+}
+
+/** An undici `connect` function that records every connection. */
+export function createConnector(o: ConnectorOptions) {
+  const sessions = new Map<string, Buffer>();
+  return function connect(params: ConnectParams, callback: Callback): void {
+    const hostname = params.hostname.replace(/^\[|\]$/g, '');
+    const tlsWanted = params.protocol === 'https:';
+    const port = Number(params.port) || (tlsWanted ? 443 : 80);
+    const servername = params.servername || (isIP(hostname) ? undefined : hostname);
+    const record: ConnectionRecord = {
+      target: `${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`,
+      scheme: params.protocol,
+      withClientCert: !!o.identity,
+      timings: {},
+      serverChain: [],
+      verified: false,
+      ...(servername ? { servername } : {}),
+      ...(o.insecure && tlsWanted ? { insecure: true } : {}),
+      clientCertConfigured: o.identity
+        ? {
+            subject: o.identity.subjectDn,
+            issuer: o.identity.issuerDn,
+            x5tS256: o.identity.x5tS256,
+            source: o.identity.source,
+          }
+        : null,
+    };
+    o.onRecord(record);
+    const t0 = performance.now();
+    let done = false;
+    let tls: TLSSocket | undefined;
+    const finish = (err: Error | null, s?: Socket | TLSSocket) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      callback(err, s);
+    };
+    const firstError = (e: Error & { code?: string }) => {
+      // undici destroys sockets it is done with using "informational" errors: not a failure.
+      if (e.code?.startsWith('UND_ERR_INFO')) return;
+      record.error ??= { code: e.code ?? e.name ?? 'ERROR', message: String(e.message).trim() };
+    };
+
+    const raw = netConnect({
+      host: hostname,
+      port,
+      noDelay: true,
+      localAddress: params.localAddress ?? undefined,
+    });
+    const timer = setTimeout(() => {
+      const err = new ConnectError(
+        'UND_ERR_CONNECT_TIMEOUT',
+        `connect timeout (${tls ? 'TLS handshake' : 'TCP'}, ${o.timeoutMs} ms)`,
+      );
+      firstError(err);
+      (tls ?? raw).destroy(err);
+      finish(err);
+    }, o.timeoutMs);
+    timer.unref?.();
+
+    raw.once('error', (e) => {
+      firstError(e);
+      finish(e);
+    });
+    raw.once('connect', () => {
+      record.timings.tcpMs = ms(t0);
+      if (!tlsWanted) {
+        record.verified = false;
+        raw.setKeepAlive(true, 60_000);
+        finish(null, raw);
+        return;
+      }
+      const t1 = performance.now();
+      const tap = new TapSocket(raw);
+      const keylog: string[] = [];
+      const sessionKey = servername ?? hostname;
+      const opts: ConnectionOptions = {
+        socket: tap,
+        host: hostname,
+        port,
+        servername,
+        ALPNProtocols: ['http/1.1'],
+        // Verified below, exactly as Node does, so that a failed chain is still recorded.
+        rejectUnauthorized: false,
+        session: sessions.get(sessionKey),
+        ...(o.ca ? { ca: o.ca } : {}),
+        ...(o.identity ? o.identity.tls : {}),
+      };
+      let verifiedOk = false;
+      let pendingSession: Buffer | undefined;
+      const analyze = () => {
+        try {
+          applyFlight(record, analyzeServerFlight(tap.received(), keylog), o.identity);
+        } catch (e) {
+          record.handshakeAnalysis = `could not read the handshake: ${(e as Error).message}`;
+        }
+      };
+      try {
+        tls = tlsConnect(opts);
+      } catch (e) {
+        firstError(e as Error);
+        raw.destroy();
+        finish(e as Error);
+        return;
+      }
+      const s = tls;
+      s.on('keylog', (line: Buffer) => keylog.push(line.toString('latin1')));
+      s.on('session', (session: Buffer) => {
+        if (verifiedOk) sessions.set(sessionKey, session);
+        else pendingSession = session;
+      });
+      s.on('error', (e: Error) => {
+        firstError(e);
+        analyze();
+        finish(e);
+      });
+      s.on('close', () => {
+        analyze();
+        keylog.length = 0;
+        tap.rx.length = 0;
+      });
+      s.once('secureConnect', () => {
+        record.timings.tlsMs = ms(t1);
+        record.protocol = s.getProtocol() ?? undefined;
+        const cipher = s.getCipher();
+        record.cipher = cipher?.standardName ?? cipher?.name;
+        record.alpn = s.alpnProtocol || null;
+        record.sessionReused = s.isSessionReused();
+        try {
+          record.serverChain = peerChain(s).map((c) => summarizeCertificate(c));
+        } catch {}
+        analyze();
+        if (record.sessionReused && record.clientCertRequested === false) {
+          // A resumed session carries the identity of the first handshake; no new CertificateRequest.
+          delete record.clientCertRequested;
+          delete record.clientCertSent;
+        }
+        // Verification, as Node's own onConnectSecure does it: chain, then host name (not on resumption).
+        let verifyError: Error | undefined;
+        if (!s.authorized) {
+          const code = String(s.authorizationError ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+          verifyError = Object.assign(new Error(VERIFY_MESSAGES[code] ?? code), { code });
+        } else if (!s.isSessionReused()) {
+          const peer = s.getPeerCertificate(true);
+          verifyError = checkServerIdentity(servername ?? hostname, peer) ?? undefined;
+        }
+        if (verifyError) {
+          record.verified = false;
+          record.verifyError = (verifyError as { code?: string }).code ?? verifyError.message;
+          if (!o.insecure) {
+            firstError(verifyError);
+            s.destroy();
+            finish(verifyError);
+            return;
+          }
+        } else {
+          record.verified = true;
+        }
+        verifiedOk = true;
+        if (pendingSession) sessions.set(sessionKey, pendingSession);
+        finish(null, s);
+      });
+    });
+  };
+}

@@ -1,0 +1,356 @@
+// Every HTTP call to the IdP goes through HttpClient: one undici Agent per client identity (and one
+// without a certificate, for calls that must not present one), one connection per host, bodies read
+// with a size limit, JSON checked, and each connection recorded (see diagnostics.ts).
+
+import { readFileSync } from 'node:fs';
+import { rootCertificates } from 'node:tls';
+import { Agent } from 'undici';
+import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
+import { isSecretName, redactForm, redactJson, shorten } from '../redact.ts';
+import { createConnector } from './connector.ts';
+import { type ConnectionRecord, classifyFailure, describeConnection } from './diagnostics.ts';
+import type { ClientIdentity } from './identity.ts';
+
+export interface HttpClientOptions {
+  identity?: ClientIdentity;
+  /** path to PEM bundle for the IdP's server cert */
+  ca?: string;
+  /** default 'add' (system roots + ca) */
+  caMode?: 'add' | 'replace';
+  insecure?: boolean;
+  /** per request, default 30000 */
+  timeoutMs?: number;
+  /** default 1 MiB */
+  maxBodyBytes?: number;
+  /** verbose sink (stderr); requests/responses with secrets redacted */
+  log?: (line: string) => void;
+  /** added: print secrets in full in the log (--show-secrets) */
+  showSecrets?: boolean;
+}
+
+export interface RequestOptions {
+  method?: 'GET' | 'POST' | 'HEAD';
+  url: string;
+  /** application/x-www-form-urlencoded body (undefined values dropped) */
+  form?: Record<string, string | undefined>;
+  headers?: Record<string, string>;
+  /** default: true when an identity is configured */
+  withClientCert?: boolean;
+  /** default true: non-JSON -> MtlsOAuthError network 'NOT_JSON' showing status, content-type, body start */
+  expectJson?: boolean;
+  /** e.g. "token request": named in error messages */
+  step?: string;
+}
+
+export interface HttpResult {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  json?: unknown;
+  connection?: ConnectionRecord;
+  url: string;
+}
+
+const DEFAULT_TIMEOUT = 30_000;
+const DEFAULT_MAX_BODY = 1024 * 1024;
+const BODY_START = 200;
+
+function readCa(file: string): string {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw usageError('CERT_FILE_UNREADABLE', `cannot read the CA file ${file}: ${(e as Error).message}`, {
+      hint: errnoCode(e) === 'ENOENT' ? 'check the --ca path' : 'make the file readable by this user',
+      cause: e,
+    });
+  }
+  if (!/-----BEGIN CERTIFICATE-----/.test(text)) {
+    throw usageError('CERT_PARSE', `the CA file ${file} holds no PEM certificate`, {
+      hint: 'the --ca file must contain "-----BEGIN CERTIFICATE-----" blocks (the CA that issued the IdP\'s server certificate)',
+    });
+  }
+  return text;
+}
+
+function redactUrl(u: string, show: boolean): string {
+  if (show) return u;
+  try {
+    const url = new URL(u);
+    if (!url.search) return u;
+    url.search = redactForm(url.search.slice(1));
+    return url.toString();
+  } catch {
+    return u;
+  }
+}
+
+function redactHeader(name: string, value: string, show: boolean): string {
+  if (show || !isSecretName(name)) return value;
+  const m = value.match(/^(\w+)\s+(.+)$/);
+  return m ? `${m[1]} ${shorten(m[2])}` : shorten(value);
+}
+
+/** The body as a person should see it in the log: JSON and forms with secrets shortened, text cut. */
+export function redactBody(
+  text: string,
+  contentType: string | undefined,
+  show: boolean,
+  limit = 4000,
+): string {
+  if (show) return text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
+  if (/json/i.test(contentType ?? '') || /^\s*[{[]/.test(text)) {
+    try {
+      return JSON.stringify(redactJson(JSON.parse(text)));
+    } catch {}
+  }
+  if (/x-www-form-urlencoded/i.test(contentType ?? '')) return redactForm(text);
+  return text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
+}
+
+export class HttpClient {
+  /** every connection made, in order */
+  readonly connections: ConnectionRecord[] = [];
+  private readonly agents = new Map<'cert' | 'plain', Agent>();
+  private readonly latest = new Map<string, ConnectionRecord>();
+  private readonly ca?: string | string[];
+  private readonly timeoutMs: number;
+  private readonly maxBodyBytes: number;
+
+  constructor(private readonly opts: HttpClientOptions) {
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT;
+    this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    if (opts.ca) {
+      const pem = readCa(opts.ca);
+      // A `ca` option replaces Node's roots; adding means passing both.
+      this.ca = opts.caMode === 'replace' ? pem : [...rootCertificates, pem];
+    }
+  }
+
+  get identity(): ClientIdentity | undefined {
+    return this.opts.identity;
+  }
+
+  private agent(withCert: boolean): Agent {
+    const key = withCert ? 'cert' : 'plain';
+    let a = this.agents.get(key);
+    if (!a) {
+      const connect = createConnector({
+        identity: withCert ? this.opts.identity : undefined,
+        ca: this.ca,
+        insecure: !!this.opts.insecure,
+        timeoutMs: this.timeoutMs,
+        onRecord: (r) => {
+          this.connections.push(r);
+          this.latest.set(`${key}|${r.scheme}|${r.target}`, r);
+        },
+      });
+      a = new Agent({
+        connections: 1,
+        pipelining: 1,
+        connect: connect as never,
+        headersTimeout: this.timeoutMs,
+        bodyTimeout: this.timeoutMs,
+      });
+      this.agents.set(key, a);
+    }
+    return a;
+  }
+
+  private log(line: string) {
+    this.opts.log?.(line);
+  }
+
+  /** HTTP error statuses are returned, not thrown; transport/TLS failures throw MtlsOAuthError with details.tls. */
+  async request(req: RequestOptions): Promise<HttpResult> {
+    const method = req.method ?? (req.form ? 'POST' : 'GET');
+    const withCert = req.withClientCert ?? !!this.opts.identity;
+    const expectJson = req.expectJson ?? true;
+    const show = !!this.opts.showSecrets;
+    let url: URL;
+    try {
+      url = new URL(req.url);
+    } catch {
+      throw usageError('BAD_URL', `"${req.url}" is not a URL${req.step ? ` (${req.step})` : ''}`, {
+        hint: 'give an absolute https:// URL',
+      });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw usageError('BAD_URL', `${req.url}: only https:// (and http:// on loopback) URLs are supported`);
+    }
+    if (withCert && !this.opts.identity) {
+      throw usageError(
+        'NO_CLIENT_CERT',
+        `${req.step ?? 'this request'} needs a client certificate and none was configured`,
+        {
+          hint: 'pass --cert FILE --key FILE (or --p12 FILE)',
+        },
+      );
+    }
+    const headers: Record<string, string> = {
+      accept: expectJson ? 'application/json' : '*/*',
+      ...req.headers,
+    };
+    let body: string | undefined;
+    if (req.form) {
+      const p = new URLSearchParams();
+      for (const [k, v] of Object.entries(req.form)) if (v !== undefined) p.append(k, v);
+      body = p.toString();
+      headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    }
+    headers['user-agent'] ??= 'mtls-oauth';
+
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const latestKey = `${withCert ? 'cert' : 'plain'}|${url.protocol}|${url.hostname}:${port}`;
+    const connection = () => this.latest.get(latestKey);
+
+    this.log(
+      `> ${method} ${redactUrl(url.toString(), show)}${withCert ? '' : '  (without client certificate)'}`,
+    );
+    for (const [k, v] of Object.entries(headers)) this.log(`> ${k}: ${redactHeader(k, v, show)}`);
+    if (body !== undefined) this.log(`> ${show ? body : redactForm(body)}`);
+
+    const known = new Set(this.connections);
+    const controller = new AbortController();
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      controller.abort();
+    }, this.timeoutMs);
+    const logNewConnections = () => {
+      for (const r of this.connections) {
+        if (known.has(r)) continue;
+        known.add(r);
+        for (const line of describeConnection(r)) this.log(`* ${line}`);
+      }
+    };
+    const fail = (e: unknown): never => {
+      logNewConnections();
+      const err = classifyFailure(e, {
+        url: url.toString(),
+        step: req.step,
+        record: connection(),
+        identity: this.opts.identity,
+        withClientCert: withCert,
+        timeoutMs: this.timeoutMs,
+        timedOut,
+        caFile: this.opts.ca,
+        caMode: this.opts.caMode,
+      });
+      this.log(`! ${err.code}: ${err.message}`);
+      throw err;
+    };
+
+    let res: Awaited<ReturnType<Agent['request']>>;
+    try {
+      res = await this.agent(withCert).request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method,
+        headers,
+        body,
+        signal: controller.signal,
+      });
+    } catch (e) {
+      clearTimeout(timer);
+      return fail(e);
+    }
+    const rec = connection();
+    if (rec) rec.requests = (rec.requests ?? 0) + 1;
+    logNewConnections();
+
+    const resHeaders: Record<string, string> = {};
+    for (const [k, v] of Object.entries(res.headers)) {
+      if (v !== undefined) resHeaders[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    const contentType = resHeaders['content-type'];
+    this.log(`< ${res.statusCode}`);
+    for (const [k, v] of Object.entries(resHeaders)) this.log(`< ${k}: ${redactHeader(k, v, show)}`);
+
+    // The body, with a size limit.
+    let text: string;
+    try {
+      const declared = Number(resHeaders['content-length']);
+      if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
+        res.body.destroy();
+        throw this.tooLarge(url, req.step, res.statusCode, contentType, declared);
+      }
+      const chunks: Buffer[] = [];
+      let size = 0;
+      for await (const chunk of res.body) {
+        size += (chunk as Buffer).length;
+        if (size > this.maxBodyBytes) {
+          res.body.destroy();
+          throw this.tooLarge(url, req.step, res.statusCode, contentType);
+        }
+        chunks.push(chunk as Buffer);
+      }
+      text = Buffer.concat(chunks).toString('utf8');
+    } catch (e) {
+      if (e instanceof MtlsOAuthError) {
+        clearTimeout(timer);
+        this.log(`! ${e.code}: ${e.message}`);
+        throw Object.assign(e, { details: { ...e.details, ...(connection() ? { tls: connection() } : {}) } });
+      }
+      clearTimeout(timer);
+      return fail(e);
+    }
+    clearTimeout(timer);
+    if (text) this.log(`< ${redactBody(text, contentType, show)}`);
+
+    const result: HttpResult = { status: res.statusCode, headers: resHeaders, text, url: url.toString() };
+    if (rec) result.connection = rec;
+    if (expectJson && method !== 'HEAD') {
+      try {
+        result.json = JSON.parse(text);
+      } catch {
+        const start = text.slice(0, BODY_START).replace(/\s+/g, ' ').trim();
+        const what = text.trim() === '' ? 'an empty body' : `${contentType ?? 'no content type'}`;
+        const html = /html/i.test(contentType ?? '') || /^\s*</.test(text);
+        throw new MtlsOAuthError(
+          'network',
+          'NOT_JSON',
+          `${req.step ? `${req.step}: ` : ''}${url.host} answered HTTP ${res.statusCode} with ${what} instead of JSON${start ? `: "${start}${text.length > BODY_START ? '…' : ''}"` : ''}`,
+          {
+            hint: html
+              ? 'an HTML page usually comes from a proxy, a login page or a wrong URL: check the endpoint URL (run `mtls-oauth discover ISSUER`) and any proxy in between'
+              : 'check the endpoint URL; run with -v to see the whole response',
+            details: {
+              url: url.toString(),
+              status: res.statusCode,
+              contentType: contentType ?? null,
+              bodyStart: text.slice(0, BODY_START),
+              ...(rec ? { tls: rec } : {}),
+            },
+          },
+        );
+      }
+    }
+    return result;
+  }
+
+  private tooLarge(
+    url: URL,
+    step: string | undefined,
+    status: number,
+    contentType?: string,
+    declared?: number,
+  ) {
+    return new MtlsOAuthError(
+      'network',
+      'RESPONSE_TOO_LARGE',
+      `${step ? `${step}: ` : ''}${url.host} sent a response body larger than ${this.maxBodyBytes} bytes${declared ? ` (content-length ${declared})` : ''}; stopped reading`,
+      {
+        hint: 'an OAuth endpoint answers with a few kilobytes: check the URL (is it a file download or a web page?)',
+        details: { url: url.toString(), status, contentType: contentType ?? null, limit: this.maxBodyBytes },
+      },
+    );
+  }
+
+  /** closes all agents/sockets */
+  async close(): Promise<void> {
+    const agents = [...this.agents.values()];
+    this.agents.clear();
+    await Promise.all(agents.map((a) => a.destroy().catch(() => {})));
+  }
+}
