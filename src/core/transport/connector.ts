@@ -8,7 +8,10 @@ import { Duplex } from 'node:stream';
 import {
   type ConnectionOptions,
   checkServerIdentity,
+  createSecureContext,
   type PeerCertificate,
+  rootCertificates,
+  type SecureContext,
   type TLSSocket,
   connect as tlsConnect,
 } from 'node:tls';
@@ -67,7 +70,10 @@ class TapSocket extends Duplex {
 export interface ConnectorOptions {
   /** certificate/key for this agent (none for the agent that must not present one) */
   identity?: ClientIdentity;
-  ca?: string | string[];
+  /** PEM bundle trusted for the server's certificate */
+  ca?: string;
+  /** 'add' (default): Node's roots + ca; 'replace': only ca */
+  caMode?: 'add' | 'replace';
   insecure: boolean;
   timeoutMs: number;
   /** called once per connection, when it starts; the record is filled in as the connection goes */
@@ -134,9 +140,30 @@ function applyFlight(record: ConnectionRecord, flight: ServerFlight, identity: C
   }
 }
 
+/**
+ * The TLS context of one agent: the client identity, and the trust for the server's certificate:
+ * Node's roots (default), Node's roots plus `ca` (caMode add), or only `ca` (caMode replace).
+ */
+export function buildSecureContext(o: Pick<ConnectorOptions, 'identity' | 'ca' | 'caMode'>): SecureContext {
+  const base = o.identity ? o.identity.tls : {};
+  if (!o.ca || o.caMode === 'replace') return createSecureContext({ ...base, ...(o.ca ? { ca: o.ca } : {}) });
+  // Adding to the roots: a `ca` option would replace them, and passing [...rootCertificates, ca]
+  // costs ~60 ms of parsing. The context's own addCACert copies the root store once and adds to it
+  // (what Node itself does for each `ca` entry), keeping NODE_EXTRA_CA_CERTS too.
+  const ctx = createSecureContext(base);
+  const native = (ctx as { context?: { addCACert?: (pem: string) => void } }).context;
+  if (typeof native?.addCACert === 'function') {
+    native.addCACert(o.ca);
+    return ctx;
+  }
+  return createSecureContext({ ...base, ca: [...rootCertificates, o.ca] });
+}
+
 /** An undici `connect` function that records every connection. */
 export function createConnector(o: ConnectorOptions) {
   const sessions = new Map<string, Buffer>();
+  // One context per agent: building one per connection re-parses every trusted root (tens of ms).
+  const secureContext = buildSecureContext(o);
   return function connect(params: ConnectParams, callback: Callback): void {
     const hostname = params.hostname.replace(/^\[|\]$/g, '');
     const tlsWanted = params.protocol === 'https:';
@@ -218,8 +245,7 @@ export function createConnector(o: ConnectorOptions) {
         // Verified below, exactly as Node does, so that a failed chain is still recorded.
         rejectUnauthorized: false,
         session: sessions.get(sessionKey),
-        ...(o.ca ? { ca: o.ca } : {}),
-        ...(o.identity ? o.identity.tls : {}),
+        secureContext,
       };
       let verifiedOk = false;
       let pendingSession: Buffer | undefined;

@@ -218,6 +218,13 @@ function errorChain(e: unknown): Array<{ code?: string; message: string; name?: 
 /** Turns a failed request (the error undici gave + what the connection saw) into an MtlsOAuthError. */
 export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
   if (e instanceof MtlsOAuthError) return e;
+  // A bug of ours is not a network failure: let it surface as one.
+  if ((e instanceof TypeError || e instanceof ReferenceError || e instanceof RangeError) && !errnoCode(e)) {
+    return new MtlsOAuthError('internal', 'INTERNAL', `unexpected error: ${e.message}`, {
+      hint: 'this is a bug in mtls-oauth; run again with --debug and report the stack trace',
+      cause: e,
+    });
+  }
   const r = c.record;
   const chain = errorChain(e);
   const codes = new Set(chain.map((x) => x.code).filter(Boolean) as string[]);

@@ -3,7 +3,6 @@
 // with a size limit, JSON checked, and each connection recorded (see diagnostics.ts).
 
 import { readFileSync } from 'node:fs';
-import { rootCertificates } from 'node:tls';
 import { Agent } from 'undici';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { isSecretName, redactForm, redactJson, shorten } from '../redact.ts';
@@ -113,7 +112,7 @@ export class HttpClient {
   readonly connections: ConnectionRecord[] = [];
   private readonly agents = new Map<'cert' | 'plain', Agent>();
   private readonly latest = new Map<string, ConnectionRecord>();
-  private readonly ca?: string | string[];
+  private readonly ca?: string;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
 
@@ -121,9 +120,7 @@ export class HttpClient {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT;
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
     if (opts.ca) {
-      const pem = readCa(opts.ca);
-      // A `ca` option replaces Node's roots; adding means passing both.
-      this.ca = opts.caMode === 'replace' ? pem : [...rootCertificates, pem];
+      this.ca = readCa(opts.ca);
     }
   }
 
@@ -138,6 +135,7 @@ export class HttpClient {
       const connect = createConnector({
         identity: withCert ? this.opts.identity : undefined,
         ca: this.ca,
+        caMode: this.opts.caMode,
         insecure: !!this.opts.insecure,
         timeoutMs: this.timeoutMs,
         onRecord: (r) => {
