@@ -256,7 +256,7 @@ describe('analyzeMtls and endpointFor', () => {
 function fakeHttp(answers: Record<string, { status?: number; body?: unknown; error?: MtlsOAuthError }>) {
   const asked: Array<{ url: string; withClientCert?: boolean }> = [];
   const http: DiscoveryHttp = {
-    async request(o) {
+    async request(o): ReturnType<DiscoveryHttp['request']> {
       asked.push({ url: o.url, withClientCert: o.withClientCert });
       const a = answers[o.url];
       if (!a)
