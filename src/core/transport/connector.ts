@@ -23,6 +23,9 @@ import { dnFromDer } from './x509-names.ts';
 /** The most server bytes kept per connection for the analysis (handshake + a little after it). */
 const TAP_LIMIT = 256 * 1024;
 
+/** Errors undici uses to close sockets it is done with (connection: close, client closed): not failures. */
+const IGNORED_SOCKET_ERRORS = new Set(['UND_ERR_INFO', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
+
 /** A Duplex over a net.Socket that keeps a copy of every inbound byte, up to a limit. */
 class TapSocket extends Duplex {
   readonly rx: Buffer[] = [];
@@ -199,7 +202,7 @@ export function createConnector(o: ConnectorOptions) {
     };
     const firstError = (e: Error & { code?: string }) => {
       // undici destroys sockets it is done with using "informational" errors: not a failure.
-      if (e.code?.startsWith('UND_ERR_INFO')) return;
+      if (e.code && IGNORED_SOCKET_ERRORS.has(e.code)) return;
       record.error ??= { code: e.code ?? e.name ?? 'ERROR', message: String(e.message).trim() };
     };
 
