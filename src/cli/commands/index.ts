@@ -3,5 +3,6 @@
 
 import type { Command } from 'commander';
 import { registerConfig } from './config.ts';
+import { registerTls } from './tls.ts';
 
-export const commands: Array<(program: Command) => void> = [registerConfig];
+export const commands: Array<(program: Command) => void> = [registerConfig, registerTls];
