@@ -172,3 +172,124 @@ export async function startOpensslServer(o: OpensslOptions): Promise<Running & {
       }),
   };
 }
+
+const DAY = 86_400_000;
+
+/** A self-signed server certificate (a leaf, not a CA): what Node calls DEPTH_ZERO_SELF_SIGNED_CERT. */
+async function selfSignedServer(subject: string, sans: string) {
+  const { X509Certificate } = await import('node:crypto');
+  const { buildCertificate, derToPem } = await import('../../src/core/pki/certificate.ts');
+  const { parseDn } = await import('../../src/core/pki/dn.ts');
+  const { generateKey, privateKeyPem } = await import('../../src/core/pki/keys.ts');
+  const { parseSans } = await import('../../src/core/pki/san.ts');
+  const kp = await generateKey('ec-p256');
+  const dn = parseDn(subject);
+  const der = buildCertificate({
+    profile: 'server',
+    subject: dn,
+    issuer: dn,
+    publicKey: kp.publicKey,
+    signingKey: kp.privateKey,
+    issuerPublicKey: kp.publicKey,
+    sans: parseSans(sans),
+    notAfter: new Date(Date.now() + 30 * DAY),
+  });
+  return { cert: derToPem(der), key: privateKeyPem(kp.privateKey), x509: new X509Certificate(der) };
+}
+
+/**
+ * Every certificate the transport tests need, made in-process, and written (with the keys, mode
+ * 0600) into a temporary directory for the code and programs that read files. Call remove().
+ */
+export async function makeTransportPki() {
+  const { makeCa } = await import('./pki.ts');
+  const ca = await makeCa('CN=Test CA,O=mtls-oauth tests');
+  const ca2 = await makeCa('CN=Second CA,OU=Platform,O=Example\\, Inc.,C=US');
+  const other = await makeCa('CN=Other CA,O=Elsewhere');
+  const now = Date.now();
+  const loopback = 'dns:localhost,ip:127.0.0.1,ip:::1';
+  const server = await ca.issue({ subject: 'CN=localhost', profile: 'server', sans: loopback });
+  const serverOtherCa = await other.issue({ subject: 'CN=localhost', profile: 'server', sans: loopback });
+  const serverWrongHost = await ca.issue({
+    subject: 'CN=wrong.example',
+    profile: 'server',
+    sans: 'dns:wrong.example',
+  });
+  const serverExpired = await ca.issue({
+    subject: 'CN=localhost',
+    profile: 'server',
+    sans: loopback,
+    notBefore: new Date(now - 30 * DAY),
+    notAfter: new Date(now - DAY),
+  });
+  const selfSigned = await selfSignedServer('CN=localhost,O=Self Signed', loopback);
+  const client = await ca.issue({ subject: 'CN=kong' });
+  const clientOtherCa = await other.issue({ subject: 'CN=stranger' });
+  const clientExpired = await ca.issue({
+    subject: 'CN=kong-expired',
+    notBefore: new Date(now - 30 * DAY),
+    notAfter: new Date(now - DAY),
+  });
+  const clientNotYetValid = await ca.issue({
+    subject: 'CN=kong-future',
+    notBefore: new Date(now + 10 * DAY),
+    notAfter: new Date(now + 30 * DAY),
+  });
+  const { createPrivateKey } = await import('node:crypto');
+  const encryptedKey = createPrivateKey(client.key).export({
+    type: 'pkcs8',
+    format: 'pem',
+    cipher: 'aes-256-cbc',
+    passphrase: 'correct horse',
+  }) as string;
+  const files = tempFiles({
+    'ca.crt': ca.cert,
+    'ca2.crt': ca2.cert,
+    'other-ca.crt': other.cert,
+    'both-ca.crt': ca.cert + ca2.cert,
+    'client.crt': client.cert,
+    'client.key': client.key,
+    'client-enc.key': encryptedKey,
+    'client-other.crt': clientOtherCa.cert,
+    'client-other.key': clientOtherCa.key,
+    'client-expired.crt': clientExpired.cert,
+    'client-expired.key': clientExpired.key,
+    'client-future.crt': clientNotYetValid.cert,
+    'client-future.key': clientNotYetValid.key,
+    'wrong.key': clientOtherCa.key,
+  });
+  // PKCS#12 by the openssl CLI: the format users bring.
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('openssl', [
+    'pkcs12',
+    '-export',
+    '-in',
+    files.path('client.crt'),
+    '-inkey',
+    files.path('client.key'),
+    '-certfile',
+    files.path('ca.crt'),
+    '-out',
+    files.path('client.p12'),
+    '-passout',
+    'pass:p12 secret',
+  ]);
+  return {
+    ca,
+    ca2,
+    other,
+    server,
+    serverOtherCa,
+    serverWrongHost,
+    serverExpired,
+    selfSigned,
+    client,
+    clientOtherCa,
+    clientExpired,
+    clientNotYetValid,
+    files,
+    path: files.path,
+    remove: files.remove,
+  };
+}
+export type TransportPki = Awaited<ReturnType<typeof makeTransportPki>>;

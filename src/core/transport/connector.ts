@@ -3,7 +3,7 @@
 // certificate is verified here (chain + host name, exactly as Node would) after the handshake and
 // before undici gets the socket, so that a rejected chain is still recorded and shown.
 
-import { isIP, connect as netConnect, type Socket } from 'node:net';
+import { isIP, type LookupFunction, connect as netConnect, type Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import {
   type ConnectionOptions,
@@ -27,7 +27,7 @@ const TAP_LIMIT = 256 * 1024;
 const IGNORED_SOCKET_ERRORS = new Set(['UND_ERR_INFO', 'UND_ERR_DESTROYED', 'UND_ERR_CLOSED']);
 
 /** A Duplex over a net.Socket that keeps a copy of every inbound byte, up to a limit. */
-class TapSocket extends Duplex {
+export class TapSocket extends Duplex {
   readonly rx: Buffer[] = [];
   private size = 0;
   constructor(private readonly raw: Socket) {
@@ -79,6 +79,8 @@ export interface ConnectorOptions {
   caMode?: 'add' | 'replace';
   insecure: boolean;
   timeoutMs: number;
+  /** host name resolution (default: the system's, as net.connect does) */
+  lookup?: LookupFunction;
   /** called once per connection, when it starts; the record is filled in as the connection goes */
   onRecord(record: ConnectionRecord): void;
 }

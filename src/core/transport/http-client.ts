@@ -3,9 +3,10 @@
 // with a size limit, JSON checked, and each connection recorded (see diagnostics.ts).
 
 import { readFileSync } from 'node:fs';
+import type { LookupFunction } from 'node:net';
 import { Agent } from 'undici';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
-import { isSecretName, redactForm, redactJson, shorten } from '../redact.ts';
+import { isSecretName, redactJson, shorten } from '../redact.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, classifyFailure, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
@@ -25,6 +26,8 @@ export interface HttpClientOptions {
   log?: (line: string) => void;
   /** added: print secrets in full in the log (--show-secrets) */
   showSecrets?: boolean;
+  /** added: host name resolution instead of the system's (tests, pinned addresses) */
+  lookup?: LookupFunction;
 }
 
 export interface RequestOptions {
@@ -72,13 +75,19 @@ function readCa(file: string): string {
   return text;
 }
 
+/** A form body or query string for the log: decoded for reading, secret values shortened. */
+export function formForLog(encoded: string, show: boolean): string {
+  const parts: string[] = [];
+  for (const [k, v] of new URLSearchParams(encoded))
+    parts.push(`${k}=${!show && isSecretName(k) ? shorten(v) : v}`);
+  return parts.join('&');
+}
+
 function redactUrl(u: string, show: boolean): string {
-  if (show) return u;
   try {
     const url = new URL(u);
     if (!url.search) return u;
-    url.search = redactForm(url.search.slice(1));
-    return url.toString();
+    return `${url.origin}${url.pathname}?${formForLog(url.search.slice(1), show)}${url.hash}`;
   } catch {
     return u;
   }
@@ -103,7 +112,7 @@ export function redactBody(
       return JSON.stringify(redactJson(JSON.parse(text)));
     } catch {}
   }
-  if (/x-www-form-urlencoded/i.test(contentType ?? '')) return redactForm(text);
+  if (/x-www-form-urlencoded/i.test(contentType ?? '')) return formForLog(text, false);
   return text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
 }
 
@@ -138,6 +147,7 @@ export class HttpClient {
         caMode: this.opts.caMode,
         insecure: !!this.opts.insecure,
         timeoutMs: this.timeoutMs,
+        lookup: this.opts.lookup,
         onRecord: (r) => {
           this.connections.push(r);
           this.latest.set(`${key}|${r.scheme}|${r.target}`, r);
@@ -206,7 +216,7 @@ export class HttpClient {
       `> ${method} ${redactUrl(url.toString(), show)}${withCert ? '' : '  (without client certificate)'}`,
     );
     for (const [k, v] of Object.entries(headers)) this.log(`> ${k}: ${redactHeader(k, v, show)}`);
-    if (body !== undefined) this.log(`> ${show ? body : redactForm(body)}`);
+    if (body !== undefined) this.log(`> ${formForLog(body, show)}`);
 
     const known = new Set(this.connections);
     const controller = new AbortController();
