@@ -211,7 +211,11 @@ export async function fetchJwks(http: DiscoveryHttp, uri: string): Promise<JwksS
     return { uri, keys: keys.map(summarizeJwk) };
   } catch (e) {
     if (!isMtlsOAuthError(e)) throw e;
-    return { uri, keys: [], error: { code: e.code, message: e.message } };
+    const status = e.details?.status;
+    if (e.code === 'NOT_JSON' && typeof status === 'number' && status !== 200) {
+      return { uri, keys: [], error: { code: 'JWKS_HTTP_STATUS', message: `HTTP ${status} from ${uri}` } };
+    }
+    return { uri, keys: [], error: { code: e.code, message: e.message.replace(/^JWKS: /, '') } };
   }
 }
 
@@ -344,7 +348,7 @@ async function analyse(
     metadata: v.metadata,
   };
   if (!v.metadata) return report;
-  report.analysis = analyzeMtls(v.metadata);
+  report.analysis = analyzeMtls(v.metadata, v.invalidMembers);
   checks.push(...report.analysis.checks);
 
   const jwksUri = v.metadata.jwks_uri;
@@ -361,15 +365,20 @@ async function analyse(
   return report;
 }
 
-/** The MtlsOAuthError (kind 'check', exit 1) for a report whose document failed validation. */
-export function invalidDocumentError(report: DiscoveryReport): MtlsOAuthError {
+/**
+ * The MtlsOAuthError (kind 'check', exit 1) for a report whose document failed validation.
+ * `forDiscoverCommand`: the hint does not send the user to `discover` again.
+ */
+export function invalidDocumentError(report: DiscoveryReport, forDiscoverCommand = false): MtlsOAuthError {
   const failed = report.checks.filter((c) => c.status === 'fail');
   const issuerFail = failed.find((c) => c.name === 'issuer');
   const docIssuer = (report.document as { issuer?: unknown } | null)?.issuer;
   const hint =
     issuerFail && typeof docIssuer === 'string'
       ? `if ${docIssuer} is the IdP you mean, use exactly that as the issuer (a trailing "/" counts); otherwise the document is not this issuer's (RFC 8414 §3.3)`
-      : `the IdP publishes an invalid discovery document; run \`mtls-oauth discover ${report.issuer}\` for the full report, or give the endpoints directly (--token-endpoint ...)`;
+      : forDiscoverCommand
+        ? 'the IdP publishes a discovery document that clients cannot rely on: fix it at the IdP; meanwhile other commands can take the endpoints directly (--token-endpoint ...)'
+        : `the IdP publishes an invalid discovery document; run \`mtls-oauth discover ${report.issuer}\` for the full report, or give the endpoints directly (--token-endpoint ...)`;
   return new MtlsOAuthError(
     'check',
     'DISCOVERY_INVALID',

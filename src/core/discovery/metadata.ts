@@ -140,6 +140,8 @@ export interface Validation {
   checks: Check[];
   /** the document, when it is an object, with members of a wrong type removed */
   metadata?: Metadata;
+  /** the members removed because of their type */
+  invalidMembers: string[];
 }
 
 const list = (xs: string[]) => xs.join(', ');
@@ -157,7 +159,7 @@ export function validateMetadata(doc: unknown, issuer: string, kind: LocationKin
       status: 'fail',
       detail: `the document must be a JSON object, got ${typeName(doc)}`,
     });
-    return { valid: false, checks };
+    return { valid: false, checks, invalidMembers: [] };
   }
   const d = doc as Record<string, unknown>;
 
@@ -269,5 +271,10 @@ export function validateMetadata(doc: unknown, issuer: string, kind: LocationKin
   );
 
   const valid = !checks.some((c) => c.status === 'fail');
-  return { valid, checks, metadata: typeof clean.issuer === 'string' ? (clean as Metadata) : undefined };
+  return {
+    valid,
+    checks,
+    metadata: typeof clean.issuer === 'string' ? (clean as Metadata) : undefined,
+    invalidMembers: Object.keys(d).filter((k) => !(k in clean)),
+  };
 }

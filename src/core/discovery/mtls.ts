@@ -117,8 +117,11 @@ function authSupport(metadata: MetadataLike, member: string, fallback?: string):
 const mtlsOf = (a: AuthSupport) =>
   (a.methods ?? []).filter((m) => (MTLS_AUTH_METHODS as readonly string[]).includes(m));
 
-/** The mTLS picture of a metadata document, with warnings for what will bite. */
-export function analyzeMtls(metadata: MetadataLike): MtlsAnalysis {
+/**
+ * The mTLS picture of a metadata document, with warnings for what will bite. `invalidMembers`
+ * (from validateMetadata) are members removed for their type: said so rather than "absent".
+ */
+export function analyzeMtls(metadata: MetadataLike, invalidMembers: string[] = []): MtlsAnalysis {
   const clientAuth = {
     token: authSupport(metadata, 'token_endpoint_auth_methods_supported', 'client_secret_basic'),
     introspection: authSupport(metadata, 'introspection_endpoint_auth_methods_supported'),
@@ -179,11 +182,13 @@ export function analyzeMtls(metadata: MetadataLike): MtlsAnalysis {
     jwksUri: typeof metadata.jwks_uri === 'string' ? metadata.jwks_uri : undefined,
     checks: [],
   };
-  analysis.checks = mtlsChecks(analysis);
+  analysis.checks = mtlsChecks(analysis, (member) =>
+    invalidMembers.includes(member) ? `${member} is unusable (wrong type)` : `${member} is absent`,
+  );
   return analysis;
 }
 
-function mtlsChecks(a: MtlsAnalysis): Check[] {
+function mtlsChecks(a: MtlsAnalysis, missing: (member: string) => string): Check[] {
   const checks: Check[] = [];
   const tokenMtls = mtlsOf(a.clientAuth.token);
   if (tokenMtls.length) {
@@ -198,7 +203,7 @@ function mtlsChecks(a: MtlsAnalysis): Check[] {
       status: 'warn',
       detail:
         a.clientAuth.token.methods === null
-          ? 'token_endpoint_auth_methods_supported is absent, which means client_secret_basic only (RFC 8414 §2): no tls_client_auth'
+          ? `${missing('token_endpoint_auth_methods_supported')}, which means client_secret_basic only (RFC 8414 §2): no tls_client_auth`
           : `the token endpoint advertises neither tls_client_auth nor self_signed_tls_client_auth (only ${a.clientAuth.token.methods.join(', ') || 'nothing'})`,
     });
   }
@@ -269,7 +274,7 @@ function mtlsChecks(a: MtlsAnalysis): Check[] {
       status: 'warn',
       detail:
         a.pkce.methods === null
-          ? 'code_challenge_methods_supported is absent: the IdP may ignore PKCE (this tool always sends S256)'
+          ? `${missing('code_challenge_methods_supported')}: the IdP may ignore PKCE (this tool always sends S256)`
           : `S256 is not advertised (${a.pkce.methods.join(', ') || 'nothing'}); this tool always sends S256`,
     });
   }
