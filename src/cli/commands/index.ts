@@ -3,6 +3,7 @@
 
 import type { Command } from 'commander';
 import { registerConfig } from './config.ts';
+import { registerDiscover } from './discover.ts';
 import { registerTls } from './tls.ts';
 
-export const commands: Array<(program: Command) => void> = [registerConfig, registerTls];
+export const commands: Array<(program: Command) => void> = [registerConfig, registerTls, registerDiscover];
