@@ -335,7 +335,11 @@ export interface IdpOptions {
   requestCertOnPlain?: boolean;
   /** Limit both listeners to TLS 1.2 (default: Node's default, TLS 1.3 preferred). */
   tls12?: boolean;
-  /** Issue JWT access tokens (with `cnf`) for the resource RESOURCE (resource indicators on, and the default resource). */
+  /**
+   * Issue JWT access tokens (with `cnf`) for the resource RESOURCE (resource indicators on, and the
+   * default resource). oidc-provider does not introspect JWT access tokens (introspection answers
+   * active: false): use the default opaque tokens to test introspection.
+   */
   jwtAccessTokens?: boolean;
   /** Issuer path, e.g. "/tenant": the issuer becomes https://127.0.0.1:PORT/tenant. */
   path?: string;
