@@ -1,0 +1,159 @@
+// Loading the client identity: every mistake a user can make is a usage error with a hint.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { MtlsOAuthError } from '../../src/core/errors.ts';
+import { x5tS256 } from '../../src/core/pki/thumbprint.ts';
+import { loadClientIdentity } from '../../src/core/transport/identity.ts';
+import { makeTransportPki, type TransportPki } from '../helpers/tls-servers.ts';
+
+let pki: TransportPki;
+before(async () => {
+  pki = await makeTransportPki();
+});
+after(() => pki?.remove());
+
+async function usage(
+  settings: Parameters<typeof loadClientIdentity>[0],
+  code: string,
+  message: RegExp,
+  hint: RegExp,
+) {
+  await assert.rejects(loadClientIdentity(settings), (e: unknown) => {
+    assert.ok(e instanceof MtlsOAuthError, String(e));
+    assert.equal(e.kind, 'usage');
+    assert.equal(e.code, code);
+    assert.match(e.message, message);
+    assert.match(e.hint ?? '', hint);
+    return true;
+  });
+}
+
+describe('loadClientIdentity', () => {
+  it('no certificate settings: no identity', async () => {
+    assert.equal(await loadClientIdentity({}), undefined);
+  });
+
+  it('PEM certificate and key: subject (RFC 4514), issuer, x5t#S256, source', async () => {
+    const id = (await loadClientIdentity({ cert: pki.path('client.crt'), key: pki.path('client.key') }))!;
+    assert.equal(id.subjectDn, 'CN=kong');
+    assert.equal(id.issuerDn, 'CN=Test CA,O=mtls-oauth tests');
+    assert.equal(id.x5tS256, x5tS256(pki.client.x509));
+    assert.equal(id.chain.length, 1);
+    assert.equal(id.source, `${pki.path('client.crt')} + ${pki.path('client.key')}`);
+    assert.ok(id.tls.cert && id.tls.key);
+  });
+
+  it('encrypted key with the right passphrase', async () => {
+    const id = await loadClientIdentity({
+      cert: pki.path('client.crt'),
+      key: pki.path('client-enc.key'),
+      keyPassphrase: 'correct horse',
+    });
+    assert.equal(id?.subjectDn, 'CN=kong');
+    assert.equal(id?.tls.passphrase, 'correct horse');
+  });
+
+  it('PKCS#12 with its password: the leaf and the CA in the file', async () => {
+    const id = (await loadClientIdentity({ p12: pki.path('client.p12'), p12Password: 'p12 secret' }))!;
+    assert.equal(id.subjectDn, 'CN=kong');
+    assert.equal(id.x5tS256, x5tS256(pki.client.x509));
+    assert.deepEqual(
+      id.chain.map((c) => c.subject),
+      [pki.client.x509.subject, pki.ca.x509.subject],
+    );
+    assert.ok(Buffer.isBuffer(id.tls.pfx));
+  });
+
+  it('missing file', async () => {
+    await usage(
+      { cert: pki.path('nope.crt'), key: pki.path('client.key') },
+      'CERT_FILE_UNREADABLE',
+      /cannot read the certificate .*nope\.crt: no such file/,
+      /certs init/,
+    );
+  });
+
+  it('--cert without --key', async () => {
+    await usage(
+      { cert: pki.path('client.crt') },
+      'CERT_FILE_UNREADABLE',
+      /--cert was given without --key/,
+      /--key FILE/,
+    );
+  });
+
+  it('--p12 together with --cert', async () => {
+    await usage(
+      { p12: pki.path('client.p12'), cert: pki.path('client.crt') },
+      'CERT_FILE_UNREADABLE',
+      /cannot be combined/,
+      /either/,
+    );
+  });
+
+  it('a key where the certificate should be', async () => {
+    await usage(
+      { cert: pki.path('client.key'), key: pki.path('client.key') },
+      'CERT_PARSE',
+      /holds no PEM certificate/,
+      /--key/,
+    );
+  });
+
+  it('a certificate where the key should be', async () => {
+    await usage(
+      { cert: pki.path('client.crt'), key: pki.path('client.crt') },
+      'CERT_PARSE',
+      /holds no PEM private key/,
+      /--cert/,
+    );
+  });
+
+  it('key does not match the certificate', async () => {
+    await usage(
+      { cert: pki.path('client.crt'), key: pki.path('wrong.key') },
+      'KEY_MISMATCH',
+      /does not belong to the certificate/,
+      /openssl x509 .* -pubkey/,
+    );
+  });
+
+  it('encrypted key without a passphrase', async () => {
+    await usage(
+      { cert: pki.path('client.crt'), key: pki.path('client-enc.key') },
+      'KEY_PASSPHRASE',
+      /is encrypted and no passphrase was given/,
+      /MTLS_OAUTH_KEY_PASSPHRASE/,
+    );
+  });
+
+  it('encrypted key with a wrong passphrase', async () => {
+    await usage(
+      { cert: pki.path('client.crt'), key: pki.path('client-enc.key'), keyPassphrase: 'battery staple' },
+      'KEY_PASSPHRASE',
+      /wrong passphrase/,
+      /MTLS_OAUTH_KEY_PASSPHRASE/,
+    );
+  });
+
+  it('PKCS#12 with a wrong password, or none', async () => {
+    for (const p12Password of ['wrong', undefined]) {
+      await usage(
+        { p12: pki.path('client.p12'), p12Password },
+        'P12_PASSWORD',
+        /wrong password for the PKCS#12 file/,
+        /MTLS_OAUTH_P12_PASSWORD/,
+      );
+    }
+  });
+
+  it('a PEM file given as PKCS#12', async () => {
+    await usage(
+      { p12: pki.path('client.crt'), p12Password: 'x' },
+      'CERT_PARSE',
+      /PKCS#12 file .* cannot be used/,
+      /openssl pkcs12/,
+    );
+  });
+});
