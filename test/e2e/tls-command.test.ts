@@ -1,0 +1,348 @@
+// `mtls-oauth tls URL` end to end: the built CLI against real servers on 127.0.0.1. Each failure
+// case asserts the exit code, the error code (--json) and the hint (human output).
+
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { after, before, describe, it, type TestContext } from 'node:test';
+import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
+import {
+  closedPort,
+  makeTransportPki,
+  type Running,
+  startHttpsServer,
+  startOpensslServer,
+  startSilentServer,
+  type TransportPki,
+} from '../helpers/tls-servers.ts';
+
+let pki: TransportPki;
+before(async () => {
+  pki = await makeTransportPki();
+});
+after(() => pki?.remove());
+
+const idArgs = () => [
+  '--cert',
+  pki.path('client.crt'),
+  '--key',
+  pki.path('client.key'),
+  '--ca',
+  pki.path('ca.crt'),
+];
+const strangerArgs = () => [
+  '--cert',
+  pki.path('client-other.crt'),
+  '--key',
+  pki.path('client-other.key'),
+  '--ca',
+  pki.path('ca.crt'),
+];
+
+function keep<T extends Running>(t: TestContext, s: T): T {
+  t.after(() => s.close());
+  return s;
+}
+
+/** Runs the probe twice: human (exit code, hint on stderr, story on stdout) and --json (error code). */
+async function expectFailure(
+  url: string,
+  args: string[],
+  exit: number,
+  code: string,
+  hint: RegExp,
+  env?: NodeJS.ProcessEnv,
+) {
+  const human = await runCli(['tls', url, ...args], { env });
+  assertCleanFailure(human, exit, /^error: /m);
+  assert.match(human.stderr, new RegExp(`^hint: .*${hint.source}`, 'm'));
+  const json = await runCli(['tls', url, ...args, '--json'], { env });
+  assert.equal(json.code, exit, json.stderr);
+  const doc = jsonOf(json);
+  assert.equal(doc.ok, false);
+  assert.equal(doc.command, 'tls');
+  assert.equal(doc.error?.code, code, JSON.stringify(doc.error));
+  assert.match(doc.error?.hint ?? '', hint);
+  return { human, doc };
+}
+
+describe('mtls-oauth tls', () => {
+  for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
+    it(`success (${version}): protocol, cipher, chain, acceptable CAs, certificate sent and accepted; exit 0`, async (t) => {
+      const s = keep(
+        t,
+        await startHttpsServer({
+          cert: pki.server.cert,
+          key: pki.server.key,
+          ca: [pki.ca.cert, pki.ca2.cert],
+          maxVersion: version,
+        }),
+      );
+      const r = await runCli(['tls', `${s.url}/`, ...idArgs()]);
+      assert.equal(r.code, 0, r.stderr);
+      assertNoStack(r);
+      assert.match(r.stdout, new RegExp(`protocol +${version.replace('.', '\\.')}`));
+      assert.match(r.stdout, /cipher +TLS_/);
+      assert.match(r.stdout, /0: subject +CN=localhost/);
+      assert.match(r.stdout, /issuer +CN=Test CA,O=mtls-oauth tests/);
+      assert.match(
+        r.stdout,
+        /acceptable CAs:\n +CN=Test CA,O=mtls-oauth tests\n +CN=Second CA,OU=Platform,O=Example\\, Inc\.,C=US/,
+      );
+      assert.match(r.stdout, /client certificate sent: CN=kong/);
+      assert.match(r.stdout, /✓ client certificate accepted/);
+      assert.match(r.stdout, /✓ HTTP: status 200/);
+
+      const j = jsonOf(await runCli(['tls', `${s.url}/`, ...idArgs(), '--json']));
+      assert.equal(j.ok, true);
+      assert.equal(j.result.status, 200);
+      assert.equal(j.result.identity.subject, 'CN=kong');
+      assert.equal(j.tls[0].protocol, version);
+      assert.deepEqual(j.tls[0].acceptableCAs, [
+        'CN=Test CA,O=mtls-oauth tests',
+        'CN=Second CA,OU=Platform,O=Example\\, Inc.,C=US',
+      ]);
+      assert.equal(j.tls[0].clientCertSent.subject, 'CN=kong');
+      assert.ok(
+        j.checks.every((c) => c.status === 'pass'),
+        JSON.stringify(j.checks),
+      );
+    });
+  }
+
+  it('a non-2xx status is fine: this is about TLS', async (t) => {
+    const s = keep(
+      t,
+      await startHttpsServer({
+        cert: pki.server.cert,
+        key: pki.server.key,
+        ca: pki.ca.cert,
+        handler: (_q, res) => {
+          res.statusCode = 404;
+          res.end('<html>not found</html>');
+        },
+      }),
+    );
+    const r = await runCli(['tls', `${s.url}/nothing`, ...idArgs()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /HTTP: status 404/);
+  });
+
+  it('-v prints the request, the response and the connection on stderr', async (t) => {
+    const s = keep(
+      t,
+      await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }),
+    );
+    const r = await runCli(['tls', `${s.url}/`, ...idArgs(), '-v']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /^> GET https:\/\/127\.0\.0\.1:\d+\/$/m);
+    assert.match(r.stderr, /^< 200$/m);
+    assert.match(r.stderr, /^\* connection to 127\.0\.0\.1:\d+/m);
+  });
+
+  it('PKCS#12 with the password from the environment', async (t) => {
+    const s = keep(
+      t,
+      await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }),
+    );
+    const r = await runCli(['tls', s.url, '--p12', pki.path('client.p12'), '--ca', pki.path('ca.crt')], {
+      env: cleanEnv({ MTLS_OAUTH_P12_PASSWORD: 'p12 secret' }),
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /client certificate sent: CN=kong/);
+  });
+
+  it('--insecure is loud and per run', async (t) => {
+    const s = keep(t, await startHttpsServer({ cert: pki.selfSigned.cert, key: pki.selfSigned.key }));
+    const r = await runCli(['tls', s.url, '--insecure']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /warning: --insecure/);
+    assert.match(r.stdout, /NOT verified \(DEPTH_ZERO_SELF_SIGNED_CERT\), ignored because of --insecure/);
+  });
+
+  describe('server certificate failures (exit 3)', () => {
+    it('untrusted', async (t) => {
+      const s = keep(t, await startHttpsServer({ cert: pki.serverOtherCa.cert, key: pki.serverOtherCa.key }));
+      const { human, doc } = await expectFailure(s.url, idArgs(), 3, 'TLS_SERVER_UNTRUSTED', /--ca FILE/);
+      assert.match(human.stdout, /server certificate: NOT verified: UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
+      assert.equal(doc.tls.serverChain[0].issuer, 'CN=Other CA,O=Elsewhere');
+    });
+    it('self-signed', async (t) => {
+      const s = keep(t, await startHttpsServer({ cert: pki.selfSigned.cert, key: pki.selfSigned.key }));
+      await expectFailure(s.url, idArgs(), 3, 'TLS_SERVER_SELF_SIGNED', /--ca FILE/);
+    });
+    it('expired', async (t) => {
+      const s = keep(t, await startHttpsServer({ cert: pki.serverExpired.cert, key: pki.serverExpired.key }));
+      await expectFailure(s.url, idArgs(), 3, 'TLS_SERVER_EXPIRED', /renew its certificate/);
+    });
+    it('wrong host', async (t) => {
+      const s = keep(
+        t,
+        await startHttpsServer({ cert: pki.serverWrongHost.cert, key: pki.serverWrongHost.key }),
+      );
+      await expectFailure(s.url, idArgs(), 3, 'TLS_HOSTNAME_MISMATCH', /ip:127\.0\.0\.1/);
+    });
+  });
+
+  describe('client certificate failures (exit 3)', () => {
+    it('required, none sent (TLS 1.3 alert 116)', async (t) => {
+      const s = keep(
+        t,
+        await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }),
+      );
+      const { human, doc } = await expectFailure(
+        s.url,
+        ['--ca', pki.path('ca.crt')],
+        3,
+        'TLS_CLIENT_CERT_REQUIRED',
+        /--cert FILE --key FILE .*issued by CN=Test CA,O=mtls-oauth tests/,
+      );
+      assert.match(human.stdout, /alerts from the server: certificate_required \(116\)/);
+      assert.match(human.stdout, /✗ client certificate sent: no: none configured/);
+      assert.equal(doc.tls.error.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    });
+    it('rejected: unknown CA, with the alert (openssl s_server)', async (t) => {
+      const s = keep(
+        t,
+        await startOpensslServer({
+          cert: pki.server.cert,
+          key: pki.server.key,
+          ca: pki.ca.cert,
+          clientAuth: 'require',
+          noCaNames: true,
+        }),
+      );
+      const { doc } = await expectFailure(
+        s.url,
+        strangerArgs(),
+        3,
+        'TLS_CLIENT_CERT_REJECTED',
+        /must trust CN=Other CA/,
+      );
+      assert.equal(doc.error?.details.alert, 'unknown_ca (48)');
+    });
+    it('rejected: expired, with the alert (openssl s_server)', async (t) => {
+      const s = keep(
+        t,
+        await startOpensslServer({
+          cert: pki.server.cert,
+          key: pki.server.key,
+          ca: pki.ca.cert,
+          clientAuth: 'require',
+        }),
+      );
+      const args = [
+        '--cert',
+        pki.path('client-expired.crt'),
+        '--key',
+        pki.path('client-expired.key'),
+        '--ca',
+        pki.path('ca.crt'),
+      ];
+      const { doc } = await expectFailure(s.url, args, 3, 'TLS_CLIENT_CERT_REJECTED', /valid until/);
+      assert.equal(doc.error?.details.alert, 'certificate_expired (45)');
+    });
+    it('not from a CA the server accepts: names both sides', async (t) => {
+      const s = keep(
+        t,
+        await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert }),
+      );
+      const { human } = await expectFailure(
+        s.url,
+        strangerArgs(),
+        3,
+        'TLS_CLIENT_CA_NOT_ACCEPTED',
+        /accepts client certificates issued by CN=Test CA,O=mtls-oauth tests; yours \(CN=stranger\) is issued by CN=Other CA,O=Elsewhere/,
+      );
+      assert.match(human.stdout, /✗ client certificate accepted/);
+    });
+  });
+
+  describe('network failures', () => {
+    it('connection refused (exit 3)', async () => {
+      const port = await closedPort();
+      await expectFailure(`https://127.0.0.1:${port}/`, idArgs(), 3, 'CONNECTION_REFUSED', /port/);
+    });
+    it('DNS failure (exit 3)', async () => {
+      // A resolver that knows no *.invalid name, preloaded into the CLI: no query leaves the machine.
+      const preload = pki.path('dns-fail.mjs');
+      writeFileSync(
+        preload,
+        `import dns from 'node:dns';
+const orig = dns.lookup;
+dns.lookup = function (host, opts, cb) {
+  const done = typeof opts === 'function' ? opts : cb;
+  if (String(host).endsWith('.invalid')) {
+    process.nextTick(done, Object.assign(new Error('getaddrinfo ENOTFOUND ' + host + ' (test resolver)'), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname: host }));
+    return {};
+  }
+  return orig.apply(this, arguments);
+};
+`,
+      );
+      const env = cleanEnv({ NODE_OPTIONS: `--import=${preload}` });
+      const { doc } = await expectFailure(
+        'https://idp.no-such-host.invalid/',
+        idArgs(),
+        3,
+        'DNS_FAILURE',
+        /DNS/,
+        env,
+      );
+      assert.equal(
+        doc.error?.details.cause.message,
+        'getaddrinfo ENOTFOUND idp.no-such-host.invalid (test resolver)',
+      );
+    });
+    it('timeout (exit 5)', async (t) => {
+      const s = keep(t, await startSilentServer());
+      await expectFailure(s.url, [...idArgs(), '--timeout', '0.5'], 5, 'TIMEOUT', /really HTTPS/);
+    });
+  });
+
+  describe('usage errors (exit 2)', () => {
+    it('key does not match the certificate', async () => {
+      const r = await runCli([
+        'tls',
+        'https://127.0.0.1:1/',
+        '--cert',
+        pki.path('client.crt'),
+        '--key',
+        pki.path('wrong.key'),
+      ]);
+      assertCleanFailure(r, 2, /does not belong to the certificate/);
+      assert.match(r.stderr, /^hint: .*-pubkey/m);
+    });
+    it('wrong key passphrase', async () => {
+      const r = await runCli(
+        [
+          'tls',
+          'https://127.0.0.1:1/',
+          '--cert',
+          pki.path('client.crt'),
+          '--key',
+          pki.path('client-enc.key'),
+        ],
+        {
+          env: cleanEnv({ MTLS_OAUTH_KEY_PASSPHRASE: 'nope nope' }),
+        },
+      );
+      assertCleanFailure(r, 2, /wrong passphrase/);
+    });
+    it('wrong PKCS#12 password', async () => {
+      const r = await runCli(['tls', 'https://127.0.0.1:1/', '--p12', pki.path('client.p12')], {
+        env: cleanEnv({ MTLS_OAUTH_P12_PASSWORD: 'nope' }),
+      });
+      assertCleanFailure(r, 2, /wrong password for the PKCS#12 file/);
+    });
+    it('no URL', async () => {
+      const r = await runCli(['tls']);
+      assertCleanFailure(r, 2, /give the URL to probe/);
+    });
+  });
+
+  it('--help ends with examples', async () => {
+    const r = await runCli(['tls', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Examples:\n(.*\n)*.*mtls-oauth tls https:/);
+  });
+});
