@@ -1,0 +1,268 @@
+// `mtls-oauth token`: one token request (client_credentials, refresh_token, authorization_code or
+// password) with client authentication over mTLS, the response validated, the certificate binding
+// checked, and the tokens cached for introspect, revoke and the refresh grant.
+
+import type { Command } from 'commander';
+import { MtlsOAuthError, usageError } from '../../core/errors.ts';
+import { addIdpOptions } from '../common.ts';
+import { renderToken } from '../render-token.ts';
+import { type Check, execute, type Outcome } from '../run.ts';
+import type { Ui } from '../ui.ts';
+
+interface TokenOptions {
+  grant: string;
+  resource?: string;
+  audience?: string;
+  param: string[];
+  code?: string;
+  codeVerifier?: string;
+  redirectUri?: string;
+  username?: string;
+  refreshToken?: string;
+  cache: boolean;
+  introspect: boolean;
+}
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/** Reads a line from the terminal without echoing it (for the password grant). */
+async function promptHidden(ui: Ui, question: string): Promise<string> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') {
+    throw usageError('NO_PASSWORD', 'the password grant needs a password and there is no terminal to ask', {
+      hint: 'set MTLS_OAUTH_PASSWORD (never pass a password as a flag: the process list shows it)',
+    });
+  }
+  ui.err(question);
+  return new Promise((resolve, reject) => {
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    stdin.setEncoding('utf8');
+    const done = (err?: Error) => {
+      stdin.setRawMode(false);
+      stdin.pause();
+      stdin.off('data', onData);
+      ui.err('');
+      if (err) reject(err);
+      else resolve(value);
+    };
+    const onData = (chunk: string) => {
+      for (const ch of chunk) {
+        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
+        if (ch === '\u0003') return done(new MtlsOAuthError('interrupted', 'INTERRUPTED', 'interrupted'));
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    stdin.on('data', onData);
+  });
+}
+async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
+  const { GRANT_TYPES, grantParams } = await import('../../core/token-endpoint.ts');
+  const {
+    openCache,
+    openSessionFor,
+    parseParams,
+    readStdin,
+    tokenFromText,
+    warnAboutCachedEntry,
+    describeEndpoint,
+  } = await import('../token-input.ts');
+
+  const grant = opts.grant as (typeof GRANT_TYPES)[number];
+  if (!GRANT_TYPES.includes(grant)) {
+    throw usageError('UNKNOWN_GRANT', `unknown grant "${opts.grant}"`, {
+      hint: `use one of: ${GRANT_TYPES.join(', ')}`,
+    });
+  }
+  const extra = parseParams(opts.param);
+  if (grant !== 'authorization_code' && (opts.code || opts.codeVerifier || opts.redirectUri)) {
+    throw usageError(
+      'GRANT_OPTION',
+      '--code, --code-verifier and --redirect-uri belong to --grant authorization_code',
+    );
+  }
+  if (grant !== 'password' && opts.username) {
+    throw usageError('GRANT_OPTION', '--username belongs to --grant password');
+  }
+  if (grant !== 'refresh_token' && opts.refreshToken) {
+    throw usageError('GRANT_OPTION', '--refresh-token belongs to --grant refresh_token');
+  }
+  if (grant === 'password') {
+    ui.warn(
+      'the resource owner password credentials grant is deprecated: RFC 9700 (OAuth 2.0 Security BCP) §2.4 says it MUST NOT be used. It is supported here because gateways such as Kong still offer it',
+    );
+  }
+
+  const session = await openSessionFor(cmd, ui, ['token']);
+  try {
+    const cache = await openCache(ui, opts.cache);
+    const key = session.cacheKey();
+    const previous = cache && key ? cache.get(key) : undefined;
+
+    let refreshToken: string | undefined;
+    if (grant === 'refresh_token') {
+      if (opts.refreshToken === '-') {
+        refreshToken = tokenFromText(await readStdin(), 'refresh').token;
+      } else if (opts.refreshToken) {
+        ui.warn(
+          'a refresh token given as an argument is visible to every user of this machine in the process list; use --refresh-token - (stdin) or the cache',
+        );
+        refreshToken = opts.refreshToken;
+      } else if (previous?.refresh_token) {
+        refreshToken = previous.refresh_token;
+        warnAboutCachedEntry(ui, previous, session, 'refresh');
+      } else if (!cache) {
+        throw usageError(
+          'NO_REFRESH_TOKEN',
+          '--grant refresh_token needs a refresh token and --no-cache leaves none',
+          {
+            hint: 'pass --refresh-token - and pipe it in',
+          },
+        );
+      } else {
+        throw usageError(
+          'NO_REFRESH_TOKEN',
+          `no cached refresh token for ${session.credentials.clientId} (${cache.file})`,
+          {
+            hint: 'get one first (token --grant authorization_code with scope offline_access, or login), or pass --refresh-token - and pipe it in',
+          },
+        );
+      }
+    }
+    let password: string | undefined;
+    if (grant === 'password') {
+      password =
+        process.env.MTLS_OAUTH_PASSWORD || (await promptHidden(ui, `password for ${opts.username ?? '?'}: `));
+    }
+
+    const params = grantParams({
+      grant,
+      scope: session.settings.scope,
+      resource: opts.resource,
+      audience: opts.audience,
+      refreshToken,
+      code: opts.code,
+      codeVerifier: opts.codeVerifier,
+      redirectUri: opts.redirectUri,
+      username: opts.username,
+      password,
+      extra,
+    });
+
+    const { tokenRequest, checkTokenBinding } = await import('../../core/token-endpoint.ts');
+    const endpoint = session.endpoint('token');
+    const spinner = await ui.spinner(`token request to ${endpoint.url}`);
+    let result: Awaited<ReturnType<typeof tokenRequest>>;
+    let binding: Check;
+    try {
+      result = await tokenRequest(session.client, endpoint.url, params);
+      const introspection =
+        opts.introspect && session.hasEndpoint('introspection')
+          ? session.endpoint('introspection').url
+          : undefined;
+      const b = await checkTokenBinding(session.client, result.token, {
+        idpBinds: session.idpBindsTokens,
+        introspectionEndpoint: introspection,
+      });
+      binding = { name: b.name, status: b.status, ...(b.detail ? { detail: b.detail } : {}) };
+    } finally {
+      spinner.stop();
+    }
+    const obtainedAt = Math.floor(Date.now() / 1000);
+    const checks: Check[] = [binding, ...result.checks];
+
+    let cachedIn: string | undefined;
+    if (cache && key) {
+      const { entryFromTokenResponse } = await import('../../core/token-cache.ts');
+      const tokenEndpoint = session.hasEndpoint('token') ? session.endpoint('token').url : undefined;
+      const ok = cache.update(key, (current) =>
+        entryFromTokenResponse(result.token, {
+          clientId: session.credentials.clientId,
+          issuer: session.issuer,
+          tokenEndpoint,
+          grantType: grant,
+          x5tS256: session.identity?.x5tS256,
+          previous: current,
+          now: obtainedAt,
+        }),
+      );
+      if (ok) cachedIn = cache.file;
+    }
+
+    return {
+      result: result.token,
+      checks,
+      tls: session.http.connections,
+      human: () => {
+        renderToken(ui, {
+          token: result.token,
+          obtainedAt,
+          requestedScope: session.settings.scope,
+          from: describeEndpoint(endpoint),
+          clientId: session.credentials.clientId,
+          authMethod: session.credentials.method,
+          checks,
+          cachedIn,
+        });
+      },
+    };
+  } finally {
+    await session.close();
+  }
+}
+
+export function registerToken(program: Command): void {
+  const cmd = program
+    .command('token')
+    .description(
+      'get a token from the token endpoint with client authentication over mTLS, and check its certificate binding',
+    )
+    .option(
+      '--grant <TYPE>',
+      'client_credentials | refresh_token | authorization_code | password',
+      'client_credentials',
+    )
+    .option('--resource <URI>', 'resource indicator (RFC 8707)')
+    .option('--audience <AUD>', 'audience parameter (Auth0, Okta, ...)')
+    .option('-p, --param <key=value>', 'extra request parameter (repeatable)', collect, [])
+    .option('--code <CODE>', 'authorization_code: the code from the redirect')
+    .option('--code-verifier <VERIFIER>', 'authorization_code: the PKCE code verifier')
+    .option('--redirect-uri <URI>', 'authorization_code: the redirect_uri of the authorization request')
+    .option(
+      '--username <NAME>',
+      'password: the user (the password comes from MTLS_OAUTH_PASSWORD or a prompt)',
+    )
+    .option('--refresh-token <TOKEN|->', 'refresh_token: "-" reads it from stdin (default: the cached one)')
+    .option('--no-cache', 'neither read nor write the token cache')
+    .option('--no-introspect', 'do not introspect an opaque access token to check its binding')
+    .action(async (_opts, c: Command) => {
+      await execute('token', c, ({ ui }) => run(c.opts() as TokenOptions, c, ui));
+    });
+  addIdpOptions(cmd);
+  cmd.addHelpText(
+    'after',
+    `
+The access token is checked against the certificate used: "binding" passes when its cnf.x5t#S256
+(in a JWT access token, or from introspection of an opaque one) is our certificate's thumbprint,
+fails (exit 1) when it is another's, and warns when the IdP says it binds tokens but this one is not.
+Tokens are cached (mode 0600) in $MTLS_OAUTH_CACHE_DIR, else $XDG_CONFIG_HOME/mtls-oauth or
+~/.config/mtls-oauth, per --issuer (or --token-endpoint) and --client-id, for introspect, revoke
+and --grant refresh_token. The password grant is deprecated (RFC 9700 §2.4) and warns.
+
+Examples:
+  $ mtls-oauth token --issuer https://idp.example.com --client-id kong \\
+      --cert certs/client.crt --key certs/client.key --scope api:read
+  $ mtls-oauth token --grant refresh_token --issuer https://idp.example.com --client-id kong \\
+      --cert certs/client.crt --key certs/client.key
+  $ mtls-oauth token --grant authorization_code --code "$CODE" --code-verifier "$VERIFIER" \\
+      --redirect-uri http://127.0.0.1:8765/callback --issuer https://idp.example.com --client-id kong \\
+      --cert certs/client.crt --key certs/client.key
+  $ MTLS_OAUTH_PASSWORD=... mtls-oauth token --grant password --username alice \\
+      --token-endpoint https://kong.example.com/oauth2/token --client-id kong --p12 certs/client.p12
+  $ mtls-oauth token --json --issuer https://idp.example.com --client-id kong --p12 certs/client.p12 \\
+      | jq -r .result.access_token
+`,
+  );
+}

@@ -1,0 +1,158 @@
+// Human rendering of tokens and introspection responses, shared by token, introspect, revoke, login
+// and smoke. Tokens are shortened (redact.ts) unless --show-secrets; times are ISO 8601 UTC with a
+// countdown. Nothing here is used under --json (the envelope carries the responses as received).
+
+import { isSecretName, shorten } from '../core/redact.ts';
+import { type Check, printChecks } from './run.ts';
+import { table, type Ui } from './ui.ts';
+
+/** `2026-11-27T22:27:07Z` for seconds since the epoch. */
+export function isoTime(epochSeconds: number): string {
+  return new Date(epochSeconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** `1h 2m 3s`, `59s`, `2d 3h` (the two largest units). */
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  const parts: Array<[number, string]> = [
+    [Math.floor(s / 86_400), 'd'],
+    [Math.floor((s % 86_400) / 3600), 'h'],
+    [Math.floor((s % 3600) / 60), 'm'],
+    [s % 60, 's'],
+  ];
+  const first = parts.findIndex(([n]) => n > 0);
+  if (first < 0) return '0s';
+  return parts
+    .slice(first, first + 2)
+    .filter(([n], i) => i === 0 || n > 0)
+    .map(([n, u]) => `${n}${u}`)
+    .join(' ');
+}
+
+/** `2026-11-27T22:27:07Z (in 9m 59s)` or `(expired 3m ago)` / `(3m ago)` for past times. */
+export function timeWithCountdown(epochSeconds: number, o: { now?: number; pastWord?: string } = {}): string {
+  const now = o.now ?? Date.now() / 1000;
+  const delta = epochSeconds - now;
+  const rel =
+    delta >= 0
+      ? `in ${formatDuration(delta)}`
+      : `${o.pastWord ? `${o.pastWord} ` : ''}${formatDuration(-delta)} ago`;
+  return `${isoTime(epochSeconds)} (${rel})`;
+}
+
+/** A secret as the user may see it: in full with --show-secrets, else shortened. */
+export function secretText(ui: Pick<Ui, 'showSecrets'>, value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  return ui.showSecrets ? value : shorten(value);
+}
+
+/** The checks under a heading (nothing when there are none). */
+export function renderChecks(ui: Ui, checks: Check[]): void {
+  if (!checks.length) return;
+  ui.out('checks');
+  printChecks(ui, checks);
+}
+
+export interface TokenView {
+  /** The token response as received. */
+  token: {
+    access_token: string;
+    token_type?: string;
+    expires_in?: number;
+    scope?: string;
+    refresh_token?: string;
+    id_token?: string;
+    [k: string]: unknown;
+  };
+  /** When the response arrived (seconds since the epoch; default now). */
+  obtainedAt?: number;
+  /** The scope that was requested, to show when the response has none (RFC 6749 §5.1: same as requested). */
+  requestedScope?: string;
+  /** e.g. "https://idp/token (mtls alias)" */
+  from?: string;
+  clientId?: string;
+  authMethod?: string;
+  checks?: Check[];
+  /** Where the tokens were cached, if they were. */
+  cachedIn?: string;
+}
+
+const KNOWN = new Set(['access_token', 'token_type', 'expires_in', 'scope', 'refresh_token', 'id_token']);
+
+/** The token response for a person: type, scopes, expiry with countdown, tokens shortened, checks. */
+export function renderToken(ui: Ui, v: TokenView): void {
+  const t = v.token;
+  const obtained = v.obtainedAt ?? Math.floor(Date.now() / 1000);
+  const failed = (v.checks ?? []).some((c) => c.status === 'fail');
+  const icon = failed ? ui.c.red('✗') : ui.c.green('✓');
+  const who = v.clientId ? ` for ${v.clientId}${v.authMethod ? ` (${v.authMethod})` : ''}` : '';
+  ui.out(`${icon} ${ui.c.bold('token')}${who}${v.from ? ` from ${v.from}` : ''}`);
+  const scope =
+    t.scope !== undefined
+      ? t.scope || '(empty)'
+      : v.requestedScope
+        ? `${v.requestedScope} (as requested; the response names none)`
+        : '(the response names none)';
+  const rows: Array<[string, string | undefined]> = [
+    ['token type', t.token_type],
+    ['scope', scope],
+    [
+      'expires',
+      typeof t.expires_in === 'number'
+        ? timeWithCountdown(obtained + t.expires_in, { pastWord: 'expired' })
+        : 'unknown (no expires_in)',
+    ],
+    ['access token', secretText(ui, t.access_token)],
+    ['refresh token', secretText(ui, t.refresh_token)],
+    ['id token', secretText(ui, t.id_token)],
+  ];
+  for (const [k, value] of Object.entries(t)) {
+    if (KNOWN.has(k) || value === undefined) continue;
+    rows.push([
+      k,
+      typeof value === 'string' && isSecretName(k) ? secretText(ui, value) : claimText(k, value),
+    ]);
+  }
+  if (v.cachedIn) rows.push(['cached in', v.cachedIn]);
+  for (const line of table(rows)) ui.out(line);
+  renderChecks(ui, v.checks ?? []);
+}
+
+const TIME_CLAIMS = new Set(['exp', 'iat', 'nbf', 'auth_time']);
+
+/** One claim value for a person: times as ISO dates with a countdown, cnf spelled out, objects as JSON. */
+export function claimText(name: string, value: unknown, now?: number): string {
+  if (TIME_CLAIMS.has(name) && typeof value === 'number') {
+    return timeWithCountdown(value, { now, pastWord: name === 'exp' ? 'expired' : undefined });
+  }
+  if (name === 'cnf' && value && typeof value === 'object') {
+    return Object.entries(value)
+      .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join(', ');
+  }
+  if (typeof value === 'string') return value;
+  return JSON.stringify(value);
+}
+
+/** An introspection response (RFC 7662) for a person: active, then every claim, then the checks. */
+export function renderIntrospection(
+  ui: Ui,
+  response: { active: boolean; [k: string]: unknown },
+  o: { checks?: Check[]; from?: string; now?: number } = {},
+): void {
+  const head = response.active
+    ? `${ui.c.green('active')}: the IdP says the token is valid`
+    : `${ui.c.yellow('inactive')}: the IdP says the token is not active (expired, revoked, unknown, or not this client's to ask about)`;
+  ui.out(head);
+  if (o.from) ui.out(ui.c.dim(`  ${o.from}`));
+  const rows: Array<[string, string | undefined]> = [];
+  for (const [k, value] of Object.entries(response)) {
+    if (k === 'active' || value === undefined) continue;
+    rows.push([
+      k,
+      typeof value === 'string' && isSecretName(k) ? secretText(ui, value) : claimText(k, value, o.now),
+    ]);
+  }
+  for (const line of table(rows)) ui.out(line);
+  renderChecks(ui, o.checks ?? []);
+}

@@ -1,0 +1,219 @@
+// What token, introspect and revoke share on the CLI side: opening a session from the flags, the
+// token cache (unless --no-cache), and getting a token from the argument, stdin ("-") or the cache.
+// Heavy modules are imported inside the functions.
+
+import type { Command } from 'commander';
+import { usageError } from '../core/errors.ts';
+import type { Operation, Session } from '../core/session.ts';
+import type { CachedTokens, TokenCache } from '../core/token-cache.ts';
+import { settingsFor } from './common.ts';
+import type { Ui } from './ui.ts';
+
+/** Opens a session for the command's flags; warnings go to stderr, requests to the -v log. */
+export async function openSessionFor(cmd: Command, ui: Ui, operations: Operation[]): Promise<Session> {
+  const { settings } = settingsFor(cmd, ui);
+  const { openSession } = await import('../core/session.ts');
+  return openSession({
+    settings,
+    operations,
+    log: ui.verbose ? (line) => ui.debug(line) : undefined,
+    showSecrets: ui.showSecrets,
+    warn: (m) => ui.warn(m),
+  });
+}
+
+/** The token cache, or undefined with --no-cache. */
+export async function openCache(ui: Ui, enabled: boolean): Promise<TokenCache | undefined> {
+  if (!enabled) return undefined;
+  const { TokenCache } = await import('../core/token-cache.ts');
+  return new TokenCache({ warn: (m) => ui.warn(m) });
+}
+
+/** "https://idp/token (mtls alias)" */
+export function describeEndpoint(e: { url: string; via: string }): string {
+  return `${e.url} (${e.via})`;
+}
+
+/** "the cached access token", "the token from stdin", "the token given as an argument" */
+export function describeInput(i: { source: TokenSource; kind?: TokenKind }): string {
+  const kind = i.kind ? `${i.kind} token` : 'token';
+  switch (i.source) {
+    case 'cache':
+      return `the cached ${kind}`;
+    case 'stdin':
+      return `the ${kind} from stdin`;
+    default:
+      return `the ${kind} given as an argument`;
+  }
+}
+
+/** All of stdin as text. */
+export async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+export type TokenKind = 'access' | 'refresh';
+export type TokenSource = 'argument' | 'stdin' | 'cache';
+
+export interface TokenInput {
+  token: string;
+  source: TokenSource;
+  /** access_token / refresh_token when known from the source (cache, or JSON on stdin) */
+  kind?: TokenKind;
+  /** the cache entry, when the token came from the cache */
+  entry?: CachedTokens;
+}
+
+/**
+ * The token from stdin: a bare token, or a JSON token response / `mtls-oauth token --json` envelope
+ * (its access_token, or refresh_token with `kind: 'refresh'`).
+ */
+export function tokenFromText(
+  text: string,
+  kind: TokenKind | undefined,
+): { token: string; kind?: TokenKind } {
+  const trimmed = text.trim();
+  if (!trimmed) {
+    throw usageError('NO_TOKEN', 'no token on stdin', {
+      hint: 'pipe the token in: `printf %s "$TOKEN" | mtls-oauth introspect -`, or leave out "-" to use the cached token',
+    });
+  }
+  if (trimmed.startsWith('{')) {
+    try {
+      const doc = JSON.parse(trimmed) as Record<string, unknown>;
+      const body = (doc.result && typeof doc.result === 'object' ? doc.result : doc) as Record<
+        string,
+        unknown
+      >;
+      const want = kind === 'refresh' ? 'refresh_token' : 'access_token';
+      if (typeof body[want] === 'string') return { token: body[want] as string, kind: kind ?? 'access' };
+    } catch {}
+    throw usageError('NO_TOKEN', 'stdin holds JSON without the token', {
+      hint: 'pipe a bare token, a token response, or the output of `mtls-oauth token --json`',
+    });
+  }
+  if (/\s/.test(trimmed)) {
+    throw usageError('NO_TOKEN', 'stdin holds more than one word; expected a single token', {
+      hint: 'pipe only the token',
+    });
+  }
+  return { token: trimmed, ...(kind ? { kind } : {}) };
+}
+
+/**
+ * The token to introspect or revoke: the argument (with a warning: argv is visible in the process
+ * list), "-" for stdin, or else the cache (--from-cache access|refresh; default the access token).
+ */
+export async function resolveToken(o: {
+  arg?: string;
+  fromCache?: string;
+  session: Session;
+  cache?: TokenCache;
+  ui: Ui;
+  command: string;
+}): Promise<TokenInput> {
+  let kind: TokenKind | undefined;
+  if (o.fromCache !== undefined) {
+    if (o.fromCache !== 'access' && o.fromCache !== 'refresh') {
+      throw usageError('BAD_FROM_CACHE', `--from-cache must be "access" or "refresh", got "${o.fromCache}"`);
+    }
+    kind = o.fromCache;
+    if (o.arg !== undefined) {
+      throw usageError('TOKEN_TWICE', `give either a token argument or --from-cache, not both`, {
+        hint: `mtls-oauth ${o.command} --from-cache ${kind}`,
+      });
+    }
+  }
+  if (o.arg === '-') {
+    if (process.stdin.isTTY) o.ui.err('reading the token from stdin (end with Ctrl-D)');
+    return { ...tokenFromText(await readStdin(), undefined), source: 'stdin' };
+  }
+  if (o.arg !== undefined) {
+    o.ui.warn(
+      `a token given as an argument is visible to every user of this machine in the process list; pipe it in with "-" (\`... | mtls-oauth ${o.command} -\`) or let the cache provide it`,
+    );
+    if (!o.arg.trim()) throw usageError('NO_TOKEN', 'the token argument is empty');
+    return { token: o.arg.trim(), source: 'argument' };
+  }
+  kind ??= 'access';
+  if (!o.cache) {
+    throw usageError(
+      'NO_TOKEN',
+      `no token: give it as "-" (stdin) or an argument; --no-cache leaves no other source`,
+      {
+        hint: `printf %s "$TOKEN" | mtls-oauth ${o.command} -`,
+      },
+    );
+  }
+  const key = o.session.cacheKey();
+  if (!key) {
+    throw usageError('NO_TOKEN', 'no token given, and no --issuer or --token-endpoint to find a cached one', {
+      hint: `pass the same --issuer (or --token-endpoint) and --client-id as to \`mtls-oauth token\`, or pipe the token: ... | mtls-oauth ${o.command} -`,
+    });
+  }
+  const entry = o.cache.get(key);
+  const token = kind === 'refresh' ? entry?.refresh_token : entry?.access_token;
+  if (!entry || !token) {
+    throw usageError(
+      'NO_CACHED_TOKEN',
+      `no cached ${kind} token for ${o.session.credentials.clientId} at ${o.session.issuer ?? key.split(' ')[0]}${entry ? '' : ` (in ${o.cache.file})`}`,
+      {
+        hint:
+          kind === 'refresh'
+            ? 'a refresh token comes from the authorization_code grant with scope offline_access (or `mtls-oauth login`); or pipe one in with "-"'
+            : `run \`mtls-oauth token\` first with the same --issuer and --client-id, or pipe the token in: ... | mtls-oauth ${o.command} -`,
+      },
+    );
+  }
+  warnAboutCachedEntry(o.ui, entry, o.session, kind);
+  return { token, source: 'cache', kind, entry };
+}
+
+/** Warnings about a cached entry: expired access token, obtained with another certificate. */
+export function warnAboutCachedEntry(ui: Ui, entry: CachedTokens, session: Session, kind: TokenKind): void {
+  const now = Math.floor(Date.now() / 1000);
+  if (kind === 'access' && entry.expires_at !== undefined && entry.expires_at <= now) {
+    ui.warn(`the cached access token expired ${new Date(entry.expires_at * 1000).toISOString()}`);
+  }
+  const ours = session.identity?.x5tS256;
+  if (entry.x5t_s256 && entry.x5t_s256 !== ours) {
+    ui.warn(
+      `the cached ${kind} token was obtained with another client certificate (x5t#S256 ${entry.x5t_s256}${ours ? `; this run uses ${ours}` : '; this run uses none'}): a certificate-bound token works only with that certificate`,
+    );
+  }
+}
+
+/** Parses repeated `-p key=value` into an object (usage error on a malformed or repeated key). */
+export function parseParams(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) {
+      throw usageError('BAD_PARAM', `-p ${p}: expected key=value`, {
+        hint: 'e.g. -p audience=https://api.example',
+      });
+    }
+    const k = p.slice(0, eq);
+    if (k in out)
+      throw usageError('BAD_PARAM', `-p ${k}=... is given twice`, { hint: 'give each parameter once' });
+    out[k] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+const HINTS = ['access_token', 'refresh_token'];
+
+/** --token-type-hint: access_token or refresh_token (RFC 7009 §2.1, RFC 7662 §2.1). */
+export function checkTypeHint(hint: string | undefined): void {
+  if (hint !== undefined && !HINTS.includes(hint)) {
+    throw usageError(
+      'BAD_TOKEN_TYPE_HINT',
+      `--token-type-hint "${hint}" is not access_token or refresh_token`,
+      {
+        hint: 'RFC 7009 and RFC 7662 define access_token and refresh_token (IdPs may ignore the hint)',
+      },
+    );
+  }
+}

@@ -1,0 +1,125 @@
+// OAuth error responses (RFC 6749 §5.2) as MtlsOAuthErrors whose hints know about mutual TLS:
+// for invalid_client with a certificate method they name what the certificate carries and what the
+// connection record says was (or was not) sent.
+
+import { MtlsOAuthError } from './errors.ts';
+import { type ConnectionRecord, issuerAccepted, sanList } from './transport/diagnostics.ts';
+import type { ClientIdentity } from './transport/identity.ts';
+
+export interface OAuthErrorBody {
+  error: string;
+  error_description?: string;
+  error_uri?: string;
+}
+
+export function isOAuthErrorBody(v: unknown): v is OAuthErrorBody {
+  return (
+    !!v &&
+    typeof v === 'object' &&
+    !Array.isArray(v) &&
+    typeof (v as Record<string, unknown>).error === 'string' &&
+    (v as Record<string, unknown>).error !== ''
+  );
+}
+
+export interface OAuthErrorContext {
+  /** "token request", "introspection", "revocation" */
+  step: string;
+  status: number;
+  body: OAuthErrorBody;
+  authMethod: string;
+  clientId?: string;
+  identity?: ClientIdentity;
+  /** The connection the request went over (what was requested, what was sent). */
+  connection?: ConnectionRecord;
+  endpoint: string;
+}
+
+/** `subject DN "CN=kong,O=Example", SANs dns:kong.example` (or `no SANs`). */
+export function certificateFacts(identity: ClientIdentity): string {
+  const sans = sanList(identity.certificate.subjectAltName);
+  return `subject DN "${identity.subjectDn}", ${sans.length ? `SANs ${sans.join(', ')}` : 'no SANs'}`;
+}
+
+function invalidClientWithCertificate(c: OAuthErrorContext): string {
+  const host = (() => {
+    try {
+      return new URL(c.endpoint).host;
+    } catch {
+      return c.endpoint;
+    }
+  })();
+  const conn = c.connection;
+  if (!c.identity) {
+    return `no client certificate was sent (none is configured)${conn?.clientCertRequested ? `, although ${host} asked for one` : ''}: pass --cert FILE --key FILE (or --p12 FILE)`;
+  }
+  if (conn && !conn.clientCertSent) {
+    if (conn.clientCertRequested === false) {
+      return `${host} did not ask for a client certificate, so none was sent (the TLS handshake shows no CertificateRequest): call the IdP's mTLS endpoint (mtls_endpoint_aliases, found by --issuer discovery) or have this endpoint request client certificates`;
+    }
+    return `no client certificate was sent on the connection to ${host}; run with -v to see the TLS handshake`;
+  }
+  const acceptable = conn?.acceptableCAs ?? [];
+  if (c.authMethod === 'tls_client_auth' && acceptable.length && !issuerAccepted(c.identity, acceptable)) {
+    return `the certificate sent (${certificateFacts(c.identity)}) is issued by "${c.identity.issuerDn}", which is not among the CAs ${host} accepts (${acceptable.map((n) => `"${n}"`).join(', ')}): the IdP cannot verify its chain. Use a certificate from an accepted CA, or have the IdP trust "${c.identity.issuerDn}"`;
+  }
+  if (c.authMethod === 'self_signed_tls_client_auth') {
+    return `with self_signed_tls_client_auth the IdP looks for this exact certificate (x5t#S256 ${c.identity.x5tS256}) in the jwks or jwks_uri registered for client "${c.clientId ?? '?'}"; a regenerated certificate must be registered again`;
+  }
+  return `the certificate sent has ${certificateFacts(c.identity)}, issued by "${c.identity.issuerDn}". With tls_client_auth the IdP compares the value registered for client "${c.clientId ?? '?'}" (tls_client_auth_subject_dn, or one tls_client_auth_san_* entry) with it exactly, character for character, and the IdP must trust the issuing CA; check the registration, the client_id and the CA`;
+}
+
+/** A plain-language hint for an OAuth error, using what we know of the TLS connection. */
+export function oauthHint(c: OAuthErrorContext): string | undefined {
+  const mtls = c.authMethod === 'tls_client_auth' || c.authMethod === 'self_signed_tls_client_auth';
+  const e = c.body.error;
+  if (e === 'invalid_client' && mtls) return invalidClientWithCertificate(c);
+  if (c.status === 404 || c.status === 405) {
+    return `HTTP ${c.status}: the endpoint URL ${c.endpoint} is probably wrong; check discovery (\`mtls-oauth discover ISSUER\`) or the --*-endpoint flag`;
+  }
+  switch (e) {
+    case 'invalid_client':
+      return `the IdP did not accept the client credentials (${c.authMethod}): check --client-id, --auth and the secret or signing key`;
+    case 'unauthorized_client':
+      return 'the client is not allowed to use this grant: add it to the client registration (grant_types)';
+    case 'invalid_grant':
+      return 'the code, refresh token or credentials were not accepted: expired, already used, revoked, or issued to another client or certificate (a certificate-bound refresh token works only with that certificate)';
+    case 'invalid_scope':
+      return 'request only scopes the client is registered for (--scope)';
+    case 'unsupported_grant_type':
+      return 'the IdP does not support this grant type (see grant_types_supported in `mtls-oauth discover ISSUER`)';
+    case 'unsupported_token_type':
+      return 'the IdP cannot revoke this kind of token; try another --token-type-hint, or revoke the refresh token';
+    case 'invalid_request':
+      return 'the IdP rejected the request as malformed or missing a parameter; run with -v to see it';
+    case 'invalid_target':
+      return 'the IdP does not know the --resource (RFC 8707) or --audience value';
+    case 'access_denied':
+      return 'the IdP refused the request for this client or user';
+    case 'temporarily_unavailable':
+    case 'server_error':
+      return 'the IdP failed; retry later and look at its logs';
+    default:
+      return undefined;
+  }
+}
+
+export function oauthError(c: OAuthErrorContext): MtlsOAuthError {
+  const desc = c.body.error_description ? `: ${c.body.error_description}` : '';
+  const hint = oauthHint(c);
+  const uri = c.body.error_uri ? ` (more: ${c.body.error_uri})` : '';
+  return new MtlsOAuthError(
+    'oauth',
+    `OAUTH_${c.body.error.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`,
+    `${c.step} failed: ${c.body.error}${desc} (HTTP ${c.status})`,
+    {
+      hint: hint || uri ? `${hint ?? 'see the IdP documentation'}${uri}` : undefined,
+      details: {
+        status: c.status,
+        response: c.body,
+        endpoint: c.endpoint,
+        ...(c.connection ? { tls: c.connection } : {}),
+      },
+    },
+  );
+}

@@ -1,0 +1,262 @@
+// A session: everything a command needs to talk to one IdP as one client, built from Settings.
+//
+//   const s = await openSession({ settings, operations: ['token'], log, warn });
+//   try {
+//     const { url, via } = s.endpoint('token');      // RFC 8705 §5: the mTLS alias with a certificate
+//     const r = await tokenRequest(s.client, url, { grant_type: 'client_credentials' });
+//   } finally {
+//     await s.close();
+//   }
+//
+// - identity: the client certificate and key (--cert/--key or --p12), loaded and checked up front;
+// - http: one HttpClient (--ca, --ca-mode, --insecure, --timeout, the verbose log);
+// - credentials: the client authentication method (--auth; default tls_client_auth with a
+//   certificate, else private_key_jwt with --signing-key, else client_secret_basic with a secret,
+//   else none), the client secret, the private_key_jwt signer;
+// - metadata: discovered when --issuer is set and some operation the command needs has no explicit
+//   endpoint (--token-endpoint, --introspection-endpoint, --revocation-endpoint);
+// - endpoint(op): the URL for an operation and where it came from.
+//
+// Used by token, introspect, revoke, login and smoke.
+
+import { readFileSync } from 'node:fs';
+import {
+  type AuthMethod,
+  assertionSigner,
+  type ClientCredentials,
+  defaultAuthMethod,
+  parseAuthMethod,
+  usesCertificate,
+} from './client-auth.ts';
+import type { Settings } from './config.ts';
+import type { Metadata } from './discovery/metadata.ts';
+import { endpointChoice, type Operation } from './discovery/mtls.ts';
+import { errnoCode, usageError } from './errors.ts';
+import { cacheKey } from './token-cache.ts';
+import type { OAuthClient } from './token-endpoint.ts';
+import type { HttpClient } from './transport/http-client.ts';
+import type { ClientIdentity } from './transport/identity.ts';
+
+export type { Operation };
+
+/** Where an endpoint URL came from: the mtls_endpoint_aliases entry, the plain metadata member, or a flag. */
+export type EndpointVia = 'mtls alias' | 'endpoint' | 'flag';
+
+export interface Endpoint {
+  url: string;
+  via: EndpointVia;
+}
+
+export interface SessionOptions {
+  settings: Settings;
+  /**
+   * The operations the command will call. Discovery runs only when --issuer is set and one of them
+   * has no explicit endpoint flag; an operation with neither is a usage error here, before any
+   * request. Default: all three.
+   */
+  operations?: Operation[];
+  /** Verbose sink for requests, responses and connections (secrets redacted). */
+  log?: (line: string) => void;
+  /** Print secrets in full in the verbose log. */
+  showSecrets?: boolean;
+  /** Warnings for the user (stderr): --insecure, an mTLS method without a certificate, ... */
+  warn?: (message: string) => void;
+}
+
+const FLAG_OF: Partial<Record<Operation, keyof Settings>> = {
+  token: 'tokenEndpoint',
+  introspection: 'introspectionEndpoint',
+  revocation: 'revocationEndpoint',
+};
+const FLAG_NAME: Partial<Record<Operation, string>> = {
+  token: '--token-endpoint',
+  introspection: '--introspection-endpoint',
+  revocation: '--revocation-endpoint',
+};
+
+export interface Session {
+  readonly settings: Settings;
+  /** The client certificate, when one is configured. */
+  readonly identity?: ClientIdentity;
+  readonly http: HttpClient;
+  readonly credentials: ClientCredentials;
+  /** Validated discovery metadata, when discovery ran. */
+  readonly metadata?: Metadata;
+  /** The issuer (--issuer), if any. */
+  readonly issuer?: string;
+  /** What token-endpoint.ts needs. */
+  readonly client: OAuthClient;
+  /** Whether calls present the client certificate (and so go to mTLS aliases): a certificate is configured. */
+  readonly withClientCert: boolean;
+  /** The IdP advertises tls_client_certificate_bound_access_tokens (undefined without metadata). */
+  readonly idpBindsTokens?: boolean;
+  /** The URL for an operation, and where it came from. Throws a usage error when unknown. */
+  endpoint(op: Operation): Endpoint;
+  /** Whether an endpoint for the operation is known (flag or metadata). */
+  hasEndpoint(op: Operation): boolean;
+  /** The token cache key for this IdP and client (issuer, else token endpoint), if either is known. */
+  cacheKey(): string | undefined;
+  /** Closes every connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Chooses an operation's URL (RFC 8705 §5): an explicit flag wins; otherwise, with a client
+ * certificate, the mtls_endpoint_aliases entry where there is one, else the plain endpoint; without
+ * a certificate never an alias.
+ */
+export function chooseEndpoint(
+  op: Operation,
+  o: { settings: Settings; metadata?: Metadata; withClientCert: boolean },
+): Endpoint | undefined {
+  const flag = FLAG_OF[op];
+  const explicit = flag ? o.settings[flag] : undefined;
+  if (typeof explicit === 'string') return { url: explicit, via: 'flag' };
+  if (!o.metadata) return undefined;
+  const c = endpointChoice(o.metadata, op, { withCert: o.withClientCert });
+  return c && { url: c.url, via: c.via === 'alias' ? 'mtls alias' : 'endpoint' };
+}
+
+function readSigningKey(file: string): string {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch (e) {
+    throw usageError(
+      'SIGNING_KEY_UNREADABLE',
+      `cannot read the signing key ${file}: ${errnoCode(e) ?? (e as Error).message}`,
+      {
+        hint: 'check --signing-key (a PEM private key or a private JWK for private_key_jwt)',
+        cause: e,
+      },
+    );
+  }
+}
+
+/** The client authentication from settings (no network). */
+export async function credentialsFor(
+  settings: Settings,
+  hasCertificate: boolean,
+): Promise<ClientCredentials> {
+  if (!settings.clientId) {
+    throw usageError('MISSING_CLIENT_ID', 'no client_id: pass --client-id ID (or MTLS_OAUTH_CLIENT_ID)', {
+      hint: 'the client_id the IdP registered for this client, e.g. --client-id kong',
+    });
+  }
+  const method: AuthMethod = settings.auth
+    ? parseAuthMethod(settings.auth)
+    : defaultAuthMethod({
+        hasCertificate,
+        hasSecret: !!settings.clientSecret,
+        hasSigningKey: !!settings.signingKey,
+      });
+  const c: ClientCredentials = { clientId: settings.clientId, method };
+  if (method === 'client_secret_basic' || method === 'client_secret_post') {
+    if (!settings.clientSecret) {
+      throw usageError('MISSING_CLIENT_SECRET', `${method} needs a client secret`, {
+        hint: 'set MTLS_OAUTH_CLIENT_SECRET (a flag would show it in the process list)',
+      });
+    }
+    c.clientSecret = settings.clientSecret;
+  }
+  if (method === 'private_key_jwt') {
+    if (!settings.signingKey) {
+      throw usageError('MISSING_SIGNING_KEY', 'private_key_jwt needs a signing key', {
+        hint: 'pass --signing-key FILE (PEM or JWK) or MTLS_OAUTH_SIGNING_KEY',
+      });
+    }
+    c.signAssertion = await assertionSigner(readSigningKey(settings.signingKey));
+  }
+  return c;
+}
+
+/** Builds a session: identity, HTTP client, credentials, and metadata when needed. */
+export async function openSession(o: SessionOptions): Promise<Session> {
+  const { settings } = o;
+  const operations = o.operations ?? ['token', 'introspection', 'revocation'];
+
+  const { loadClientIdentity } = await import('./transport/identity.ts');
+  const identity = await loadClientIdentity(settings);
+  const credentials = await credentialsFor(settings, !!identity);
+  if (usesCertificate(credentials.method) && !identity) {
+    o.warn?.(
+      `${credentials.method} without a client certificate: the requests go without one and the IdP will refuse them (pass --cert and --key, or --p12)`,
+    );
+  }
+  if (settings.insecure) {
+    o.warn?.(
+      "--insecure: the IdP's server certificate is NOT verified; anyone on the path can read the tokens and the client's requests. For testing only",
+    );
+  }
+
+  const { HttpClient } = await import('./transport/http-client.ts');
+  const http = new HttpClient({
+    identity,
+    ca: settings.ca,
+    caMode: settings.caMode === 'replace' ? 'replace' : 'add',
+    insecure: !!settings.insecure,
+    timeoutMs: settings.timeout ? Math.round(settings.timeout * 1000) : undefined,
+    log: o.log,
+    showSecrets: o.showSecrets,
+  });
+  const withClientCert = !!identity;
+
+  try {
+    let metadata: Metadata | undefined;
+    const needsDiscovery = operations.some((op) => {
+      const flag = FLAG_OF[op];
+      return !(flag && settings[flag]);
+    });
+    if (needsDiscovery && settings.issuer) {
+      const { discoverMetadata } = await import('./discovery.ts');
+      metadata = (await discoverMetadata(http, settings.issuer)).metadata;
+    }
+    for (const op of operations) {
+      if (!chooseEndpoint(op, { settings, metadata, withClientCert }))
+        throw missingEndpoint(op, settings, metadata);
+    }
+    const issuer = settings.issuer ? (metadata?.issuer ?? settings.issuer) : undefined;
+    const session: Session = {
+      settings,
+      identity,
+      http,
+      credentials,
+      metadata,
+      issuer,
+      client: { http, credentials, identity },
+      withClientCert,
+      idpBindsTokens: metadata ? metadata.tls_client_certificate_bound_access_tokens === true : undefined,
+      endpoint(op) {
+        const e = chooseEndpoint(op, { settings, metadata, withClientCert });
+        if (!e) throw missingEndpoint(op, settings, metadata);
+        return e;
+      },
+      hasEndpoint(op) {
+        return !!chooseEndpoint(op, { settings, metadata, withClientCert });
+      },
+      cacheKey() {
+        const tokenEndpoint = chooseEndpoint('token', { settings, metadata, withClientCert: false })?.url;
+        if (!issuer && !tokenEndpoint) return undefined;
+        return cacheKey({ issuer, tokenEndpoint, clientId: credentials.clientId });
+      },
+      close: () => http.close(),
+    };
+    return session;
+  } catch (e) {
+    await http.close();
+    throw e;
+  }
+}
+
+function missingEndpoint(op: Operation, settings: Settings, metadata?: Metadata) {
+  const flag = FLAG_NAME[op] ?? `the ${op} endpoint`;
+  if (metadata) {
+    return usageError('NO_ENDPOINT', `the IdP's metadata has no ${op}_endpoint`, {
+      hint: `the IdP may not support ${op}; if it does, give the URL with ${flag} URL`,
+    });
+  }
+  return usageError('NO_ENDPOINT', `no ${op} endpoint: pass --issuer URL (discovery) or ${flag} URL`, {
+    hint: settings.issuer
+      ? `give ${flag} URL`
+      : 'e.g. --issuer https://idp.example.com, or for an IdP without discovery the endpoint itself',
+  });
+}

@@ -1,0 +1,399 @@
+// The token (RFC 6749 §3.2), introspection (RFC 7662) and revocation (RFC 7009) endpoints,
+// each called with client authentication and, when a client certificate is configured, over it.
+//
+// Every function takes an OAuthClient (an HttpClient, the credentials, the identity) and the URL
+// to call; choosing the URL (mtls_endpoint_aliases, RFC 8705 §5) is session.ts's job. HTTP error
+// statuses become MtlsOAuthErrors: an OAuth error body (RFC 6749 §5.2) is kind 'oauth' with an
+// mTLS-aware hint (oauth-error.ts); anything else is kind 'network' (HTTP_ERROR, NOT_JSON).
+
+import { checkBinding, jwtClaims } from './binding.ts';
+import { authenticate, type ClientCredentials } from './client-auth.ts';
+import type { Check } from './discovery/metadata.ts';
+import { MtlsOAuthError, usageError } from './errors.ts';
+import { isOAuthErrorBody, type OAuthErrorBody, oauthError } from './oauth-error.ts';
+import type { HttpClient, HttpResult } from './transport/http-client.ts';
+import type { ClientIdentity } from './transport/identity.ts';
+
+export type { Check };
+
+export interface OAuthClient {
+  http: HttpClient;
+  credentials: ClientCredentials;
+  /** The client certificate; when set, every call presents it. */
+  identity?: ClientIdentity;
+}
+
+export interface TokenResponse {
+  access_token: string;
+  token_type: string;
+  expires_in?: number;
+  refresh_token?: string;
+  id_token?: string;
+  scope?: string;
+  [k: string]: unknown;
+}
+
+export interface IntrospectionResponse {
+  active: boolean;
+  [k: string]: unknown;
+}
+
+async function post(
+  c: OAuthClient,
+  endpoint: string,
+  step: string,
+  params: Record<string, string | undefined>,
+): Promise<HttpResult> {
+  const auth = await authenticate(c.credentials, endpoint, params);
+  return c.http.request({
+    method: 'POST',
+    url: endpoint,
+    form: auth.form,
+    headers: { accept: 'application/json', ...auth.headers },
+    // RFC 8705 §4/§5: with a certificate configured, every call presents it (the URL chosen
+    // accordingly); without one, none can.
+    withClientCert: !!c.identity,
+    // Error statuses may come with HTML; they are explained below rather than as NOT_JSON.
+    expectJson: false,
+    step,
+  });
+}
+
+const bodyStart = (text: string) => text.slice(0, 200).replace(/\s+/g, ' ').trim();
+
+function parseJson(res: HttpResult, step: string): unknown {
+  if (res.json !== undefined) return res.json;
+  try {
+    return JSON.parse(res.text);
+  } catch {
+    const type = res.headers['content-type'] ?? 'no content type';
+    const what = res.text.trim() === '' ? 'an empty body' : type;
+    throw new MtlsOAuthError(
+      'network',
+      'NOT_JSON',
+      `${step}: ${res.url} answered HTTP ${res.status} with ${what} instead of JSON${res.text.trim() ? `: "${bodyStart(res.text)}${res.text.length > 200 ? '…' : ''}"` : ''}`,
+      {
+        hint: 'the URL may point at a web page, a proxy or a gateway rather than the IdP endpoint; check it and run with -v',
+        details: {
+          status: res.status,
+          url: res.url,
+          contentType: res.headers['content-type'] ?? null,
+          ...(res.connection ? { tls: res.connection } : {}),
+        },
+      },
+    );
+  }
+}
+
+/** `error="invalid_token", error_description="..."` from a WWW-Authenticate header (RFC 6750 §3). */
+export function oauthErrorFromChallenge(header: string | undefined): OAuthErrorBody | undefined {
+  if (!header) return undefined;
+  const param = (name: string) => new RegExp(`\\b${name}="((?:[^"\\\\]|\\\\.)*)"`, 'i').exec(header)?.[1];
+  const error = param('error');
+  if (!error) return undefined;
+  const description = param('error_description');
+  return { error, ...(description ? { error_description: description.replace(/\\(.)/g, '$1') } : {}) };
+}
+
+/** The MtlsOAuthError for a non-200 answer. */
+export function failure(c: OAuthClient, res: HttpResult, step: string, endpoint: string): MtlsOAuthError {
+  let body: unknown;
+  try {
+    body = res.json ?? JSON.parse(res.text);
+  } catch {}
+  const oauthBody = isOAuthErrorBody(body) ? body : oauthErrorFromChallenge(res.headers['www-authenticate']);
+  if (oauthBody) {
+    return oauthError({
+      step,
+      status: res.status,
+      body: oauthBody,
+      authMethod: c.credentials.method,
+      clientId: c.credentials.clientId,
+      identity: c.identity,
+      connection: res.connection,
+      endpoint,
+    });
+  }
+  const start = bodyStart(res.text);
+  return new MtlsOAuthError(
+    'network',
+    'HTTP_ERROR',
+    `${step}: HTTP ${res.status} from ${endpoint}${start ? ` without an OAuth error: "${start}${res.text.length > 200 ? '…' : ''}"` : ' with an empty body'}`,
+    {
+      hint:
+        res.status === 404 || res.status === 405
+          ? 'the endpoint URL is wrong: check discovery (`mtls-oauth discover ISSUER`) or the --*-endpoint flag'
+          : res.status >= 300 && res.status < 400
+            ? `the endpoint redirected${res.headers.location ? ` to ${res.headers.location.slice(0, 120)}` : ''}; OAuth endpoints answer directly, so the URL is probably not the ${step.replace(/ request$/, '')} endpoint`
+            : res.status >= 500
+              ? 'the IdP (or a proxy in front of it) failed; look at its logs, and run with -v to see the exchange'
+              : 'the answer is not an OAuth error response (RFC 6749 §5.2): a proxy or gateway may be in the way; run with -v',
+      details: {
+        status: res.status,
+        url: endpoint,
+        contentType: res.headers['content-type'] ?? null,
+        ...(res.connection ? { tls: res.connection } : {}),
+      },
+    },
+  );
+}
+
+/** RFC 6749 §5.1: validates a successful token response; returns it and the checks made. */
+export function validateTokenResponse(
+  body: unknown,
+  step = 'token request',
+): { token: TokenResponse; checks: Check[] } {
+  const bad = (why: string) =>
+    new MtlsOAuthError('oauth', 'BAD_TOKEN_RESPONSE', `${step}: the token response ${why}`, {
+      hint: 'the IdP answered 200 with a document that is not an RFC 6749 §5.1 token response',
+      details: { response: body },
+    });
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('is not a JSON object');
+  const t = body as Record<string, unknown>;
+  if (isOAuthErrorBody(t)) throw bad(`is an error (${t.error}) with HTTP 200`);
+  if (typeof t.access_token !== 'string' || t.access_token === '') throw bad('has no access_token');
+  if (typeof t.token_type !== 'string' || t.token_type === '') throw bad('has no token_type');
+  for (const k of ['refresh_token', 'id_token', 'scope'] as const) {
+    if (t[k] !== undefined && typeof t[k] !== 'string') throw bad(`has a ${k} that is not a string`);
+  }
+  const checks: Check[] = [];
+  if (t.expires_in === undefined) {
+    checks.push({
+      name: 'expires_in',
+      status: 'warn',
+      detail: 'the response has no expires_in (RFC 6749 §5.1 recommends it): the expiry is unknown',
+    });
+  } else if (typeof t.expires_in !== 'number' || !Number.isFinite(t.expires_in) || t.expires_in < 0) {
+    throw bad(`has an expires_in that is not a non-negative number: ${JSON.stringify(t.expires_in)}`);
+  } else {
+    checks.push({ name: 'expires_in', status: 'pass', detail: `${t.expires_in} s` });
+  }
+  if (!/^(bearer|dpop|n_a)$/i.test(t.token_type)) {
+    checks.push({ name: 'token_type', status: 'warn', detail: `unusual token_type "${t.token_type}"` });
+  }
+  return { token: t as TokenResponse, checks };
+}
+
+export type GrantType = 'client_credentials' | 'refresh_token' | 'authorization_code' | 'password';
+export const GRANT_TYPES: GrantType[] = [
+  'client_credentials',
+  'refresh_token',
+  'authorization_code',
+  'password',
+];
+
+export interface GrantInput {
+  grant: GrantType;
+  scope?: string;
+  /** RFC 8707 resource indicator */
+  resource?: string;
+  /** audience (Auth0, Okta and others) */
+  audience?: string;
+  refreshToken?: string;
+  code?: string;
+  codeVerifier?: string;
+  redirectUri?: string;
+  username?: string;
+  password?: string;
+  /** extra parameters (-p key=value); they override the ones above */
+  extra?: Record<string, string>;
+}
+
+/** The form parameters of a token request, with usage errors for missing inputs. */
+export function grantParams(g: GrantInput): Record<string, string | undefined> {
+  const need = (value: string | undefined, what: string, hint: string) => {
+    if (!value) throw usageError('MISSING_GRANT_INPUT', `--grant ${g.grant} needs ${what}`, { hint });
+    return value;
+  };
+  const p: Record<string, string | undefined> = { grant_type: g.grant };
+  switch (g.grant) {
+    case 'client_credentials':
+      break;
+    case 'refresh_token':
+      p.refresh_token = need(
+        g.refreshToken,
+        'a refresh token',
+        'pass --refresh-token - (stdin), or get one first (token --grant authorization_code with offline_access, or login): it is cached',
+      );
+      break;
+    case 'authorization_code':
+      p.code = need(
+        g.code,
+        'the authorization code (--code)',
+        'the code from the redirect to your redirect_uri',
+      );
+      p.redirect_uri = need(
+        g.redirectUri,
+        'the redirect URI (--redirect-uri)',
+        'the same redirect_uri as in the authorization request (RFC 6749 §4.1.3)',
+      );
+      p.code_verifier = g.codeVerifier;
+      break;
+    case 'password':
+      p.username = need(g.username, 'a username (--username)', 'pass --username NAME');
+      p.password = need(
+        g.password,
+        'a password',
+        'set MTLS_OAUTH_PASSWORD, or run on a terminal to be asked',
+      );
+      break;
+    default:
+      throw usageError('UNKNOWN_GRANT', `unknown grant "${g.grant as string}"`, {
+        hint: `use one of: ${GRANT_TYPES.join(', ')}`,
+      });
+  }
+  p.scope = g.scope;
+  p.resource = g.resource;
+  p.audience = g.audience;
+  return { ...p, ...g.extra };
+}
+
+export async function tokenRequest(
+  c: OAuthClient,
+  endpoint: string,
+  params: Record<string, string | undefined>,
+  step = 'token request',
+): Promise<{ token: TokenResponse; checks: Check[]; http: HttpResult }> {
+  const res = await post(c, endpoint, step, params);
+  if (res.status !== 200) throw failure(c, res, step, endpoint);
+  const { token, checks } = validateTokenResponse(parseJson(res, step), step);
+  return { token, checks, http: res };
+}
+
+export async function introspectToken(
+  c: OAuthClient,
+  endpoint: string,
+  token: string,
+  hint?: string,
+): Promise<{ response: IntrospectionResponse; http: HttpResult }> {
+  const step = 'introspection';
+  const res = await post(c, endpoint, step, { token, token_type_hint: hint });
+  if (res.status !== 200) throw failure(c, res, step, endpoint);
+  const body = parseJson(res, step);
+  if (
+    !body ||
+    typeof body !== 'object' ||
+    Array.isArray(body) ||
+    typeof (body as { active?: unknown }).active !== 'boolean'
+  ) {
+    throw new MtlsOAuthError(
+      'oauth',
+      'BAD_INTROSPECTION_RESPONSE',
+      `introspection: the response has no boolean "active" (RFC 7662 §2.2): ${JSON.stringify(body).slice(0, 200)}`,
+      {
+        hint: 'the URL may not be an RFC 7662 introspection endpoint; check it',
+        details: { response: body },
+      },
+    );
+  }
+  return { response: body as IntrospectionResponse, http: res };
+}
+
+export async function revokeToken(
+  c: OAuthClient,
+  endpoint: string,
+  token: string,
+  hint?: string,
+): Promise<{ status: number; http: HttpResult }> {
+  const step = 'revocation';
+  const res = await post(c, endpoint, step, { token, token_type_hint: hint });
+  // RFC 7009 §2.2: 200 means revoked, or the token was unknown. 503: it may still be valid.
+  if (res.status === 200) return { status: 200, http: res };
+  if (res.status === 503) {
+    const retry = res.headers['retry-after'];
+    throw new MtlsOAuthError(
+      'oauth',
+      'REVOCATION_UNAVAILABLE',
+      'revocation: the IdP answered 503 (service unavailable): the token was NOT revoked and may still be valid',
+      {
+        hint: `retry later${retry ? ` (Retry-After: ${retry})` : ''}, and treat the token as live until revocation succeeds (RFC 7009 §2.2.1)`,
+        details: { status: 503, url: endpoint, ...(res.connection ? { tls: res.connection } : {}) },
+      },
+    );
+  }
+  throw failure(c, res, step, endpoint);
+}
+
+export interface BindingCheck extends Check {
+  /** the thumbprint the token is bound to, if known */
+  boundTo?: string;
+  /** where the binding was read: the JWT access token, or an introspection response */
+  source?: 'jwt' | 'introspection';
+}
+
+/**
+ * The `binding` check of a token response (RFC 8705 §3). A JWT access token is read directly. An
+ * opaque one is introspected when the IdP advertises bound tokens and an introspection endpoint is
+ * given (a failure there makes the check a warning, never the command's failure).
+ */
+export async function checkTokenBinding(
+  c: OAuthClient,
+  token: TokenResponse,
+  o: { idpBinds?: boolean; introspectionEndpoint?: string },
+): Promise<BindingCheck> {
+  const expected = c.identity?.x5tS256;
+  const claims = jwtClaims(token.access_token);
+  if (claims) {
+    const v = checkBinding({ claims, expected, idpBinds: o.idpBinds, source: 'JWT access token' });
+    return { name: 'binding', status: v.status, detail: v.detail, boundTo: v.boundTo, source: 'jwt' };
+  }
+  if (!expected) {
+    return {
+      name: 'binding',
+      status: 'skip',
+      detail: 'no client certificate was used, so the token cannot be bound to one',
+    };
+  }
+  if (!o.idpBinds) {
+    const v = checkBinding({ claims: undefined, expected, idpBinds: o.idpBinds, source: 'access token' });
+    return { name: 'binding', status: v.status, detail: v.detail };
+  }
+  if (!o.introspectionEndpoint) {
+    return {
+      name: 'binding',
+      status: 'skip',
+      detail: 'the access token is opaque and the IdP has no introspection endpoint to show its binding',
+    };
+  }
+  try {
+    const { response } = await introspectToken(
+      c,
+      o.introspectionEndpoint,
+      token.access_token,
+      'access_token',
+    );
+    return {
+      ...bindingFromIntrospection(response, { expected, idpBinds: o.idpBinds }),
+      source: 'introspection',
+    };
+  } catch (e) {
+    if (!(e instanceof MtlsOAuthError)) throw e;
+    return {
+      name: 'binding',
+      status: 'warn',
+      detail: `the access token is opaque and introspecting it to see its binding failed: ${e.message}`,
+    };
+  }
+}
+
+/** The `binding` check of an introspection response (cnf, RFC 8705 §3.2). */
+export function bindingFromIntrospection(
+  response: IntrospectionResponse,
+  o: { expected?: string; idpBinds?: boolean },
+): BindingCheck {
+  if (!response.active) {
+    return { name: 'binding', status: 'skip', detail: 'the token is not active' };
+  }
+  const v = checkBinding({
+    claims: response,
+    expected: o.expected,
+    idpBinds: o.idpBinds,
+    source: 'introspection response',
+  });
+  return {
+    name: 'binding',
+    status: v.status,
+    detail: `${v.detail} (introspection)`,
+    boundTo: v.boundTo,
+  };
+}
