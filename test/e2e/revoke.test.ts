@@ -1,0 +1,152 @@
+// `mtls-oauth revoke` as a user runs it: revoke then introspect inactive (--verify and separately),
+// and a 503 from the revocation endpoint (exit 4: the token may still be valid).
+
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
+import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { makeTestPki } from '../helpers/pki.ts';
+import { startHttpsServer } from '../helpers/tls-servers.ts';
+
+describe('mtls-oauth revoke (built CLI, test IdP with aliases)', () => {
+  let idp: TestIdp;
+  let files: PkiFiles;
+  let home: string;
+  let env: NodeJS.ProcessEnv;
+  let kong: string[];
+  const run = (args: string[], input?: string) => runCli(args, { env, cwd: home, input });
+
+  before(async () => {
+    idp = await startIdp({ aliases: true });
+    home = mkdtempSync(join(tmpdir(), 'e2e-revoke-'));
+    files = writePkiFiles(idp.pki, join(home, 'certs'));
+    env = cleanEnv({
+      HOME: home,
+      XDG_CONFIG_HOME: join(home, 'config'),
+      MTLS_OAUTH_CACHE_DIR: join(home, 'cache'),
+    });
+    kong = [
+      '--issuer',
+      idp.issuer,
+      '--client-id',
+      'kong',
+      '--cert',
+      files.clientCert,
+      '--key',
+      files.clientKey,
+      '--ca',
+      files.ca,
+    ];
+  });
+  after(async () => {
+    await idp.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('revoke the cached token, then introspect says inactive', async () => {
+    assert.equal((await run(['token', ...kong])).code, 0);
+    assert.equal((await run(['introspect', ...kong, '--expect-active'])).code, 0);
+    const r = await run(['revoke', ...kong]);
+    assert.equal(r.code, 0, r.stderr);
+    assertNoStack(r);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `✓ revoked the cached access token \\S+…\\(\\d+ chars\\) at ${idp.aliases!.revocation_endpoint} \\(mtls alias\\)`,
+      ),
+    );
+    assert.match(r.stdout, /✓ revocation: HTTP 200/);
+    const i = await run(['introspect', ...kong, '--expect-inactive']);
+    assert.equal(i.code, 0, i.stdout);
+    assert.match(i.stdout, /^inactive/);
+    assert.equal((await run(['introspect', ...kong, '--expect-active'])).code, 1);
+    assert.ok(
+      idp.requests.some((q) => q.listener === 'mtls' && q.path === '/token/revocation' && q.clientCert),
+    );
+  });
+
+  test('--verify introspects afterwards; --json carries both answers', async () => {
+    assert.equal((await run(['token', ...kong])).code, 0);
+    const r = await run(['revoke', ...kong, '--verify', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const env = jsonOf(r);
+    assert.equal(env.ok, true);
+    assert.equal(env.command, 'revoke');
+    assert.deepEqual(env.result, {
+      status: 200,
+      token_type_hint: 'access_token',
+      introspection: { active: false },
+    });
+    assert.deepEqual(
+      env.checks.map((c) => [c.name, c.status]),
+      [
+        ['revocation', 'pass'],
+        ['revoked', 'pass'],
+      ],
+    );
+  });
+
+  test('a token from stdin', async () => {
+    const t = await run(['token', ...kong, '--json', '--no-cache']);
+    const token = jsonOf(t).result.access_token;
+    const r = await run(['revoke', '-', ...kong, '--verify'], token);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /revoked the token from stdin/);
+    assert.ok(!r.stdout.includes(token));
+  });
+
+  test('no refresh token in the cache: a usage error', async () => {
+    assertCleanFailure(
+      await run(['revoke', ...kong, '--from-cache', 'refresh']),
+      2,
+      /no cached refresh token/,
+    );
+  });
+});
+
+describe('mtls-oauth revoke against an endpoint that answers 503', () => {
+  let server: Awaited<ReturnType<typeof startHttpsServer>>;
+  let home: string;
+  let ca: string;
+  before(async () => {
+    const pki = await makeTestPki();
+    server = await startHttpsServer({
+      cert: pki.server.cert,
+      key: pki.server.key,
+      handler: (req, res) => {
+        req.resume();
+        req.on('end', () => res.writeHead(503, { 'retry-after': '120' }).end());
+      },
+    });
+    home = mkdtempSync(join(tmpdir(), 'e2e-revoke-503-'));
+    ca = join(home, 'ca.crt');
+    writeFileSync(ca, pki.ca.cert);
+  });
+  after(async () => {
+    await server.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('exit 4, and the message says the token may still be valid', async () => {
+    const args = [
+      'revoke',
+      '-',
+      '--revocation-endpoint',
+      `${server.url}/revoke`,
+      '--client-id',
+      'kong',
+      '--ca',
+      ca,
+    ];
+    const env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: home, MTLS_OAUTH_CACHE_DIR: home });
+    const r = await runCli(args, { env, cwd: home, input: 'some-token' });
+    assertCleanFailure(r, 4, /the IdP answered 503 .*the token was NOT revoked and may still be valid/);
+    assert.match(r.stderr, /hint: retry later \(Retry-After: 120\)/);
+    const j = await runCli([...args, '--json'], { env, cwd: home, input: 'some-token' });
+    assert.equal(j.code, 4);
+    assert.equal(jsonOf(j).error!.code, 'REVOCATION_UNAVAILABLE');
+  });
+});

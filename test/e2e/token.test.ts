@@ -1,0 +1,305 @@
+// `mtls-oauth token` as a user runs it (the built CLI), against the real test IdP with
+// mtls_endpoint_aliases: output, --json envelope, exit codes, secrets, the cache, the grants.
+
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
+import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+
+describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
+  let idp: TestIdp;
+  let files: PkiFiles;
+  let home: string;
+  let cacheDir: string;
+  let env: NodeJS.ProcessEnv;
+  let kong: string[];
+
+  const cacheFile = () => join(cacheDir, 'tokens.json');
+  const cached = () => JSON.parse(readFileSync(cacheFile(), 'utf8')).entries[`${idp.issuer} kong`];
+  const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, input?: string) =>
+    runCli(args, { env: { ...env, ...extraEnv }, cwd: home, input });
+
+  before(async () => {
+    idp = await startIdp({ aliases: true });
+    home = mkdtempSync(join(tmpdir(), 'e2e-token-'));
+    files = writePkiFiles(idp.pki, join(home, 'certs'));
+    cacheDir = join(home, 'cache');
+    env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: join(home, 'config'), MTLS_OAUTH_CACHE_DIR: cacheDir });
+    kong = [
+      '--issuer',
+      idp.issuer,
+      '--client-id',
+      'kong',
+      '--cert',
+      files.clientCert,
+      '--key',
+      files.clientKey,
+      '--ca',
+      files.ca,
+    ];
+  });
+  after(async () => {
+    await idp.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('client_credentials: human output, binding passes, token shortened, cached 0600', async () => {
+    const r = await run(['token', ...kong, '--scope', 'api:read']);
+    assert.equal(r.code, 0, r.stderr);
+    assertNoStack(r);
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `✓ token for kong \\(tls_client_auth\\) from ${idp.aliases!.token_endpoint} \\(mtls alias\\)`,
+      ),
+    );
+    assert.match(r.stdout, /token type\s+Bearer/);
+    assert.match(r.stdout, /scope\s+api:read/);
+    assert.match(r.stdout, /expires\s+\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ \(in (9m \d+s|10m)\)/);
+    assert.match(r.stdout, /✓ binding: bound to our certificate/);
+    const entry = cached();
+    assert.equal(statSync(cacheFile()).mode & 0o777, 0o600);
+    assert.ok(entry.access_token.length > 20);
+    assert.equal(entry.scope, 'api:read');
+    assert.equal(entry.grant_type, 'client_credentials');
+    assert.equal(entry.x5t_s256, createHash('sha256').update(idp.pki.client.x509.raw).digest('base64url'));
+    assert.ok(
+      !r.stdout.includes(entry.access_token) && !r.stderr.includes(entry.access_token),
+      'token not in full',
+    );
+    assert.match(
+      r.stdout,
+      new RegExp(
+        `access token\\s+${entry.access_token.slice(0, 6)}…\\(${entry.access_token.length} chars\\)`,
+      ),
+    );
+    // The alias host served the token call.
+    assert.ok(idp.requests.some((q) => q.listener === 'mtls' && q.path === '/token' && q.clientCert));
+  });
+
+  test('-v shows the exchange without secrets; --show-secrets shows them', async () => {
+    const r = await run(['token', ...kong, '-v']);
+    assert.equal(r.code, 0, r.stderr);
+    const token = cached().access_token;
+    assert.match(r.stderr, new RegExp(`> POST ${idp.aliases!.token_endpoint}`));
+    assert.match(r.stderr, /client certificate sent: CN=kong/);
+    assert.match(r.stderr, /"access_token":"[^"]{6}…\(\d+ chars\)"/);
+    assert.ok(!r.stderr.includes(token) && !r.stdout.includes(token), 'no full token with -v');
+
+    const shown = await run(['token', ...kong, '-v', '--show-secrets']);
+    assert.equal(shown.code, 0, shown.stderr);
+    const token2 = cached().access_token;
+    assert.ok(shown.stdout.includes(token2), 'full token on stdout with --show-secrets');
+    assert.ok(shown.stderr.includes(token2), 'and in the -v log');
+  });
+
+  test('--json: one envelope with the token response as received, the checks and the connections', async () => {
+    const r = await run(['token', ...kong, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const env = jsonOf(r);
+    assert.equal(env.ok, true);
+    assert.equal(env.command, 'token');
+    assert.deepEqual(Object.keys(env.result).sort(), ['access_token', 'expires_in', 'token_type']);
+    assert.equal(env.result.access_token, cached().access_token, 'in full: --json is for machines');
+    assert.deepEqual(
+      env.checks.map((c) => [c.name, c.status]),
+      [
+        ['binding', 'pass'],
+        ['expires_in', 'pass'],
+      ],
+    );
+    assert.ok(Array.isArray(env.tls));
+    const mtls = env.tls.find((c: any) => c.target === `127.0.0.1:${idp.mtlsPort}`);
+    assert.equal(mtls.withClientCert, true);
+    assert.equal(mtls.clientCertSent.subject, 'CN=kong,OU=gateway,O=mtls-oauth tests');
+    assert.equal(env.error, undefined);
+  });
+
+  test('an unregistered certificate of the same CA: exit 4, invalid_client, the hint names its DN', async () => {
+    const args = [
+      'token',
+      ...kong.slice(0, 4),
+      '--cert',
+      files.otherCert,
+      '--key',
+      files.otherKey,
+      '--ca',
+      files.ca,
+    ];
+    const r = await run(args);
+    assertCleanFailure(r, 4, /error: token request failed: invalid_client: .*\(HTTP 401\)/);
+    assert.match(r.stderr, /hint: .*subject DN "CN=intruder,OU=gateway,O=mtls-oauth tests".*exactly/);
+
+    const j = await run([...args, '--json']);
+    assert.equal(j.code, 4);
+    const env = jsonOf(j);
+    assert.equal(env.ok, false);
+    assert.equal(env.error!.code, 'OAUTH_INVALID_CLIENT');
+    assert.match(env.error!.hint!, /CN=intruder/);
+    assert.equal(env.error!.details.status, 401);
+    assert.equal(env.error!.details.response.error, 'invalid_client');
+    assert.equal(env.tls.clientCertSent.subject, 'CN=intruder,OU=gateway,O=mtls-oauth tests');
+  });
+
+  test('no certificate with tls_client_auth: a warning, exit 4, and the hint says none was sent', async () => {
+    const r = await run([
+      'token',
+      '--issuer',
+      idp.issuer,
+      '--client-id',
+      'kong',
+      '--ca',
+      files.ca,
+      '--auth',
+      'tls_client_auth',
+    ]);
+    assertCleanFailure(r, 4, /invalid_client/);
+    assert.match(r.stderr, /warning: tls_client_auth without a client certificate/);
+    assert.match(r.stderr, /hint: no client certificate was sent \(none is configured\)/);
+  });
+
+  test('self_signed_tls_client_auth', async () => {
+    const r = await run([
+      'token',
+      '--issuer',
+      idp.issuer,
+      '--client-id',
+      'self-signed',
+      '--auth',
+      'self_signed_tls_client_auth',
+      '--cert',
+      files.selfSignedCert,
+      '--key',
+      files.selfSignedKey,
+      '--ca',
+      files.ca,
+      '--no-cache',
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /✓ binding: bound to our certificate/);
+    assert.doesNotMatch(r.stdout, /cached in/);
+  });
+
+  test('password grant: warns (RFC 9700 §2.4), takes the password from the environment, never prints it', async () => {
+    const password = 'correct-horse-battery-staple';
+    const r = await run(['token', ...kong, '--grant', 'password', '--username', 'alice', '-v'], {
+      MTLS_OAUTH_PASSWORD: password,
+    });
+    // oidc-provider has no password grant: the IdP's refusal is the expected answer.
+    assertCleanFailure(r, 4, /unsupported_grant_type/);
+    assert.match(
+      r.stderr,
+      /warning: the resource owner password credentials grant is deprecated: RFC 9700 .*§2\.4/,
+    );
+    assert.match(r.stderr, /> grant_type=password&username=alice&password=correc…\(28 chars\)/);
+    assert.ok(!r.stderr.includes(password) && !r.stdout.includes(password));
+
+    const noTty = await run(['token', ...kong, '--grant', 'password', '--username', 'alice']);
+    assertCleanFailure(noTty, 2, /no terminal to ask/);
+    assert.match(noTty.stderr, /MTLS_OAUTH_PASSWORD/);
+  });
+
+  test('authorization_code, then refresh_token from the cache (tokens rotated in place)', async () => {
+    const verifier = randomBytes(32).toString('base64url');
+    const redirectUri = 'http://127.0.0.1:49154/callback';
+    const u = new URL(idp.endpoints.authorization);
+    u.search = new URLSearchParams({
+      client_id: 'kong',
+      response_type: 'code',
+      redirect_uri: redirectUri,
+      scope: 'openid offline_access api:read',
+      state: 's',
+      nonce: 'n',
+      prompt: 'consent',
+      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
+      code_challenge_method: 'S256',
+    }).toString();
+    const code = new URL(await idp.authorize(u.href)).searchParams.get('code')!;
+    const a = await run([
+      'token',
+      ...kong,
+      '--grant',
+      'authorization_code',
+      '--code',
+      code,
+      '--code-verifier',
+      verifier,
+      '--redirect-uri',
+      redirectUri,
+    ]);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /refresh token\s+\S+…\(\d+ chars\)/);
+    assert.match(a.stdout, /id token\s+eyJ/);
+    const first = cached();
+    assert.ok(first.refresh_token && first.id_token);
+    assert.equal(first.grant_type, 'authorization_code');
+
+    const r = await run(['token', ...kong, '--grant', 'refresh_token']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /✓ binding: bound to our certificate/);
+    const second = cached();
+    assert.notEqual(second.access_token, first.access_token, 'the new access token is cached');
+    assert.equal(second.grant_type, 'refresh_token');
+    // oidc-provider does not rotate a confidential client's refresh token: the old one is kept.
+    assert.equal(second.refresh_token, first.refresh_token);
+    assert.equal(second.id_token !== undefined, true);
+
+    // From stdin instead of the cache.
+    const s = await run(
+      ['token', ...kong, '--grant', 'refresh_token', '--refresh-token', '-', '--no-cache'],
+      {},
+      `${first.refresh_token}\n`,
+    );
+    assert.equal(s.code, 0, s.stderr);
+  });
+
+  test('a cache file others can read is refused with a warning, and not read', async () => {
+    await run(['token', ...kong]);
+    chmodSync(cacheFile(), 0o644);
+    try {
+      const r = await run(['introspect', ...kong]);
+      assertCleanFailure(r, 2, /no cached access token/);
+      assert.match(
+        r.stderr,
+        /warning: token cache .*tokens\.json has mode 0644, readable by others than you: not used/,
+      );
+      const t = await run(['token', ...kong]);
+      assert.equal(t.code, 0, 'the token command still works');
+      assert.doesNotMatch(t.stdout, /cached in/);
+      assert.equal(statSync(cacheFile()).mode & 0o777, 0o644, 'the refused file is not rewritten');
+    } finally {
+      chmodSync(cacheFile(), 0o600);
+    }
+  });
+
+  test('usage errors: exit 2 before any request', async () => {
+    const before = idp.requests.length;
+    assertCleanFailure(await run(['token', ...kong, '--grant', 'implicit']), 2, /unknown grant "implicit"/);
+    assertCleanFailure(
+      await run(['token', ...kong, '--code', 'x']),
+      2,
+      /--code.*belong to --grant authorization_code/,
+    );
+    assertCleanFailure(await run(['token', ...kong, '-p', 'novalue']), 2, /expected key=value/);
+    assertCleanFailure(await run(['token', '--issuer', idp.issuer, '--ca', files.ca]), 2, /no client_id/);
+    assertCleanFailure(
+      await run(['token', ...kong, '--grant', 'authorization_code', '--code', 'x']),
+      2,
+      /needs the redirect URI/,
+    );
+    assert.equal(
+      idp.requests.filter((q) => q.path === '/token').length,
+      idp.requests.slice(0, before).filter((q) => q.path === '/token').length,
+    );
+  });
+
+  test('--help ends with examples', async () => {
+    const r = await run(['token', '--help']);
+    assert.equal(r.code, 0);
+    assert.match(r.stdout, /Examples:\n\s+\$ mtls-oauth token/);
+  });
+});
