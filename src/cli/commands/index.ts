@@ -4,6 +4,16 @@
 import type { Command } from 'commander';
 import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
+import { registerIntrospect } from './introspect.ts';
+import { registerRevoke } from './revoke.ts';
 import { registerTls } from './tls.ts';
+import { registerToken } from './token.ts';
 
-export const commands: Array<(program: Command) => void> = [registerConfig, registerTls, registerDiscover];
+export const commands: Array<(program: Command) => void> = [
+  registerConfig,
+  registerTls,
+  registerDiscover,
+  registerToken,
+  registerIntrospect,
+  registerRevoke,
+];
