@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
+import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
 import {
   closedPort,
   makeTransportPki,
@@ -337,6 +338,69 @@ dns.lookup = function (host, opts, cb) {
     it('no URL', async () => {
       const r = await runCli(['tls']);
       assertCleanFailure(r, 2, /give the URL to probe/);
+    });
+  });
+
+  describe('--all --issuer: every endpoint and mtls alias of a real IdP (oidc-provider)', () => {
+    let idp: TestIdp;
+    let files: PkiFiles;
+    before(async () => {
+      idp = await startIdp({ aliases: true });
+      files = writePkiFiles(idp.pki, pki.path('idp'));
+    });
+    after(() => idp?.close());
+
+    it('one probe per origin; the alias host asks for the certificate and accepts it', async () => {
+      const args = [
+        'tls',
+        '--all',
+        '--issuer',
+        idp.issuer,
+        '--cert',
+        files.clientCert,
+        '--key',
+        files.clientKey,
+      ];
+      const r = await runCli([...args, '--ca', files.ca]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes(`\n${idp.mtlsUrl}  mtls_endpoint_aliases.token_endpoint`), r.stdout);
+      assert.match(r.stdout, /expected: calls with a certificate go to the mtls_endpoint_aliases/);
+      const j = jsonOf(await runCli([...args, '--ca', files.ca, '--json']));
+      assert.equal(j.ok, true);
+      assert.deepEqual(
+        j.result.probes.map((p: { origin: string }) => p.origin),
+        [idp.url, idp.mtlsUrl],
+      );
+      const alias = j.result.probes[1];
+      assert.ok(alias.endpoints.includes('mtls_endpoint_aliases.token_endpoint'));
+      assert.equal(alias.connection.clientCertRequested, true);
+      assert.deepEqual(alias.connection.acceptableCAs, [idp.pki.ca.subject]);
+      assert.equal(alias.connection.clientCertSent.subject, idp.clients.kong.subjectDn);
+    });
+
+    it('an untrusted IdP fails the run with exit 3 (and --insecure passes, loudly)', async () => {
+      const base = [
+        'tls',
+        '--all',
+        '--issuer',
+        idp.issuer,
+        '--ca',
+        pki.path('other-ca.crt'),
+        '--ca-mode',
+        'replace',
+      ];
+      const bad = await runCli([...base, '--json']);
+      assert.equal(bad.code, 3, bad.stderr);
+      // The IdP sends its root with its chain: a self-signed root we do not trust.
+      assert.equal(jsonOf(bad).error?.code, 'TLS_SERVER_SELF_SIGNED');
+      const insecure = await runCli([...base, '--insecure']);
+      assert.equal(insecure.code, 0, insecure.stderr);
+      assert.match(insecure.stderr, /warning: --insecure/);
+    });
+
+    it('--all without --issuer is a usage error', async () => {
+      const r = await runCli(['tls', '--all']);
+      assertCleanFailure(r, 2, /--all probes the endpoints of an issuer: give --issuer URL/);
     });
   });
 

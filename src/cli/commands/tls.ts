@@ -36,13 +36,43 @@ async function probe(client: HttpClient, url: string, method: 'GET' | 'HEAD', wi
   return out;
 }
 
+/** The URLs a discovery document names, grouped by origin (one connection, one TLS story each). */
+function endpointsByOrigin(metadata: Record<string, unknown>) {
+  const groups = new Map<string, { url: string; names: string[] }>();
+  const add = (name: string, url: unknown) => {
+    if (typeof url !== 'string') return;
+    let origin: string;
+    try {
+      const u = new URL(url);
+      if (u.protocol !== 'https:' && u.protocol !== 'http:') return;
+      origin = u.origin;
+    } catch {
+      return;
+    }
+    const g = groups.get(origin);
+    if (g) g.names.push(name);
+    else groups.set(origin, { url, names: [name] });
+  };
+  for (const [k, v] of Object.entries(metadata)) if (/_endpoint$|^jwks_uri$/.test(k)) add(k, v);
+  const aliases = metadata.mtls_endpoint_aliases;
+  if (aliases && typeof aliases === 'object' && !Array.isArray(aliases)) {
+    for (const [k, v] of Object.entries(aliases)) add(`mtls_endpoint_aliases.${k}`, v);
+  }
+  return [...groups.entries()].map(([origin, g]) => ({ origin, ...g }));
+}
+
 async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx: Context): Promise<Outcome> {
   const { ui } = ctx;
   const { usageError } = await import('../../core/errors.ts');
   const { settings } = settingsFor(cmd, ui);
-  if (opts.all) {
-    throw usageError('ALL_NEEDS_DISCOVERY', '--all needs discovery, which this build does not have yet', {
-      hint: 'probe the endpoints one at a time: mtls-oauth tls URL',
+  if (opts.all && !settings.issuer) {
+    throw usageError('MISSING_ISSUER', '--all probes the endpoints of an issuer: give --issuer URL', {
+      hint: 'mtls-oauth tls --all --issuer https://idp.example.com --cert certs/client.crt --key certs/client.key',
+    });
+  }
+  if (opts.all && url) {
+    throw usageError('BAD_ARGUMENTS', 'give either a URL or --all --issuer URL, not both', {
+      hint: 'mtls-oauth tls URL probes one endpoint; --all probes every endpoint the issuer publishes',
     });
   }
   const target = url ?? settings.issuer;
@@ -72,34 +102,113 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
     showSecrets: ui.showSecrets,
     log: ui.verbose ? (line) => ui.debug(line) : undefined,
   });
+  const method = opts.method ?? 'GET';
+  const identityInfo = identity
+    ? {
+        subject: identity.subjectDn,
+        issuer: identity.issuerDn,
+        x5tS256: identity.x5tS256,
+        source: identity.source,
+      }
+    : null;
+  const identityLine = () => {
+    if (identity)
+      ui.out(
+        `  client identity: ${identity.subjectDn} ${ui.c.dim(`(issuer ${identity.issuerDn}; ${identity.source})`)}`,
+      );
+    else ui.out(`  client identity: ${ui.c.dim('none configured')}`);
+  };
+
+  if (opts.all) {
+    const { discover } = await import('../../core/discovery.ts');
+    const probes: Array<ProbeOutcome & { origin: string; endpoints: string[]; checks: Check[] }> = [];
+    try {
+      const report = await discover(client, target, { jwks: false });
+      const metadata = (report.metadata ?? report.document ?? {}) as Record<string, unknown>;
+      const groups = endpointsByOrigin(metadata);
+      const isAlias = (n: string) => n.startsWith('mtls_endpoint_aliases.');
+      const anyAlias = groups.some((g) => g.names.some(isAlias));
+      for (const g of groups) {
+        const p = await probe(client, g.url, method, !!identity);
+        const checks = render.probeChecks(p);
+        // With aliases, the plain host need not ask for a certificate: calls with one go to the aliases.
+        if (anyAlias && !g.names.some(isAlias)) {
+          for (const c of checks) {
+            if (c.name === 'client certificate requested' && c.status === 'warn') {
+              c.status = 'pass';
+              c.detail = 'no (expected: calls with a certificate go to the mtls_endpoint_aliases)';
+            }
+          }
+        }
+        probes.push({ ...p, origin: g.origin, endpoints: g.names, checks });
+      }
+    } finally {
+      await client.close();
+    }
+    const failed = probes.filter((p) => p.error);
+    const worst = failed.find((p) => p.error!.kind === 'network') ?? failed[0];
+    return {
+      result: {
+        issuer: target,
+        method,
+        identity: identityInfo,
+        probes: probes.map((p) => ({
+          origin: p.origin,
+          url: p.url,
+          endpoints: p.endpoints,
+          status: p.status ?? null,
+          checks: p.checks,
+          ...(p.error ? { error: { code: p.error.code, message: p.error.message, hint: p.error.hint } } : {}),
+          connection: p.record ?? null,
+        })),
+      },
+      checks: probes.map((p) => ({
+        name: p.origin,
+        status: p.error ? 'fail' : p.checks.some((c) => c.status === 'warn') ? 'warn' : 'pass',
+        detail: p.error ? p.error.code : `${p.record?.protocol ?? 'plain http'}, HTTP ${p.status}`,
+      })),
+      tls: client.connections,
+      ...(worst
+        ? {
+            exitCode: worst.error!.kind === 'timeout' ? 5 : 3,
+            error: {
+              code: worst.error!.code,
+              message: `${failed.length} of ${probes.length} origins failed; first: ${worst.error!.message}`,
+              hint: worst.error!.hint,
+            },
+          }
+        : {}),
+      human: () => {
+        ui.out(`${ui.c.bold('Probe')} every endpoint of ${target} (${probes.length} origins)`);
+        identityLine();
+        for (const p of probes) {
+          ui.out();
+          ui.out(`${ui.c.bold(p.origin)}  ${ui.c.dim(p.endpoints.join(', '))}`);
+          if (p.record) for (const line of render.renderConnection(p.record, ui.c)) ui.out(`  ${line}`);
+          printChecks(ui, p.checks);
+          if (p.error?.hint) ui.out(`    ${ui.c.dim(`hint: ${p.error.hint}`)}`);
+        }
+      },
+    };
+  }
+
   let p: ProbeOutcome;
   try {
-    p = await probe(client, target, opts.method ?? 'GET', !!identity);
+    p = await probe(client, target, method, !!identity);
   } finally {
     await client.close();
   }
   const checks: Check[] = render.probeChecks(p);
   const result = {
     url: target,
-    method: opts.method ?? 'GET',
+    method,
     status: p.status ?? null,
-    identity: identity
-      ? {
-          subject: identity.subjectDn,
-          issuer: identity.issuerDn,
-          x5tS256: identity.x5tS256,
-          source: identity.source,
-        }
-      : null,
+    identity: identityInfo,
     connection: p.record ?? null,
   };
   const human = () => {
-    ui.out(`${ui.c.bold('Probe')} ${opts.method ?? 'GET'} ${target}`);
-    if (identity)
-      ui.out(
-        `  client identity: ${identity.subjectDn} ${ui.c.dim(`(issuer ${identity.issuerDn}; ${identity.source})`)}`,
-      );
-    else ui.out(`  client identity: ${ui.c.dim('none configured')}`);
+    ui.out(`${ui.c.bold('Probe')} ${method} ${target}`);
+    identityLine();
     ui.out();
     if (p.record) for (const line of render.renderConnection(p.record, ui.c)) ui.out(line);
     ui.out();
