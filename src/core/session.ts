@@ -14,8 +14,11 @@
 //   certificate, else private_key_jwt with --signing-key, else client_secret_basic with a secret,
 //   else none), the client secret, the private_key_jwt signer;
 // - metadata: discovered when --issuer is set and some operation the command needs has no explicit
-//   endpoint (--token-endpoint, --introspection-endpoint, --revocation-endpoint);
-// - endpoint(op): the URL for an operation and where it came from.
+//   endpoint (--token-endpoint, --introspection-endpoint, --revocation-endpoint,
+//   --authorization-endpoint);
+// - endpoint(op): the URL for an operation and where it came from ('authorization' included, for
+//   login: never an alias, it is the browser's);
+// - cacheKey(): the token cache entry for this issuer (or token endpoint) and client.
 //
 // Used by token, introspect, revoke, login and smoke.
 
@@ -30,14 +33,18 @@ import {
 } from './client-auth.ts';
 import type { Settings } from './config.ts';
 import type { Metadata } from './discovery/metadata.ts';
-import { endpointChoice, type Operation } from './discovery/mtls.ts';
+import { endpointChoice, type Operation as MetadataOperation } from './discovery/mtls.ts';
 import { errnoCode, usageError } from './errors.ts';
 import { cacheKey } from './token-cache.ts';
 import type { OAuthClient } from './token-endpoint.ts';
 import type { HttpClient } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
-export type { Operation };
+/**
+ * An endpoint a command calls: the back-channel operations of discovery/mtls.ts, plus the
+ * browser-facing authorization endpoint (login), which never has an mTLS alias.
+ */
+export type Operation = MetadataOperation | 'authorization';
 
 /** Where an endpoint URL came from: the mtls_endpoint_aliases entry, the plain metadata member, or a flag. */
 export type EndpointVia = 'mtls alias' | 'endpoint' | 'flag';
@@ -64,11 +71,13 @@ export interface SessionOptions {
 }
 
 const FLAG_OF: Partial<Record<Operation, keyof Settings>> = {
+  authorization: 'authorizationEndpoint',
   token: 'tokenEndpoint',
   introspection: 'introspectionEndpoint',
   revocation: 'revocationEndpoint',
 };
 const FLAG_NAME: Partial<Record<Operation, string>> = {
+  authorization: '--authorization-endpoint',
   token: '--token-endpoint',
   introspection: '--introspection-endpoint',
   revocation: '--revocation-endpoint',
@@ -113,6 +122,10 @@ export function chooseEndpoint(
   const explicit = flag ? o.settings[flag] : undefined;
   if (typeof explicit === 'string') return { url: explicit, via: 'flag' };
   if (!o.metadata) return undefined;
+  if (op === 'authorization') {
+    const url = o.metadata.authorization_endpoint;
+    return typeof url === 'string' ? { url, via: 'endpoint' } : undefined;
+  }
   const c = endpointChoice(o.metadata, op, { withCert: o.withClientCert });
   return c && { url: c.url, via: c.via === 'alias' ? 'mtls alias' : 'endpoint' };
 }

@@ -396,6 +396,14 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
       { url: 'https://x/t', via: 'flag' },
     );
     assert.equal(chooseEndpoint('revocation', { settings: {}, metadata, withClientCert: true }), undefined);
+    assert.deepEqual(
+      chooseEndpoint('authorization', {
+        settings: {},
+        metadata: { ...metadata, authorization_endpoint: 'https://idp/auth' },
+        withClientCert: true,
+      }),
+      { url: 'https://idp/auth', via: 'endpoint' },
+    );
   });
 
   test('a session needs a client_id and an endpoint, and says so before any request', async () => {
