@@ -4,6 +4,7 @@
 
 import { createHash, type KeyObject, randomBytes, sign } from 'node:crypto';
 import forge from 'node-forge';
+import { fromDer } from './asn1.ts';
 import { type Dn, dnToAsn1 } from './dn.ts';
 import type { San } from './san.ts';
 
@@ -25,6 +26,13 @@ export interface CertificateSpec {
   sans?: San[];
   notBefore?: Date;
   notAfter: Date;
+  /**
+   * The issuer's Name exactly as its certificate encodes it (DER). Chain builders such as Go's
+   * compare issuer and subject byte for byte, so a certificate from a CA made elsewhere copies it.
+   */
+  issuerNameDer?: Buffer;
+  /** The issuer's subject key identifier, when its certificate has one (else derived from its key). */
+  authorityKeyIdentifier?: Buffer;
 }
 
 interface SignatureAlgorithm {
@@ -51,7 +59,9 @@ export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
   }
 }
 
-const derOf = (buf: Buffer) => asn1.fromDer(forge.util.createBuffer(buf.toString('binary')));
+// fromDer keeps a BIT STRING's bytes as bytes (forge by default parses an RSA subjectPublicKey
+// into ASN.1, and the key identifier would then hash nothing).
+const derOf = fromDer;
 const bytes = (a: forge.asn1.Asn1) => Buffer.from(asn1.toDer(a).getBytes(), 'binary');
 const oid = (o: string) => asn1.create(U, T.OID, false, asn1.oidToDer(o).getBytes());
 
@@ -176,7 +186,7 @@ function extensions(spec: CertificateSpec) {
           asn1.Class.CONTEXT_SPECIFIC,
           0,
           false,
-          keyIdentifier(spec.issuerPublicKey).toString('binary'),
+          (spec.authorityKeyIdentifier ?? keyIdentifier(spec.issuerPublicKey)).toString('binary'),
         ),
       ]),
     ),
@@ -191,7 +201,7 @@ export function buildCertificate(spec: CertificateSpec): Buffer {
     asn1.create(asn1.Class.CONTEXT_SPECIFIC, 0, true, [asn1.create(U, T.INTEGER, false, '\x02')]), // v3
     asn1.create(U, T.INTEGER, false, randomSerial().toString('binary')),
     algorithmIdentifier(alg),
-    dnToAsn1(spec.issuer),
+    spec.issuerNameDer ? derOf(spec.issuerNameDer) : dnToAsn1(spec.issuer),
     asn1.create(U, T.SEQUENCE, true, [
       time(spec.notBefore ?? new Date(Date.now() - 5 * 60_000)),
       time(spec.notAfter),

@@ -212,9 +212,7 @@ export function dnFromAsn1(name: forge.asn1.Asn1): { dn: Dn; raw: Map<DnAttribut
       const bytes = valNode.value as string;
       let value: string;
       if (valNode.type === asn1.Type.BMPSTRING) {
-        value = '';
-        for (let i = 0; i + 1 < bytes.length; i += 2)
-          value += String.fromCharCode((bytes.charCodeAt(i) << 8) | bytes.charCodeAt(i + 1));
+        value = bytes; // forge has already decoded the UTF-16 code units
       } else {
         value = Buffer.from(bytes, 'binary').toString(valNode.type === asn1.Type.UTF8 ? 'utf8' : 'latin1');
       }

@@ -1,0 +1,356 @@
+// Safe, atomic file output for keys, certificates and token caches.
+//
+// Every file is written to a temporary file in the target's own directory (exclusive create, mode
+// set with fchmod so the umask cannot widen it), synced, and only then moved into place. A set of
+// files is all-or-nothing: every temporary file is staged before the first one is moved, and a
+// failure at any point removes the temporary files, puts back what was replaced and leaves the
+// old files untouched. Nothing is replaced without `force`, and nothing is written through a
+// symbolic link.
+
+import { randomBytes } from 'node:crypto';
+import {
+  closeSync,
+  fchmodSync,
+  fsyncSync,
+  linkSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmdirSync,
+  type Stats,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { errnoCode, MtlsOAuthError, usageError } from './errors.ts';
+
+export interface OutputFile {
+  path: string;
+  data: string | Uint8Array;
+  /** Permission bits. Default 0o600: anything secret must never depend on the caller remembering. */
+  mode?: number;
+}
+
+export interface WriteOptions {
+  /** Replace existing files (never symbolic links). */
+  force?: boolean;
+  /** Mode for directories this call creates (default 0o755). */
+  dirMode?: number;
+  /** The hint for OUTPUT_EXISTS (default: use --force). */
+  existsHint?: string;
+  /** Called before each staged file is moved into place (tests inject failures here). */
+  beforeCommit?: (path: string) => void;
+}
+
+const DEFAULT_EXISTS_HINT = 'use --force to replace, or write somewhere else';
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch (e) {
+    if (errnoCode(e) === 'ENOENT') return undefined;
+    if (errnoCode(e) === 'ENOTDIR') throw notADirectory(path);
+    throw e;
+  }
+}
+
+/** ENOTDIR: names the part of the path that is a file. */
+function notADirectory(path: string): MtlsOAuthError {
+  let d = dirname(path);
+  while (dirname(d) !== d) {
+    try {
+      if (!statSync(d).isDirectory()) break;
+    } catch {}
+    d = dirname(d);
+  }
+  return usageError('OUTPUT_UNWRITABLE', `cannot write ${path}: ${d} is not a directory`, {
+    hint: 'choose another output directory',
+  });
+}
+
+function unwritable(path: string, e: unknown): MtlsOAuthError {
+  if (e instanceof MtlsOAuthError) return e;
+  const code = errnoCode(e);
+  const why =
+    code === 'EACCES' || code === 'EPERM'
+      ? 'permission denied'
+      : code === 'EROFS'
+        ? 'read-only file system'
+        : code === 'ENOSPC'
+          ? 'no space left on the device'
+          : code === 'EDQUOT'
+            ? 'disk quota exceeded'
+            : code === 'ENOTDIR' || code === 'EEXIST'
+              ? 'a part of the path is not a directory'
+              : code === 'EISDIR'
+                ? 'it is a directory'
+                : code === 'ENOENT'
+                  ? 'the directory cannot be created there'
+                  : ((e as Error)?.message ?? String(e));
+  return usageError('OUTPUT_UNWRITABLE', `cannot write ${path}: ${why}`, {
+    hint: 'choose another output directory, or fix its permissions',
+    cause: e,
+    details: code ? { errno: code } : undefined,
+  });
+}
+
+/** Refusals that need no write: symbolic links, directories, and existing files without force. */
+export function checkOutputs(paths: string[], opts: WriteOptions = {}): void {
+  const existing: string[] = [];
+  for (const path of paths) {
+    const st = lstatOrUndefined(path);
+    if (!st) continue;
+    if (st.isSymbolicLink()) {
+      throw usageError('OUTPUT_SYMLINK', `${path} is a symbolic link; refusing to write through it`, {
+        hint: 'remove the link or write somewhere else (keys are never written through links)',
+      });
+    }
+    if (st.isDirectory()) {
+      throw usageError('OUTPUT_IS_DIRECTORY', `${path} is a directory`, {
+        hint: 'remove it or write somewhere else',
+      });
+    }
+    if (!st.isFile()) {
+      throw usageError('OUTPUT_NOT_FILE', `${path} exists and is not a regular file`, {
+        hint: 'write somewhere else',
+      });
+    }
+    existing.push(path);
+  }
+  if (existing.length && !opts.force) {
+    const list = existing.join(', ');
+    throw usageError(
+      'OUTPUT_EXISTS',
+      `${list} already ${existing.length === 1 ? 'exists' : 'exist'}; nothing was written`,
+      { hint: opts.existsHint ?? DEFAULT_EXISTS_HINT, details: { existing } },
+    );
+  }
+}
+
+/** mkdir -p; returns the directories it created, outermost first (for undo). */
+function ensureDir(dir: string, mode: number): string[] {
+  const st = lstatOrUndefined(dir);
+  if (st) {
+    // A symbolic link to a directory is the user's choice of location; follow it.
+    if (st.isDirectory() || (st.isSymbolicLink() && isDirectory(dir))) return [];
+    throw usageError('OUTPUT_UNWRITABLE', `cannot write to ${dir}: it is not a directory`, {
+      hint: 'choose another output directory',
+    });
+  }
+  const missing: string[] = [];
+  let d = resolve(dir);
+  while (!lstatOrUndefined(d)) {
+    missing.unshift(d);
+    const up = dirname(d);
+    if (up === d) break;
+    d = up;
+  }
+  // One level at a time: mkdir's recursive mode loops forever under /proc on Node 20.
+  const created: string[] = [];
+  try {
+    for (const m of missing) {
+      mkdirSync(m, { mode });
+      created.push(m);
+    }
+  } catch (e) {
+    removeEmptyDirs(created);
+    throw unwritable(dir, e);
+  }
+  return created;
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function removeEmptyDirs(dirs: string[]): void {
+  for (const d of [...dirs].reverse()) {
+    try {
+      rmdirSync(d);
+    } catch {}
+  }
+}
+
+function tempName(target: string, tag: string): string {
+  return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.${tag}`);
+}
+
+/** Writes one temporary file next to the target: exclusive create, exact mode, synced. */
+function stage(file: OutputFile): string {
+  const tmp = tempName(file.path, 'tmp');
+  const mode = file.mode ?? 0o600;
+  let fd: number | undefined;
+  try {
+    fd = openSync(tmp, 'wx', 0o600);
+    fchmodSync(fd, mode); // the umask applies to openSync's mode; fchmod does not care
+    const buf = typeof file.data === 'string' ? Buffer.from(file.data, 'utf8') : file.data;
+    let off = 0;
+    while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    return tmp;
+  } catch (e) {
+    if (fd !== undefined) {
+      try {
+        closeSync(fd);
+      } catch {}
+    }
+    try {
+      unlinkSync(tmp);
+    } catch {}
+    throw unwritable(file.path, e);
+  }
+}
+
+function syncDir(dir: string): void {
+  let fd: number | undefined;
+  try {
+    fd = openSync(dir, 'r');
+    fsyncSync(fd);
+  } catch {
+    // Not every platform can fsync a directory; the data itself is already synced.
+  } finally {
+    if (fd !== undefined) closeSync(fd);
+  }
+}
+
+interface Committed {
+  target: string;
+  /** A hard link to the file that was replaced, to restore on failure. */
+  backup?: string;
+}
+
+/** Moves a staged file into place without ever replacing an existing file (unless force). */
+function commit(tmp: string, target: string, opts: WriteOptions): Committed {
+  const st = lstatOrUndefined(target);
+  if (st?.isSymbolicLink() || (st && !st.isFile())) checkOutputs([target], opts);
+  if (st && !opts.force) checkOutputs([target], opts);
+  if (!st) {
+    // link() fails with EEXIST if the target appeared since the check: no race can overwrite it.
+    try {
+      linkSync(tmp, target);
+      unlinkSync(tmp);
+      return { target };
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === 'EEXIST')
+        checkOutputs([target], opts); // appeared meanwhile: refused unless force
+      else if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw e;
+      // File systems without hard links (or force): rename.
+      renameSync(tmp, target);
+      return { target };
+    }
+  }
+  // force: keep the old file under a hard link until every new file is in place.
+  let backup: string | undefined = tempName(target, 'bak');
+  try {
+    linkSync(target, backup);
+  } catch {
+    backup = undefined;
+  }
+  renameSync(tmp, target); // rename replaces a symlink itself, never its target
+  return { target, backup };
+}
+
+/**
+ * Writes a set of files all-or-nothing. Refuses (before writing anything) symbolic links,
+ * directories, and existing files unless `force`. Creates missing directories. On any failure,
+ * everything this call wrote is removed and replaced files are restored; the error is a usage
+ * MtlsOAuthError (OUTPUT_EXISTS, OUTPUT_SYMLINK, OUTPUT_UNWRITABLE, ...).
+ */
+export function writeFilesAtomic(files: OutputFile[], opts: WriteOptions = {}): void {
+  const targets = files.map((f) => f.path);
+  if (new Set(targets.map((t) => resolve(t))).size !== targets.length) {
+    throw new Error('writeFilesAtomic: the same path is given twice');
+  }
+  const dirs = [...new Set(targets.map((t) => dirname(t)))];
+  // Refuse what can be refused before creating anything.
+  for (const d of dirs) {
+    const st = lstatOrUndefined(d);
+    if (st && !st.isDirectory() && !(st.isSymbolicLink() && isDirectory(d))) {
+      throw usageError('OUTPUT_UNWRITABLE', `cannot write to ${d}: it is not a directory`, {
+        hint: 'choose another output directory',
+      });
+    }
+  }
+  checkOutputs(targets, opts);
+
+  const createdDirs: string[] = [];
+  const staged: string[] = [];
+  const committed: Committed[] = [];
+  try {
+    for (const d of dirs) createdDirs.push(...ensureDir(d, opts.dirMode ?? 0o755));
+    for (const f of files) staged.push(stage(f));
+    for (let i = 0; i < files.length; i++) {
+      try {
+        opts.beforeCommit?.(files[i].path);
+        committed.push(commit(staged[i], files[i].path, opts));
+      } catch (e) {
+        throw unwritable(files[i].path, e);
+      }
+    }
+  } catch (e) {
+    for (const tmp of staged) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+    }
+    for (const c of committed.reverse()) {
+      try {
+        if (c.backup) renameSync(c.backup, c.target);
+        else unlinkSync(c.target);
+      } catch {}
+    }
+    removeEmptyDirs(createdDirs);
+    throw unwritable(dirs[0] ?? '.', e);
+  }
+  for (const c of committed) {
+    if (c.backup) {
+      try {
+        unlinkSync(c.backup);
+      } catch {}
+    }
+  }
+  for (const d of dirs) syncDir(d);
+}
+
+/** Writes one file atomically (see writeFilesAtomic). */
+export function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  opts: WriteOptions & { mode?: number } = {},
+) {
+  writeFilesAtomic([{ path, data, mode: opts.mode }], opts);
+}
+
+/**
+ * Reads a file the user named, as a usage error when it is missing or unreadable.
+ * `what` names it in the message: "CA certificate", "private key".
+ */
+export function readInputFile(path: string, what: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch (e) {
+    const code = errnoCode(e);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES' || code === 'EPERM'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'it is a directory'
+            : ((e as Error)?.message ?? String(e));
+    throw usageError('INPUT_UNREADABLE', `cannot read ${what} ${path}: ${why}`, {
+      hint: 'check the path',
+      cause: e,
+    });
+  }
+}

@@ -1,0 +1,161 @@
+// Reading what users hand us: PEM (one block or many), DER, and private keys (plain or encrypted),
+// with one clear usage error for each way the input can be wrong.
+
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
+import { errnoCode, usageError } from '../errors.ts';
+
+export interface PemBlock {
+  label: string;
+  /** RFC 1421 headers of legacy encrypted keys (Proc-Type, DEK-Info). */
+  headers: Record<string, string>;
+  der: Buffer;
+  /** The block's text, BEGIN to END line. */
+  text: string;
+}
+
+const BEGIN = /-----BEGIN ([A-Z0-9 #]+)-----/g;
+
+export function looksLikePem(data: Buffer | string): boolean {
+  const head = typeof data === 'string' ? data : data.subarray(0, 64 * 1024).toString('latin1');
+  return head.includes('-----BEGIN ');
+}
+
+/** Every PEM block in the text; a block without its END line or with bad base64 is an error. */
+export function parsePem(text: string, source: string): PemBlock[] {
+  const blocks: PemBlock[] = [];
+  for (const m of text.matchAll(BEGIN)) {
+    const label = m[1];
+    const start = m.index ?? 0;
+    const endMarker = `-----END ${label}-----`;
+    const end = text.indexOf(endMarker, start);
+    const next = text.indexOf('-----BEGIN ', start + m[0].length);
+    if (end < 0 || (next >= 0 && next < end)) {
+      throw corrupt(source, `the ${label} block has no END line`);
+    }
+    const body = text.slice(start + m[0].length, end);
+    const headers: Record<string, string> = {};
+    const lines = body.split(/\r?\n/);
+    const b64: string[] = [];
+    for (const line of lines) {
+      const h = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
+      if (h && b64.length === 0) headers[h[1]] = h[2];
+      else b64.push(line.trim());
+    }
+    const joined = b64.join('');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(joined) || joined.length % 4 !== 0 || joined.length === 0) {
+      throw corrupt(source, `the ${label} block is not valid base64`);
+    }
+    blocks.push({
+      label,
+      headers,
+      der: Buffer.from(joined, 'base64'),
+      text: text.slice(start, end + endMarker.length),
+    });
+  }
+  return blocks;
+}
+
+function corrupt(source: string, why: string) {
+  return usageError('CORRUPT_PEM', `${source} is not a valid PEM file: ${why}`, {
+    hint: 'the file may be truncated or edited; export it again',
+  });
+}
+
+/** Certificates from PEM (all CERTIFICATE blocks) or a single DER certificate. */
+export function readCertificates(data: Buffer, source: string, what = 'certificate'): X509Certificate[] {
+  if (looksLikePem(data)) {
+    const blocks = parsePem(data.toString('latin1'), source).filter(
+      (b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE' || b.label === 'TRUSTED CERTIFICATE',
+    );
+    if (blocks.length === 0) {
+      throw usageError('NO_CERTIFICATE', `${source} holds no certificate`, {
+        hint: `give the ${what} as PEM (-----BEGIN CERTIFICATE-----) or DER`,
+      });
+    }
+    return blocks.map((b, i) =>
+      parseCertificateDer(b.der, blocks.length > 1 ? `${source} #${i + 1}` : source),
+    );
+  }
+  return [parseCertificateDer(data, source)];
+}
+
+export function parseCertificateDer(der: Buffer, source: string): X509Certificate {
+  try {
+    return new X509Certificate(der);
+  } catch {
+    throw usageError('BAD_CERTIFICATE', `${source} is not a valid X.509 certificate`, {
+      hint: 'the file may be corrupt, or hold something else (a key, a CSR, a PKCS#12 file)',
+    });
+  }
+}
+
+const PRIVATE_KEY_LABELS = ['PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
+
+export function isEncryptedKey(data: Buffer | string): boolean {
+  const text = typeof data === 'string' ? data : data.toString('latin1');
+  return text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
+}
+
+/**
+ * A private key from PEM (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) or DER PKCS#8. Errors:
+ * KEY_PASSPHRASE_REQUIRED (encrypted, none given), KEY_BAD_PASSPHRASE, CORRUPT_PEM, BAD_KEY.
+ */
+export function loadPrivateKey(data: Buffer, source: string, passphrase?: string): KeyObject {
+  if (looksLikePem(data)) {
+    const blocks = parsePem(data.toString('latin1'), source).filter((b) =>
+      PRIVATE_KEY_LABELS.includes(b.label),
+    );
+    if (blocks.length === 0) {
+      throw usageError('BAD_KEY', `${source} holds no private key`, {
+        hint: 'give the key as PEM (-----BEGIN PRIVATE KEY-----)',
+      });
+    }
+    const block = blocks[0];
+    const encrypted = isEncryptedKey(block.text);
+    if (encrypted && passphrase === undefined) {
+      throw usageError('KEY_PASSPHRASE_REQUIRED', `${source} is encrypted and needs its passphrase`, {
+        hint: 'give the passphrase through the environment variable option, or run in a terminal to be asked',
+      });
+    }
+    try {
+      return createPrivateKey({
+        key: block.text,
+        format: 'pem',
+        passphrase: encrypted ? passphrase : undefined,
+      });
+    } catch (e) {
+      if (encrypted) {
+        throw usageError('KEY_BAD_PASSPHRASE', `wrong passphrase for ${source}`, {
+          hint: 'check the passphrase (it is case-sensitive)',
+          details: { cause: errnoCode(e) },
+        });
+      }
+      throw usageError('BAD_KEY', `${source} holds a private key that cannot be read`, {
+        hint: 'the file may be corrupt or use an unsupported key type',
+      });
+    }
+  }
+  for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
+    try {
+      return createPrivateKey({ key: data, format: 'der', type, passphrase });
+    } catch (e) {
+      if (type === 'pkcs8' && passphrase !== undefined && errnoCode(e) === 'ERR_OSSL_BAD_DECRYPT') {
+        throw usageError('KEY_BAD_PASSPHRASE', `wrong passphrase for ${source}`, {
+          hint: 'check the passphrase (it is case-sensitive)',
+        });
+      }
+    }
+  }
+  throw usageError('BAD_KEY', `${source} does not hold a private key`, {
+    hint: 'give the key as PEM (-----BEGIN PRIVATE KEY-----) or DER PKCS#8',
+  });
+}
+
+/** Whether a private key belongs to a certificate (public keys compared as SPKI DER). */
+export function keyMatchesCertificate(key: KeyObject, cert: X509Certificate): boolean {
+  try {
+    return cert.checkPrivateKey(key);
+  } catch {
+    return false;
+  }
+}
