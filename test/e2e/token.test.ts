@@ -3,12 +3,14 @@
 
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
 import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { makeTestPki } from '../helpers/pki.ts';
+import { startHttpsServer } from '../helpers/tls-servers.ts';
 
 describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   let idp: TestIdp;
@@ -301,5 +303,50 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
     const r = await run(['token', '--help']);
     assert.equal(r.code, 0);
     assert.match(r.stdout, /Examples:\n\s+\$ mtls-oauth token/);
+  });
+});
+
+describe('mtls-oauth token against endpoints that do not answer OAuth', () => {
+  let server: Awaited<ReturnType<typeof startHttpsServer>>;
+  let home: string;
+  let ca: string;
+  before(async () => {
+    const pki = await makeTestPki();
+    server = await startHttpsServer({
+      cert: pki.server.cert,
+      key: pki.server.key,
+      handler: (req, res) => {
+        req.resume();
+        req.on('end', () => {
+          if (req.url === '/login')
+            res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>');
+          else
+            res
+              .writeHead(200, { 'content-type': 'application/json' })
+              .end(`"${'x'.repeat(2 * 1024 * 1024)}"`);
+        });
+      },
+    });
+    home = mkdtempSync(join(tmpdir(), 'e2e-token-bad-'));
+    ca = join(home, 'ca.crt');
+    writeFileSync(ca, pki.ca.cert);
+  });
+  after(async () => {
+    await server.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  test('an HTML page: exit 3 with the status, content type and body start; an oversize body: exit 3', async () => {
+    const env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: home, MTLS_OAUTH_CACHE_DIR: home });
+    const base = ['token', '--client-id', 'kong', '--ca', ca, '--auth', 'none'];
+    const html = await runCli([...base, '--token-endpoint', `${server.url}/login`], { env, cwd: home });
+    assertCleanFailure(html, 3, /HTTP 200 with text\/html instead of JSON: "<html>Sign in<\/html>"/);
+    assert.match(html.stderr, /hint: /);
+    const big = await runCli([...base, '--token-endpoint', `${server.url}/big`, '--json'], {
+      env,
+      cwd: home,
+    });
+    assert.equal(big.code, 3);
+    assert.equal(jsonOf(big).error!.code, 'RESPONSE_TOO_LARGE');
   });
 });
