@@ -217,3 +217,8 @@ export function checkTypeHint(hint: string | undefined): void {
     );
   }
 }
+
+/** Shows options addIdpOptions hides by default (the endpoint flags a command uses). */
+export function showOptions(cmd: Command, longs: string[]): void {
+  for (const o of cmd.options) if (o.long && longs.includes(o.long)) o.hidden = false;
+}

@@ -7,7 +7,7 @@ import { usageError } from '../../core/errors.ts';
 import { addIdpOptions } from '../common.ts';
 import { renderIntrospection } from '../render-token.ts';
 import { type Check, execute, type Outcome } from '../run.ts';
-import { checkTypeHint } from '../token-input.ts';
+import { checkTypeHint, showOptions } from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 
 interface IntrospectOptions {
@@ -89,6 +89,7 @@ export function registerIntrospect(program: Command): void {
       await execute('introspect', c, ({ ui }) => run(token, c.opts() as IntrospectOptions, c, ui));
     });
   addIdpOptions(cmd);
+  showOptions(cmd, ['--introspection-endpoint']);
   cmd.addHelpText(
     'after',
     `

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { addIdpOptions } from '../common.ts';
 import { renderChecks, secretText } from '../render-token.ts';
 import { type Check, execute, type Outcome } from '../run.ts';
-import { checkTypeHint } from '../token-input.ts';
+import { checkTypeHint, showOptions } from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 
 interface RevokeOptions {
@@ -118,6 +118,7 @@ export function registerRevoke(program: Command): void {
       await execute('revoke', c, ({ ui }) => run(token, c.opts() as RevokeOptions, c, ui));
     });
   addIdpOptions(cmd);
+  showOptions(cmd, ['--revocation-endpoint', '--introspection-endpoint']);
   cmd.addHelpText(
     'after',
     `

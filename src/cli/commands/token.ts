@@ -7,6 +7,7 @@ import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import { addIdpOptions } from '../common.ts';
 import { renderToken } from '../render-token.ts';
 import { type Check, execute, type Outcome } from '../run.ts';
+import { showOptions } from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 
 interface TokenOptions {
@@ -241,6 +242,7 @@ export function registerToken(program: Command): void {
       await execute('token', c, ({ ui }) => run(c.opts() as TokenOptions, c, ui));
     });
   addIdpOptions(cmd);
+  showOptions(cmd, ['--token-endpoint', '--introspection-endpoint']);
   cmd.addHelpText(
     'after',
     `
@@ -250,6 +252,8 @@ fails (exit 1) when it is another's, and warns when the IdP says it binds tokens
 Tokens are cached (mode 0600) in $MTLS_OAUTH_CACHE_DIR, else $XDG_CONFIG_HOME/mtls-oauth or
 ~/.config/mtls-oauth, per --issuer (or --token-endpoint) and --client-id, for introspect, revoke
 and --grant refresh_token. The password grant is deprecated (RFC 9700 §2.4) and warns.
+Secrets come from the environment: MTLS_OAUTH_CLIENT_SECRET (client_secret_basic / _post),
+MTLS_OAUTH_PASSWORD (password grant), MTLS_OAUTH_KEY_PASSPHRASE, MTLS_OAUTH_P12_PASSWORD.
 
 Examples:
   $ mtls-oauth token --issuer https://idp.example.com --client-id kong \\
