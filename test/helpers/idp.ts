@@ -349,6 +349,11 @@ export interface IdpOptions {
   ttl?: Partial<Record<'AccessToken' | 'ClientCredentials' | 'RefreshToken' | 'AuthorizationCode', number>>;
   /** Keep oidc-provider's console notices (default: silenced). */
   verbose?: boolean;
+  /**
+   * Koa middleware run in front of oidc-provider's routes (provider.use), e.g. to rewrite a
+   * response on its way out. Must be given here: the request handler is composed at start.
+   */
+  middleware?: Array<(ctx: any, next: () => Promise<void>) => Promise<void>>;
 }
 
 export interface IdpRequest {
@@ -647,6 +652,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     };
 
     const provider = new Provider(issuer, configuration);
+    for (const mw of opts.middleware ?? []) provider.use(mw);
     provider.on('server_error', (_ctx: unknown, err: unknown) => serverErrors.push(err));
     for (const event of [
       'grant.error',

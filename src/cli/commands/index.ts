@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
 import { registerIntrospect } from './introspect.ts';
+import { registerLogin } from './login.ts';
 import { registerRevoke } from './revoke.ts';
 import { registerTls } from './tls.ts';
 import { registerToken } from './token.ts';
@@ -16,4 +17,5 @@ export const commands: Array<(program: Command) => void> = [
   registerToken,
   registerIntrospect,
   registerRevoke,
+  registerLogin,
 ];

@@ -1,0 +1,375 @@
+// `mtls-oauth login`: the authorization-code flow a person runs in their browser. PKCE, a loopback
+// callback, the code exchanged over mTLS, the ID token validated, the access token's certificate
+// binding checked, the tokens cached. The flow is src/core/login.ts; this file holds the flags, the
+// browser, the progress on stderr, Ctrl-C, and the rendering.
+
+import type { Command } from 'commander';
+import { resolveSettings, SETTINGS, type SettingName, type Settings } from '../../core/config.ts';
+import { MtlsOAuthError, usageError } from '../../core/errors.ts';
+import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
+import { addIdpOptions } from '../common.ts';
+import { claimText, formatDuration, renderChecks, timeWithCountdown } from '../render-token.ts';
+import { execute, type Outcome } from '../run.ts';
+import { type Spinner, table, type Ui } from '../ui.ts';
+
+interface LoginOptions {
+  prompt?: string;
+  param: string[];
+  port?: string;
+  redirectUri?: string;
+  ipv6?: boolean;
+  browser: boolean;
+  timeout: string;
+  requestTimeout?: string;
+  cache: boolean;
+  introspect: boolean;
+  config?: string;
+  profile?: string;
+}
+
+const DEFAULT_WAIT_SECONDS = 300;
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+
+/**
+ * Settings from the IdP flags, environment and profile. `--timeout` here is the wait for the
+ * browser, so the per-request timeout (the `timeout` setting) comes from --request-timeout,
+ * MTLS_OAUTH_TIMEOUT or the profile instead.
+ */
+function loginSettings(cmd: Command, ui: Ui, opts: LoginOptions): Settings {
+  const all = cmd.opts() as Record<string, unknown>;
+  const flags: Partial<Record<SettingName, unknown>> = {};
+  for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    if (name === 'timeout') continue;
+    if (all[name] !== undefined && cmd.getOptionValueSource(name) === 'cli') flags[name] = all[name];
+  }
+  if (opts.requestTimeout !== undefined) flags.timeout = opts.requestTimeout;
+  const resolved = resolveSettings({ flags, configPath: opts.config, profile: opts.profile });
+  for (const w of resolved.warnings) ui.warn(w.replace('option --timeout', 'option --request-timeout'));
+  return resolved.settings;
+}
+
+function parseWait(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n) || n <= 0 || n > 86_400) {
+    throw usageError('BAD_TIMEOUT', `--timeout "${value}" is not a number of seconds between 0 and 86400`, {
+      hint: `how long to wait for the browser to come back, e.g. --timeout 120 (default ${DEFAULT_WAIT_SECONDS})`,
+    });
+  }
+  return n;
+}
+
+function parsePort(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^\d{1,5}$/.test(value.trim())) {
+    throw usageError('CALLBACK_PORT_INVALID', `--port "${value}" is not a port number`, {
+      hint: 'e.g. --port 8765; omit it for an ephemeral port',
+    });
+  }
+  return Number(value);
+}
+
+/** A spinner that can step aside for a line on stderr and come back (TTY only; else silent). */
+class Progress {
+  private spinner?: Spinner;
+  private text = '';
+  private pending: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ui: Ui) {}
+
+  show(text: string): void {
+    this.text = text;
+    this.pending = this.pending.then(async () => {
+      if (this.spinner) this.spinner.text(this.text);
+      else this.spinner = await this.ui.spinner(this.text);
+    });
+  }
+
+  update(text: string): void {
+    this.text = text;
+    this.spinner?.text(text);
+  }
+
+  /** Prints a line on stderr without tearing the spinner. */
+  line(text: string): void {
+    this.pending = this.pending.then(async () => {
+      const running = !!this.spinner;
+      this.spinner?.stop();
+      this.spinner = undefined;
+      this.ui.err(text);
+      if (running) this.spinner = await this.ui.spinner(this.text);
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.pending;
+    this.spinner?.stop();
+    this.spinner = undefined;
+  }
+}
+
+/**
+ * Opens the system browser (never an embedded one, RFC 8252 §8.12). A failure is only reported:
+ * the URL is on stderr already.
+ */
+async function openBrowser(url: string, report: (line: string) => void): Promise<void> {
+  const failed = (why: string) => report(`could not open a browser (${why}): open the URL above yourself`);
+  try {
+    // `open` hands the URL to the platform's opener as one argument, so on Windows it reaches the
+    // browser whole (a bare `cmd /c start` would cut it at the first "&").
+    const { default: open } = await import('open');
+    const child = await open(url);
+    child.once('error', (e) => failed(e.message));
+    child.once('exit', (code) => {
+      if (code) failed(`the opener exited with status ${code}`);
+    });
+  } catch (e) {
+    failed((e as Error).message);
+  }
+}
+
+function describeUser(r: LoginResult): string {
+  if (!r.user) return r.idToken ? 'an unverified user' : 'a user (no ID token: OAuth 2.0 only)';
+  const extra = [r.user.name, r.user.email].filter(Boolean).join(', ');
+  return `${r.user.sub}${extra ? ` (${extra})` : ''}`;
+}
+
+function renderLogin(ui: Ui, r: LoginResult): void {
+  const icon = r.failure ? ui.c.red('✗') : ui.c.green('✓');
+  const head = r.failure
+    ? `login at ${r.issuer} finished, but a check failed`
+    : `logged in at ${r.issuer} as ${describeUser(r)}`;
+  ui.out(`${icon} ${ui.c.bold(head)}`);
+  const t = r.token;
+  const received = (
+    [
+      ['access', t.access_token],
+      ['refresh', t.refresh_token],
+      ['id', t.id_token],
+    ] as const
+  )
+    .filter(([, v]) => typeof v === 'string' && v !== '')
+    .map(([k]) => `${k} token`);
+  const rows: Array<[string, string | undefined]> = [
+    ['subject', r.user?.sub],
+    ['name', r.user?.name],
+    ['email', r.user?.email],
+    ['username', r.user?.preferred_username],
+    ['client', `${r.clientId} (${r.authMethod})`],
+    [
+      'scope',
+      r.scope.granted !== undefined
+        ? r.scope.granted || '(empty)'
+        : `${r.scope.requested} (as requested; the response names none)`,
+    ],
+    [
+      'expires',
+      r.expiresAt !== undefined
+        ? timeWithCountdown(r.expiresAt, { pastWord: 'expired' })
+        : 'unknown (no expires_in)',
+    ],
+    [
+      'auth time',
+      typeof r.idToken?.claims?.auth_time === 'number'
+        ? claimText('auth_time', r.idToken.claims.auth_time)
+        : undefined,
+    ],
+    ['token endpoint', `${r.tokenEndpoint.url} (${r.tokenEndpoint.via})`],
+    ['redirect uri', r.redirectUri],
+    ['binding', r.binding.detail ?? r.binding.status],
+  ];
+  if (ui.showSecrets) {
+    rows.push(['access token', t.access_token], ['refresh token', t.refresh_token], ['id token', t.id_token]);
+  } else {
+    rows.push(['tokens', `${received.join(', ')} received (not shown; --show-secrets prints them)`]);
+  }
+  rows.push(['cached in', r.cachedIn ?? (r.failure ? 'not cached (a check failed)' : 'not cached')]);
+  for (const line of table(rows)) ui.out(line);
+  renderChecks(ui, r.checks);
+}
+
+async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
+  const waitSeconds = parseWait(opts.timeout);
+  const { callbackSpec, login, missingIssuer } = await import('../../core/login.ts');
+  const { assertExtraParamsAllowed, parseExtraParams } = await import('../../core/authorization-request.ts');
+  const callback = callbackSpec({
+    redirectUri: opts.redirectUri,
+    port: parsePort(opts.port),
+    ipv6: opts.ipv6,
+  });
+  const extraParams = parseExtraParams(opts.param);
+  assertExtraParamsAllowed(extraParams);
+  const settings = loginSettings(cmd, ui, opts);
+  if (!settings.issuer) throw missingIssuer();
+
+  // Ctrl-C closes the listener (exit 130); a second one leaves at once.
+  const controller = new AbortController();
+  let interrupts = 0;
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+
+  const progress = new Progress(ui);
+  let ticker: NodeJS.Timeout | undefined;
+  const { openSession } = await import('../../core/session.ts');
+  let session: Awaited<ReturnType<typeof openSession>> | undefined;
+  try {
+    session = await openSession({
+      settings,
+      operations: ['token'],
+      log: ui.verbose ? (line) => ui.debug(line) : undefined,
+      showSecrets: ui.showSecrets,
+      warn: (m) => ui.warn(m),
+    });
+    const cache = opts.cache
+      ? new (await import('../../core/token-cache.ts')).TokenCache({ warn: (m) => ui.warn(m) })
+      : undefined;
+
+    const onAuthorizationUrl = async (info: AuthorizationUrlInfo) => {
+      ui.err(
+        opts.browser
+          ? 'Opening the browser to log in. If it does not open, visit this URL:'
+          : 'Open this URL in a browser to log in:',
+      );
+      ui.err(info.url);
+      ui.err(
+        `Waiting up to ${formatDuration(waitSeconds)} for the redirect to ${info.redirectUri} (Ctrl-C cancels).`,
+      );
+      if (opts.browser)
+        await openBrowser(info.url, (line) => progress.line(`${ui.e.yellow('warning:')} ${line}`));
+      const waiting = () =>
+        `waiting for the login in the browser (${formatDuration((info.deadline - Date.now()) / 1000)} left, Ctrl-C cancels)`;
+      progress.show(waiting());
+      ticker = setInterval(() => progress.update(waiting()), 1000);
+      ticker.unref();
+    };
+
+    let result: LoginResult;
+    try {
+      result = await login({
+        session,
+        scope: settings.scope,
+        prompt: opts.prompt,
+        extraParams,
+        callback,
+        timeoutMs: Math.round(waitSeconds * 1000),
+        signal: controller.signal,
+        introspect: opts.introspect,
+        cache,
+        onAuthorizationUrl,
+        onCallbackEvent: (event) => {
+          if (event.type === 'accepted') {
+            clearInterval(ticker);
+            progress.line('Authorization response received.');
+          } else if (event.waiting) {
+            progress.line(
+              `${ui.e.yellow('ignored')} a request to the callback (HTTP ${event.status}): ${event.reason}; still waiting`,
+            );
+          }
+        },
+        onStep: (step, detail) => {
+          if (step !== 'discovery') progress.show(`${step}: ${detail}`);
+        },
+      });
+    } finally {
+      clearInterval(ticker);
+      await progress.stop();
+    }
+
+    const r = result;
+    const { token, ...rest } = r;
+    return {
+      result: {
+        issuer: r.issuer,
+        client_id: r.clientId,
+        auth_method: r.authMethod,
+        authorization_endpoint: r.authorizationEndpoint,
+        redirect_uri: r.redirectUri,
+        token_endpoint: r.tokenEndpoint,
+        user: r.user ?? null,
+        scope: r.scope,
+        obtained_at: r.obtainedAt,
+        expires_at: r.expiresAt ?? null,
+        token,
+        id_token: rest.idToken ?? null,
+        binding: r.binding,
+        cached_in: r.cachedIn ?? null,
+        rejected_callbacks: r.rejectedCallbacks,
+      },
+      checks: r.checks,
+      tls: session.http.connections,
+      ...(r.failure ? { error: r.failure } : {}),
+      human: () => renderLogin(ui, r),
+    };
+  } catch (e) {
+    if (controller.signal.aborted && !(e instanceof MtlsOAuthError && e.kind === 'interrupted')) {
+      throw new MtlsOAuthError('interrupted', 'INTERRUPTED', 'interrupted: the login was cancelled', {
+        cause: e,
+      });
+    }
+    throw e;
+  } finally {
+    process.off('SIGINT', onSigint);
+    await session?.close();
+  }
+}
+
+export function registerLogin(program: Command): void {
+  const cmd = program
+    .command('login')
+    .description(
+      'log in with the authorization-code flow in the browser (PKCE, loopback callback), exchange the code over mTLS, and check the ID token and the token binding',
+    )
+    .option('--prompt <PROMPT>', 'prompt parameter: login, consent, select_account or none')
+    .option('-p, --param <key=value>', 'extra authorization request parameter (repeatable)', collect, [])
+    .option('--port <N>', 'callback port on the loopback address (default: an ephemeral port)')
+    .option(
+      '--redirect-uri <URL>',
+      'the exact redirect URI registered at the IdP, on 127.0.0.1 or [::1] (e.g. http://127.0.0.1:8765/callback)',
+    )
+    .option('--ipv6', 'listen on [::1] instead of 127.0.0.1')
+    .option('--no-browser', 'do not open a browser: only print the URL (on stderr, on a line of its own)')
+    .option(
+      '--timeout <SECONDS>',
+      'how long to wait for the browser to come back to the callback',
+      String(DEFAULT_WAIT_SECONDS),
+    )
+    .option('--request-timeout <SECONDS>', 'seconds per request to the IdP [MTLS_OAUTH_TIMEOUT]')
+    .option('--no-cache', 'do not write the tokens to the token cache')
+    .option('--no-introspect', 'do not introspect an opaque access token to check its binding')
+    .action(async (_opts, c: Command) => {
+      await execute('login', c, ({ ui }) => run(c.opts() as LoginOptions, c, ui));
+    });
+  // --timeout is the wait for the browser here; the per-request timeout is --request-timeout.
+  addIdpOptions(cmd, ['timeout']);
+  cmd.addHelpText(
+    'after',
+    `
+The scope defaults to "openid". The URL that starts the login is printed on stderr on a line of its
+own (with --no-browser it is only printed), and the callback listens on 127.0.0.1 (or [::1]) only
+until one valid response arrives: requests with a wrong or missing state, to other paths or with a
+foreign Host header are turned away (and reported) while the wait goes on. --timeout here is that
+wait (default ${DEFAULT_WAIT_SECONDS} s); the timeout per request to the IdP is --request-timeout
+(or MTLS_OAUTH_TIMEOUT). The code is exchanged at the token endpoint (its mTLS alias, where there is
+one) with the client certificate; the ID token is validated against the issuer's JWKS, and the access
+token's cnf.x5t#S256 is compared with the certificate. Tokens are shown only with --show-secrets, and
+cached (mode 0600) for introspect, revoke and token --grant refresh_token.
+
+Exit codes: 0 logged in, 1 a check failed (ID token, binding, iss), 2 bad flags or a busy --port,
+3 network or TLS, 4 the IdP refused (e.g. access_denied), 5 no callback in time, 130 Ctrl-C.
+
+Examples:
+  $ mtls-oauth login --issuer https://idp.example.com --client-id kong \\
+      --cert certs/client.crt --key certs/client.key
+  $ mtls-oauth login --scope "openid email offline_access" --prompt consent --p12 certs/client.p12 \\
+      --issuer https://idp.example.com --client-id kong
+  $ mtls-oauth login --redirect-uri http://127.0.0.1:8765/callback -p acr_values=mfa \\
+      --issuer https://idp.example.com --client-id kong --cert certs/client.crt --key certs/client.key
+  $ mtls-oauth login --no-browser --timeout 120 --json --issuer https://idp.example.com \\
+      --client-id kong --cert certs/client.crt --key certs/client.key 2>login.log | jq .checks
+`,
+  );
+}

@@ -1,0 +1,533 @@
+// `mtls-oauth login` as a person runs it, without a browser: the built CLI in a child process with
+// --no-browser, and the test as the user agent (test/helpers/user-agent.ts) against the real
+// oidc-provider IdP (test/helpers/idp.ts, with mtls_endpoint_aliases): it reads the URL the CLI
+// prints on stderr, logs in and consents at the IdP, and follows the redirect to the loopback
+// callback. Attacks and faults are played the same way: forged callbacks, a foreign Host, a wrong
+// iss, the IdP's error response, no callback at all, Ctrl-C, a busy port, and ID tokens tampered
+// with on the way out of the IdP.
+
+import assert from 'node:assert/strict';
+import type { ChildProcess } from 'node:child_process';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { SignJWT } from 'jose';
+import {
+  assertCleanFailure,
+  assertNoStack,
+  type CliResult,
+  cleanEnv,
+  jsonOf,
+  runCli,
+} from '../helpers/cli.ts';
+import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import {
+  callbackUrl,
+  completeLogin,
+  flowOf,
+  getLoopback,
+  watchForAuthorizationUrl,
+} from '../helpers/user-agent.ts';
+
+/** Not a speed assertion: a CLI that hangs is killed after this and the test fails. */
+const HANG_GUARD_MS = 60_000;
+
+interface Running {
+  /** The authorization URL the CLI printed. */
+  url: Promise<string>;
+  done: Promise<CliResult>;
+  child: () => ChildProcess | undefined;
+  stderr: () => string;
+}
+
+function startLogin(args: string[], env: NodeJS.ProcessEnv): Running {
+  const watcher = watchForAuthorizationUrl();
+  let child: ChildProcess | undefined;
+  const done = runCli(args, {
+    env,
+    timeoutMs: HANG_GUARD_MS,
+    onStderr: (chunk, c) => {
+      child = c;
+      watcher.feed(chunk);
+    },
+  });
+  done.then((r) =>
+    watcher.fail(new Error(`the CLI ended (exit ${r.code}) without printing a URL:\n${r.stderr}`)),
+  );
+  return { url: watcher.url, done, child: () => child, stderr: watcher.text };
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+function listenOn(port: number): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen({ port, host: '127.0.0.1', exclusive: true }, () => resolve(s));
+  });
+}
+
+const closeServer = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
+
+const tokenPosts = (idp: TestIdp) =>
+  idp.requests.filter((q) => q.method === 'POST' && /\/token$/.test(q.path.split('?')[0]));
+
+/** How the IdP's responses are tampered with (ID token tests); undefined: not at all. */
+type Tamper = (body: Record<string, any>, path: string) => Promise<void> | void;
+
+describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)', () => {
+  let idp: TestIdp;
+  let dir: string;
+  let files: PkiFiles;
+  let tamper: Tamper | undefined;
+
+  before(async () => {
+    // Koa middleware in front of oidc-provider's routes: the ID token tests rewrite the token
+    // response (and the JWKS) on their way out, as a broken or malicious IdP would send them.
+    const rewrite = async (ctx: any, next: () => Promise<void>) => {
+      await next();
+      if (tamper && ctx.body && typeof ctx.body === 'object' && !Buffer.isBuffer(ctx.body)) {
+        await tamper(ctx.body, ctx.path);
+      }
+    };
+    idp = await startIdp({ aliases: true, middleware: [rewrite] });
+    dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-login-'));
+    files = writePkiFiles(idp.pki, join(dir, 'pki'));
+  });
+  after(async () => {
+    await idp.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  let runs = 0;
+  /** A fresh cache directory per run. */
+  function env(): { env: NodeJS.ProcessEnv; cacheDir: string } {
+    const cacheDir = join(dir, `cache-${++runs}`);
+    return { env: cleanEnv({ MTLS_OAUTH_CACHE_DIR: cacheDir }), cacheDir };
+  }
+  const args = (...extra: string[]) => [
+    'login',
+    '--no-browser',
+    '--issuer',
+    idp.issuer,
+    '--client-id',
+    'kong',
+    '--cert',
+    files.clientCert,
+    '--key',
+    files.clientKey,
+    '--ca',
+    files.ca,
+    ...extra,
+  ];
+  const cachedEntry = (cacheDir: string) => {
+    const doc = JSON.parse(readFileSync(join(cacheDir, 'tokens.json'), 'utf8'));
+    return doc.entries[`${idp.issuer} kong`];
+  };
+
+  test('the whole flow: logged in, code exchanged at the mTLS alias, ID token valid, token bound, cached', async () => {
+    const { env: e, cacheDir } = env();
+    const postsBefore = tokenPosts(idp).length;
+    const run = startLogin(args(), e);
+    const url = await run.url;
+
+    // The URL is on stderr on a line of its own; nothing is on stdout yet.
+    assert.ok(run.stderr().split('\n').includes(url));
+    const authz = new URL(url);
+    assert.equal(`${authz.origin}${authz.pathname}`, idp.endpoints.authorization);
+    const q = authz.searchParams;
+    assert.equal(q.get('response_type'), 'code');
+    assert.equal(q.get('client_id'), 'kong');
+    assert.equal(q.get('scope'), 'openid');
+    assert.equal(q.get('code_challenge_method'), 'S256');
+    assert.match(q.get('code_challenge')!, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(q.get('state')!, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(q.get('nonce')!, /^[A-Za-z0-9_-]{43}$/);
+    assert.match(q.get('redirect_uri')!, /^http:\/\/127\.0\.0\.1:\d+\/callback$/);
+
+    const { redirect, response } = await completeLogin(idp, url, { login: 'alice' });
+    assert.equal(response.status, 200);
+    assert.match(response.body, /Login succeeded/);
+    assert.equal(response.headers['referrer-policy'], 'no-referrer');
+    assert.equal(redirect.searchParams.get('iss'), idp.issuer);
+
+    // A second callback: the flow is over (the listener answers 410 or is gone already).
+    const again = await getLoopback(redirect).then(
+      (r) => r.status,
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    assert.ok(again === 410 || again === 'ECONNREFUSED' || again === 'ECONNRESET', String(again));
+
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assertNoStack(r);
+    assert.match(r.stdout, new RegExp(`✓ logged in at ${idp.issuer.replace(/\./g, '\\.')} as alice`));
+    assert.match(r.stdout, /subject +alice/);
+    assert.match(r.stdout, /client +kong \(tls_client_auth\)/);
+    assert.match(r.stdout, /scope +openid/);
+    assert.match(r.stdout, /expires +\d{4}-\d\d-\d\dT.* \(in \d+m/);
+    assert.match(r.stdout, /binding +bound to our certificate/);
+    assert.match(r.stdout, new RegExp(`token endpoint +${idp.aliases!.token_endpoint} \\(mtls alias\\)`));
+    for (const name of ['state', 'iss', 'pkce', 'id_token', 'binding']) {
+      assert.match(r.stdout, new RegExp(`✓ ${name}: `), name);
+    }
+    assert.match(r.stdout, /tokens +access token, id token received \(not shown/);
+    assert.match(r.stdout, new RegExp(`cached in +${join(cacheDir, 'tokens.json')}`));
+    assert.match(r.stderr, /Authorization response received/);
+
+    // The code was exchanged once, at the alias, with the client certificate.
+    const posts = tokenPosts(idp).slice(postsBefore);
+    assert.equal(posts.length, 1);
+    assert.equal(posts[0].listener, 'mtls');
+    assert.ok(posts[0].clientCert && posts[0].authorized);
+
+    // Cached (mode 0600), bound to our certificate, and never printed.
+    const file = join(cacheDir, 'tokens.json');
+    assert.equal(statSync(file).mode & 0o777, 0o600);
+    const entry = cachedEntry(cacheDir);
+    assert.equal(entry.grant_type, 'authorization_code');
+    assert.equal(entry.x5t_s256, createHash('sha256').update(idp.pki.client.x509.raw).digest('base64url'));
+    assert.ok(entry.access_token && entry.id_token);
+    for (const secret of [entry.access_token, entry.id_token, redirect.searchParams.get('code')!]) {
+      assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'no secret printed');
+    }
+    assert.deepEqual(idp.serverErrors, []);
+  });
+
+  test('--json with offline_access: the envelope, the named checks, a refresh token cached', async () => {
+    const { env: e, cacheDir } = env();
+    const run = startLogin(
+      args('--json', '--scope', 'openid offline_access', '--prompt', 'consent', '-p', 'ui_locales=en'),
+      e,
+    );
+    const url = await run.url;
+    const q = new URL(url).searchParams;
+    assert.equal(q.get('prompt'), 'consent');
+    assert.equal(q.get('ui_locales'), 'en');
+    await completeLogin(idp, url, { login: 'bob' });
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    const j = jsonOf(r);
+    assert.equal(j.ok, true);
+    assert.equal(j.command, 'login');
+    const status = Object.fromEntries(j.checks.map((c) => [c.name, c.status]));
+    for (const name of ['state', 'iss', 'pkce', 'id_token', 'binding'])
+      assert.equal(status[name], 'pass', name);
+    assert.equal(j.result.user.sub, 'bob');
+    assert.equal(j.result.issuer, idp.issuer);
+    assert.equal(j.result.redirect_uri, q.get('redirect_uri'));
+    assert.deepEqual(j.result.token_endpoint, { url: idp.aliases!.token_endpoint, via: 'mtls alias' });
+    assert.equal(j.result.id_token.valid, true);
+    assert.equal(j.result.id_token.claims.sub, 'bob');
+    assert.ok(j.result.id_token.checks.some((c: any) => c.name === 'nonce' && c.status === 'pass'));
+    assert.equal(j.result.binding.status, 'pass');
+    assert.equal(j.result.binding.source, 'introspection');
+    assert.equal(j.result.rejected_callbacks, 0);
+    assert.ok(j.result.token.refresh_token, 'a refresh token with offline_access');
+    assert.ok(Array.isArray(j.tls) && j.tls.some((c: any) => c.withClientCert));
+    const entry = cachedEntry(cacheDir);
+    assert.equal(entry.refresh_token, j.result.token.refresh_token);
+    assert.equal(entry.access_token, j.result.token.access_token);
+    assert.equal(j.result.cached_in, join(cacheDir, 'tokens.json'));
+  });
+
+  test('a wrong state is turned away and the wait goes on: the right state then succeeds', async () => {
+    const run = startLogin(args('--json'), env().env);
+    const url = await run.url;
+    const postsBefore = tokenPosts(idp).length;
+    const redirect = new URL(await idp.authorize(url));
+    // The real code with a wrong state first: turned away, never exchanged.
+    const wrong = new URL(redirect);
+    wrong.searchParams.set('state', 'A'.repeat(43));
+    const turnedAway = await getLoopback(wrong);
+    assert.equal(turnedAway.status, 400);
+    assert.match(turnedAway.body, /does not match/);
+    const right = await getLoopback(redirect);
+    assert.equal(right.status, 200);
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /ignored a request to the callback \(HTTP 400\): state does not match; still waiting/,
+    );
+    const j = jsonOf(r);
+    assert.equal(j.result.rejected_callbacks, 1);
+    assert.equal(j.checks.find((c) => c.name === 'state')!.status, 'pass');
+    assert.equal(tokenPosts(idp).length - postsBefore, 1, 'one code exchange');
+  });
+
+  /** Sends one request the listener must turn away, then logs in for real: the login still succeeds. */
+  async function turnedAwayThenSuccess(
+    send: (authorizationUrl: string) => Promise<{ status: number; body: string }>,
+    status: number,
+    reason: RegExp,
+  ) {
+    const run = startLogin(args('--json'), env().env);
+    const url = await run.url;
+    const postsBefore = tokenPosts(idp).length;
+    const away = await send(url);
+    assert.equal(away.status, status);
+    const { response } = await completeLogin(idp, url);
+    assert.equal(response.status, 200);
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, reason);
+    const j = jsonOf(r);
+    assert.equal(j.ok, true);
+    assert.equal(j.result.rejected_callbacks, 1);
+    assert.equal(tokenPosts(idp).length - postsBefore, 1, 'one code exchange');
+    return away;
+  }
+
+  test('a callback without state is turned away (400) and the wait goes on', async () => {
+    const page = await turnedAwayThenSuccess(
+      (url) => getLoopback(callbackUrl(url, { state: undefined, code: 'forged-code' })),
+      400,
+      /ignored a request to the callback \(HTTP 400\): no state; still waiting/,
+    );
+    assert.match(page.body, /carries no state parameter/);
+  });
+
+  test('/favicon.ico during the wait gets 404 and the wait goes on', async () => {
+    await turnedAwayThenSuccess(
+      (url) => getLoopback(new URL('/favicon.ico', flowOf(url).redirectUri)),
+      404,
+      /ignored a request to the callback \(HTTP 404\): no such path \/favicon\.ico; still waiting/,
+    );
+  });
+
+  test('a foreign Host header gets 403 (DNS rebinding) and the wait goes on', async () => {
+    await turnedAwayThenSuccess(
+      (url) => getLoopback(callbackUrl(url, { code: 'x' }), { host: 'attacker.example' }),
+      403,
+      /ignored a request to the callback \(HTTP 403\): Host header "attacker\.example" is not this loopback listener; still waiting/,
+    );
+  });
+
+  test('a wrong iss with the right state ends the flow (exit 1, ISS_MISMATCH) and the code is never exchanged', async () => {
+    const { env: e, cacheDir } = env();
+    const run = startLogin(args('--json'), e);
+    const url = await run.url;
+    const postsBefore = tokenPosts(idp).length;
+    const { response } = await completeLogin(idp, url, {
+      tamper: (redirect) => {
+        redirect.searchParams.set('iss', 'https://idp.attacker.example');
+        return undefined;
+      },
+    });
+    assert.equal(response.status, 400);
+    assert.match(response.body, /unexpected issuer/);
+    const r = await run.done;
+    assert.equal(r.code, 1, r.stderr);
+    const j = jsonOf(r);
+    assert.equal(j.ok, false);
+    assert.equal(j.error!.code, 'ISS_MISMATCH');
+    assert.match(
+      j.error!.message,
+      /not https:\/\/127\.0\.0\.1:\d+ \(RFC 9207 mix-up defence\); the code was not exchanged/,
+    );
+    assert.equal(j.checks.find((c) => c.name === 'iss')!.status, 'fail');
+    assert.equal(j.checks.find((c) => c.name === 'state')!.status, 'pass');
+    assert.equal(tokenPosts(idp).length, postsBefore, 'no code exchange');
+    assert.equal(existsSync(join(cacheDir, 'tokens.json')), false);
+  });
+
+  test("the user declines at the IdP: exit 4 with the IdP's description", async () => {
+    const run = startLogin(args(), env().env);
+    const url = await run.url;
+    const { response } = await completeLogin(idp, url, { deny: true });
+    assert.equal(response.status, 400);
+    assert.match(response.body, /access_denied/);
+    const r = await run.done;
+    assertCleanFailure(
+      r,
+      4,
+      /error: the IdP answered the authorization request with access_denied: End-User aborted interaction\nhint: .*approve/,
+    );
+    assert.equal(r.stdout, '');
+  });
+
+  test('HTML and control characters in error_description are shown as text, never interpreted', async () => {
+    const run = startLogin(args(), env().env);
+    const url = await run.url;
+    const description = '<script>alert(1)</script><b>no</b>\u001b[2J\u0007';
+    const page = await getLoopback(
+      callbackUrl(url, { error: 'access_denied', error_description: description, iss: idp.issuer }),
+    );
+    assert.equal(page.status, 400);
+    assert.doesNotMatch(page.body, /<script>alert|<b>no/);
+    assert.match(page.body, /&lt;script&gt;alert\(1\)&lt;\/script&gt;&lt;b&gt;no&lt;\/b&gt;/);
+    const r = await run.done;
+    assertCleanFailure(r, 4, /access_denied: <script>alert\(1\)<\/script><b>no<\/b>/);
+    assert.ok(!r.stderr.includes('\u001b') && !r.stderr.includes('\u0007'), 'control characters stripped');
+  });
+
+  test('no callback within --timeout: exit 5, and the port is free afterwards', async () => {
+    const run = startLogin(args('--timeout', '1'), env().env);
+    const url = await run.url;
+    const port = Number(new URL(flowOf(url).redirectUri).port);
+    const r = await run.done;
+    assertCleanFailure(
+      r,
+      5,
+      /error: no authorization response reached http:\/\/127\.0\.0\.1:\d+\/callback within 1 s/,
+    );
+    const s = await listenOn(port);
+    await closeServer(s);
+  });
+
+  test('Ctrl-C while waiting: the listener closes and the process exits 130', async () => {
+    const run = startLogin(args(), env().env);
+    const url = await run.url;
+    const port = Number(new URL(flowOf(url).redirectUri).port);
+    run.child()!.kill('SIGINT');
+    const r = await run.done;
+    assert.equal(r.signal, null, 'ended by itself, not killed by the hang guard');
+    assertCleanFailure(r, 130, /interrupted/);
+    const s = await listenOn(port);
+    await closeServer(s);
+  });
+
+  test('a busy fixed --port: exit 2 with a clear message, no fallback to another port', async () => {
+    const busy = await listenOn(await freePort());
+    try {
+      const port = (busy.address() as { port: number }).port;
+      const r = await runCli(args('--port', String(port)), { env: env().env, timeoutMs: HANG_GUARD_MS });
+      assertCleanFailure(r, 2, new RegExp(`port ${port} is already in use on 127\\.0\\.0\\.1`));
+      assert.match(r.stderr, /never falls back to another port/);
+      assert.equal(r.stderr.includes('/auth?'), false, 'no authorization URL printed');
+    } finally {
+      await closeServer(busy);
+    }
+  });
+
+  test('--redirect-uri: that exact URI in the authorization and the token request', async () => {
+    const port = await freePort();
+    const exact = `http://127.0.0.1:${port}/callback`;
+    const run = startLogin(args('--json', '--redirect-uri', exact), env().env);
+    const url = await run.url;
+    assert.equal(new URL(url).searchParams.get('redirect_uri'), exact);
+    await completeLogin(idp, url);
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonOf(r).result.redirect_uri, exact);
+  });
+
+  // ID tokens that fail validation, made by rewriting the IdP's token response on its way out.
+
+  /** Runs a login while `t` rewrites the IdP's responses; expects exit 1 and the id_token check failed. */
+  async function loginWithTamperedIdToken(t: Tamper) {
+    const { env: e, cacheDir } = env();
+    tamper = t;
+    try {
+      const run = startLogin(args('--json'), e);
+      const url = await run.url;
+      const { response } = await completeLogin(idp, url);
+      assert.equal(response.status, 200);
+      const r = await run.done;
+      assert.equal(r.code, 1, r.stderr);
+      assertNoStack(r);
+      const j = jsonOf(r);
+      assert.equal(j.ok, false);
+      assert.equal(j.error!.code, 'ID_TOKEN_INVALID');
+      assert.match(j.error!.message, /the tokens were not cached/);
+      assert.equal(j.checks.find((c) => c.name === 'id_token')!.status, 'fail');
+      assert.equal(j.result.id_token.valid, false);
+      assert.equal(existsSync(join(cacheDir, 'tokens.json')), false, 'nothing cached');
+      return j;
+    } finally {
+      tamper = undefined;
+    }
+  }
+
+  const parts = (jwt: string) => jwt.split('.');
+  const b64json = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const payloadOf = (jwt: string) => JSON.parse(Buffer.from(parts(jwt)[1], 'base64url').toString());
+
+  test('an ID token with a bad signature (claims changed after signing) fails: exit 1, not cached', async () => {
+    const j = await loginWithTamperedIdToken((body, path) => {
+      if (path !== '/token' || typeof body.id_token !== 'string') return;
+      const [h, , sig] = parts(body.id_token);
+      body.id_token = `${h}.${b64json({ ...payloadOf(body.id_token), sub: 'mallory' })}.${sig}`;
+    });
+    const detailed = j.result.id_token.checks;
+    assert.equal(detailed.find((c: any) => c.name === 'signature').status, 'fail');
+    assert.match(j.error!.message, /signature: the signature does not verify/);
+  });
+
+  test('an unsigned ID token (alg none) fails: exit 1, not cached', async () => {
+    const j = await loginWithTamperedIdToken((body, path) => {
+      if (path !== '/token' || typeof body.id_token !== 'string') return;
+      body.id_token = `${b64json({ alg: 'none', typ: 'JWT' })}.${parts(body.id_token)[1]}.`;
+    });
+    assert.match(j.error!.message, /alg: alg "none": an unsigned token is never accepted/);
+  });
+
+  test('an ID token properly signed but with another nonce and audience fails: exit 1, not cached', async () => {
+    // The IdP's keys are replaced by ours in its JWKS, and the ID token re-signed with them, so only
+    // the claims are wrong.
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const j = await loginWithTamperedIdToken(async (body, path) => {
+      if (path === '/jwks') {
+        body.keys = [{ ...publicKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' }];
+      }
+      if (path === '/token' && typeof body.id_token === 'string') {
+        const claims = payloadOf(body.id_token);
+        body.id_token = await new SignJWT({ ...claims, nonce: 'replayed-nonce', aud: 'someone-else' })
+          .setProtectedHeader({ alg: 'RS256', kid: 'test-rs256' })
+          .sign(privateKey);
+      }
+    });
+    const detailed = Object.fromEntries(j.result.id_token.checks.map((c: any) => [c.name, c.status]));
+    assert.equal(detailed.signature, 'pass');
+    assert.equal(detailed.nonce, 'fail');
+    assert.equal(detailed.aud, 'fail');
+  });
+});
+
+describe('login: bad flags fail before anything is sent (exit 2)', () => {
+  const base = ['login', '--no-browser', '--client-id', 'kong'];
+  const cases: Array<[string, string[], RegExp]> = [
+    ['no issuer', [], /login needs the issuer: pass --issuer URL/],
+    [
+      '--redirect-uri on localhost',
+      ['--issuer', 'https://idp.invalid', '--redirect-uri', 'http://localhost:8765/callback'],
+      /listens on 127\.0\.0\.1 or ::1 only, not "localhost"/,
+    ],
+    [
+      '--redirect-uri with https',
+      ['--issuer', 'https://idp.invalid', '--redirect-uri', 'https://127.0.0.1:8765/callback'],
+      /must use http/,
+    ],
+    [
+      '--port that disagrees with --redirect-uri',
+      ['--issuer', 'https://idp.invalid', '--redirect-uri', 'http://127.0.0.1:8765/cb', '--port', '9000'],
+      /--port 9000 disagrees with --redirect-uri/,
+    ],
+    ['-p state=...', ['--issuer', 'https://idp.invalid', '-p', 'state=mine'], /refusing to override "state"/],
+    [
+      '--timeout 0',
+      ['--issuer', 'https://idp.invalid', '--timeout', '0'],
+      /--timeout "0" is not a number of seconds/,
+    ],
+    ['--port abc', ['--issuer', 'https://idp.invalid', '--port', 'abc'], /--port "abc" is not a port number/],
+  ];
+  for (const [name, extra, message] of cases) {
+    test(name, async () => {
+      const r = await runCli([...base, ...extra], { timeoutMs: HANG_GUARD_MS });
+      assertCleanFailure(r, 2, message);
+    });
+  }
+});
