@@ -323,8 +323,9 @@ export interface BindingCheck extends Check {
 
 /**
  * The `binding` check of a token response (RFC 8705 §3). A JWT access token is read directly. An
- * opaque one is introspected when the IdP advertises bound tokens and an introspection endpoint is
- * given (a failure there makes the check a warning, never the command's failure).
+ * opaque one is introspected when an introspection endpoint is given and the IdP advertises bound
+ * tokens (or nothing is known: no metadata); a failure there makes the check a warning, never the
+ * command's failure.
  */
 export async function checkTokenBinding(
   c: OAuthClient,
@@ -344,7 +345,8 @@ export async function checkTokenBinding(
       detail: 'no client certificate was used, so the token cannot be bound to one',
     };
   }
-  if (!o.idpBinds) {
+  // Unknown (no metadata) counts as "may bind": an explicit introspection endpoint shows it.
+  if (o.idpBinds === false || (o.idpBinds === undefined && !o.introspectionEndpoint)) {
     const v = checkBinding({ claims: undefined, expected, idpBinds: o.idpBinds, source: 'access token' });
     return { name: 'binding', status: v.status, detail: v.detail };
   }

@@ -162,6 +162,36 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
     });
   });
 
+  test('without discovery (endpoint flags only), an explicit introspection endpoint still shows the binding', async () => {
+    const flags: Settings = {
+      clientId: 'kong',
+      cert: files.clientCert,
+      key: files.clientKey,
+      ca: files.ca,
+      tokenEndpoint: idp.aliases!.token_endpoint,
+      introspectionEndpoint: idp.aliases!.introspection_endpoint,
+    };
+    await withSession(
+      flags,
+      async (s) => {
+        assert.equal(s.metadata, undefined);
+        assert.equal(s.idpBindsTokens, undefined);
+        assert.equal(s.cacheKey(), `${idp.aliases!.token_endpoint} kong`);
+        const { token } = await tokenRequest(s.client, s.endpoint('token').url, {
+          grant_type: 'client_credentials',
+        });
+        const b = await checkTokenBinding(s.client, token, {
+          idpBinds: s.idpBindsTokens,
+          introspectionEndpoint: s.endpoint('introspection').url,
+        });
+        assert.equal(b.status, 'pass', b.detail);
+        const none = await checkTokenBinding(s.client, token, { idpBinds: s.idpBindsTokens });
+        assert.equal(none.status, 'skip');
+      },
+      ['token', 'introspection'],
+    );
+  });
+
   test('a token bound to another certificate fails the binding check (introspection)', async () => {
     const intruder = { ...kong, clientId: 'intruder', cert: files.otherCert, key: files.otherKey };
     const token = await withSession(
