@@ -118,10 +118,14 @@ async function run(flags: SmokeFlags, cmd: Command, ctx: Context): Promise<Outco
     });
   }
   if (flags.refreshTokenEnv && grant !== 'refresh_token') {
-    throw usageError('GRANT_OPTION', '--refresh-token-env belongs to --grant refresh_token');
+    throw usageError('GRANT_OPTION', '--refresh-token-env belongs to --grant refresh_token', {
+      hint: 'add --grant refresh_token, or drop --refresh-token-env',
+    });
   }
   if (flags.username && grant !== 'password') {
-    throw usageError('GRANT_OPTION', '--username belongs to --grant password');
+    throw usageError('GRANT_OPTION', '--username belongs to --grant password', {
+      hint: 'add --grant password (the password comes from MTLS_OAUTH_PASSWORD), or drop --username',
+    });
   }
   if (flags.junit) {
     const { checkOutputs } = await import('../../core/files.ts');
