@@ -2,6 +2,7 @@
 // action so that `mtls-oauth --help` loads none of them.
 
 import type { Command } from 'commander';
+import { registerCerts } from './certs.ts';
 import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
 import { registerIntrospect } from './introspect.ts';
@@ -18,4 +19,5 @@ export const commands: Array<(program: Command) => void> = [
   registerIntrospect,
   registerRevoke,
   registerLogin,
+  registerCerts,
 ];
