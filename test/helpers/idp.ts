@@ -354,6 +354,13 @@ export interface IdpOptions {
    * response on its way out. Must be given here: the request handler is composed at start.
    */
   middleware?: Array<(ctx: any, next: () => Promise<void>) => Promise<void>>;
+  /**
+   * More CA certificates (PEM) the IdP trusts for client certificates, besides `pki.ca`: e.g. the
+   * CA `mtls-oauth certs init` made (npm run demo).
+   */
+  clientCas?: string[];
+  /** Changes to the `kong` client's registration, e.g. `{ tls_client_auth_subject_dn: 'CN=kong' }`. */
+  kong?: Partial<ClientMetadata>;
 }
 
 export interface IdpRequest {
@@ -473,7 +480,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
   const tlsOptions = (requestCert: boolean): https.ServerOptions => ({
     key: pki.server.key,
     cert: pki.server.cert,
-    ca: [pki.ca.cert],
+    ca: [pki.ca.cert, ...(opts.clientCas ?? [])],
     requestCert,
     rejectUnauthorized: false,
     ...(opts.tls12 ? { maxVersion: 'TLSv1.2' as const } : {}),
@@ -514,6 +521,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
       response_types: ['code'],
       redirect_uris: ['http://127.0.0.1/callback'],
       scope: 'openid offline_access api:read',
+      ...opts.kong,
     };
     const selfSigned: ClientMetadata = {
       client_id: 'self-signed',
