@@ -4,12 +4,12 @@
 
 import { readFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
-import { Agent } from 'undici';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { isSecretName, redactJson, shorten } from '../redact.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, classifyFailure, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
+import { Agent, request as undiciRequest } from './undici-lite.ts';
 
 export interface HttpClientOptions {
   identity?: ClientIdentity;
@@ -249,9 +249,9 @@ export class HttpClient {
       throw err;
     };
 
-    let res: Awaited<ReturnType<Agent['request']>>;
+    let res: Awaited<ReturnType<typeof undiciRequest>>;
     try {
-      res = await this.agent(withCert).request({
+      res = await undiciRequest(this.agent(withCert), {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method,
