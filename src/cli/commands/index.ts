@@ -8,6 +8,7 @@ import { registerDiscover } from './discover.ts';
 import { registerIntrospect } from './introspect.ts';
 import { registerLogin } from './login.ts';
 import { registerRevoke } from './revoke.ts';
+import { registerSmoke } from './smoke.ts';
 import { registerTls } from './tls.ts';
 import { registerToken } from './token.ts';
 
@@ -18,6 +19,7 @@ export const commands: Array<(program: Command) => void> = [
   registerToken,
   registerIntrospect,
   registerRevoke,
+  registerSmoke,
   registerLogin,
   registerCerts,
 ];
