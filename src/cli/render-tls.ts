@@ -187,7 +187,7 @@ export function probeChecks(p: ProbeOutcome): Check[] {
         checks.push({
           name: 'client certificate accepted',
           status: 'pass',
-          detail: 'the server answered over this connection',
+          detail: 'the server completed the handshake and answered over this connection',
         });
       }
     } else {

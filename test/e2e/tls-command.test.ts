@@ -217,7 +217,7 @@ describe('mtls-oauth tls', () => {
         strangerArgs(),
         3,
         'TLS_CLIENT_CERT_REJECTED',
-        /must trust CN=Other CA/,
+        /have CN=Other CA,O=Elsewhere added to its trusted client CAs/,
       );
       assert.equal(doc.error?.details.alert, 'unknown_ca (48)');
     });

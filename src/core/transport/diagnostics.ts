@@ -423,6 +423,7 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
   if (rejected && id) {
     const now = new Date();
     const ours = `yours (${id.subjectDn}) is issued by ${id.issuerDn}`;
+    const yourCert = `your certificate (${id.subjectDn}) is issued by ${id.issuerDn}`;
     if (acceptable.length > 0 && !issuerAccepted(id, acceptable)) {
       return net(
         'TLS_CLIENT_CA_NOT_ACCEPTED',
@@ -438,7 +439,7 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
     switch (alert) {
       case 48:
         why = 'the server does not trust the CA that issued it';
-        hint = `${ours}: the server must trust ${id.issuerDn} for client certificates${id.chain.length === 1 ? ' (if your certificate comes from an intermediate CA, put the intermediate after the leaf in the --cert file)' : ''}`;
+        hint = `${yourCert}, which the server does not trust: have ${id.issuerDn} added to its trusted client CAs, or use a certificate from a CA it trusts${id.chain.length === 1 ? ' (if yours comes from an intermediate CA, put the intermediate after the leaf in the --cert file)' : ''}`;
         break;
       case 45:
         why = 'the server says it has expired';
@@ -473,7 +474,7 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
           ? `your certificate ${id.subjectDn} expired on ${dateOnly(new Date(id.certificate.validTo).toISOString())}: issue a new one (mtls-oauth certs issue)`
           : notYet
             ? `your certificate ${id.subjectDn} is not valid before ${new Date(id.certificate.validFrom).toISOString()}: check the clocks`
-            : `${ours}; check that the server trusts ${id.issuerDn} for client certificates and look at the server's log for the reason`;
+            : `${yourCert}; check that the server trusts ${id.issuerDn} for client certificates, and its log for the reason`;
     }
     return net('TLS_CLIENT_CERT_REJECTED', `${w}: the server rejected the client certificate: ${why}`, hint, {
       ...(alert !== undefined ? { alert: alertName(alert) } : {}),
