@@ -23,7 +23,7 @@ import {
   jsonOf,
   runCli,
 } from '../helpers/cli.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { KONG_SUBJECT, type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
 import {
   callbackUrl,
   completeLogin,
@@ -79,6 +79,14 @@ function listenOn(port: number): Promise<Server> {
   });
 }
 
+function ipv6Loopback(): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once('error', () => resolve(false));
+    s.listen(0, '::1', () => s.close(() => resolve(true)));
+  });
+}
+
 const closeServer = (s: Server) => new Promise<void>((resolve) => s.close(() => resolve()));
 
 const tokenPosts = (idp: TestIdp) =>
@@ -102,7 +110,19 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
         await tamper(ctx.body, ctx.path);
       }
     };
-    idp = await startIdp({ aliases: true, middleware: [rewrite] });
+    // kong6: the kong client registered with the IPv6 loopback redirect URI, for --ipv6.
+    const kong6 = {
+      client_id: 'kong6',
+      application_type: 'native',
+      token_endpoint_auth_method: 'tls_client_auth',
+      tls_client_auth_subject_dn: KONG_SUBJECT,
+      tls_client_certificate_bound_access_tokens: true,
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      redirect_uris: ['http://[::1]/callback'],
+      scope: 'openid',
+    };
+    idp = await startIdp({ aliases: true, middleware: [rewrite], clients: [kong6] });
     dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-login-'));
     files = writePkiFiles(idp.pki, join(dir, 'pki'));
   });
@@ -423,6 +443,20 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     const r = await run.done;
     assert.equal(r.code, 0, r.stderr);
     assert.equal(jsonOf(r).result.redirect_uri, exact);
+  });
+
+  test('--ipv6: the callback listens on [::1] and the login succeeds', async (t) => {
+    if (!(await ipv6Loopback())) return t.skip('this machine has no IPv6 loopback');
+    const run = startLogin(args('--json', '--ipv6', '--client-id', 'kong6'), env().env);
+    const url = await run.url;
+    assert.match(new URL(url).searchParams.get('redirect_uri')!, /^http:\/\/\[::1\]:\d+\/callback$/);
+    const { response } = await completeLogin(idp, url);
+    assert.equal(response.status, 200);
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    const j = jsonOf(r);
+    assert.equal(j.result.client_id, 'kong6');
+    assert.equal(j.checks.find((c) => c.name === 'binding')!.status, 'pass');
   });
 
   // ID tokens that fail validation, made by rewriting the IdP's token response on its way out.

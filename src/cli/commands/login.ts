@@ -43,9 +43,19 @@ function loginSettings(cmd: Command, ui: Ui, opts: LoginOptions): Settings {
     if (name === 'timeout') continue;
     if (all[name] !== undefined && cmd.getOptionValueSource(name) === 'cli') flags[name] = all[name];
   }
-  if (opts.requestTimeout !== undefined) flags.timeout = opts.requestTimeout;
+  if (opts.requestTimeout !== undefined) {
+    const n = Number(opts.requestTimeout);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw usageError(
+        'BAD_TIMEOUT',
+        `--request-timeout "${opts.requestTimeout}" is not a positive number of seconds`,
+        { hint: 'e.g. --request-timeout 30 (the default)' },
+      );
+    }
+    flags.timeout = n;
+  }
   const resolved = resolveSettings({ flags, configPath: opts.config, profile: opts.profile });
-  for (const w of resolved.warnings) ui.warn(w.replace('option --timeout', 'option --request-timeout'));
+  for (const w of resolved.warnings) ui.warn(w);
   return resolved.settings;
 }
 
@@ -264,6 +274,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
           if (event.type === 'accepted') {
             clearInterval(ticker);
             progress.line('Authorization response received.');
+            progress.show('finishing the login');
           } else if (event.waiting) {
             progress.line(
               `${ui.e.yellow('ignored')} a request to the callback (HTTP ${event.status}): ${event.reason}; still waiting`,
@@ -280,7 +291,6 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     }
 
     const r = result;
-    const { token, ...rest } = r;
     return {
       result: {
         issuer: r.issuer,
@@ -293,8 +303,8 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         scope: r.scope,
         obtained_at: r.obtainedAt,
         expires_at: r.expiresAt ?? null,
-        token,
-        id_token: rest.idToken ?? null,
+        token: r.token,
+        id_token: r.idToken ?? null,
         binding: r.binding,
         cached_in: r.cachedIn ?? null,
         rejected_callbacks: r.rejectedCallbacks,
@@ -348,15 +358,19 @@ export function registerLogin(program: Command): void {
   cmd.addHelpText(
     'after',
     `
-The scope defaults to "openid". The URL that starts the login is printed on stderr on a line of its
-own (with --no-browser it is only printed), and the callback listens on 127.0.0.1 (or [::1]) only
+The scope defaults to "openid". The URL that starts the login is printed on stderr, on a line of
+its own (with --no-browser it is only printed). The callback listens on 127.0.0.1 (or [::1]) only,
 until one valid response arrives: requests with a wrong or missing state, to other paths or with a
-foreign Host header are turned away (and reported) while the wait goes on. --timeout here is that
-wait (default ${DEFAULT_WAIT_SECONDS} s); the timeout per request to the IdP is --request-timeout
-(or MTLS_OAUTH_TIMEOUT). The code is exchanged at the token endpoint (its mTLS alias, where there is
-one) with the client certificate; the ID token is validated against the issuer's JWKS, and the access
-token's cnf.x5t#S256 is compared with the certificate. Tokens are shown only with --show-secrets, and
-cached (mode 0600) for introspect, revoke and token --grant refresh_token.
+foreign Host header are turned away (and reported) while the wait goes on.
+
+--timeout is that wait for the browser (default ${DEFAULT_WAIT_SECONDS} s). The timeout of each request to the IdP,
+which other commands call --timeout, is --request-timeout here (or MTLS_OAUTH_TIMEOUT).
+
+The code is exchanged at the token endpoint (its mTLS alias, where there is one) with the client
+certificate, the PKCE verifier and the same redirect_uri. The ID token is validated against the
+issuer's JWKS, and the access token's cnf.x5t#S256 is compared with the certificate. Tokens are
+shown only with --show-secrets; they are cached (mode 0600) for introspect, revoke and
+token --grant refresh_token, unless the ID token failed validation.
 
 Exit codes: 0 logged in, 1 a check failed (ID token, binding, iss), 2 bad flags or a busy --port,
 3 network or TLS, 4 the IdP refused (e.g. access_denied), 5 no callback in time, 130 Ctrl-C.

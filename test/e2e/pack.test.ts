@@ -1,0 +1,104 @@
+// The published package works on its own: `npm pack` gives a tarball that, installed into an empty
+// directory, runs `mtls-oauth login --help`. The bundle in dist/ carries every dependency except
+// `open` (kept external: it ships its own xdg-open script), so the tarball must hold bin/ and dist/
+// and declare the runtime dependencies.
+//
+// One test, as it is slow (npm itself): it packs the current dist/ (built by `npm test`'s pretest;
+// --ignore-scripts keeps the prepack build from swapping dist/ under other tests running now), then
+// installs the tarball with `npm install --prefer-offline` (the npm cache serves the dependencies
+// when they were installed before; otherwise the registry does).
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const NPM_TIMEOUT_MS = 180_000;
+
+function npm(args: string[], cwd: string) {
+  const r = spawnSync('npm', args, {
+    cwd,
+    encoding: 'utf8',
+    timeout: NPM_TIMEOUT_MS,
+    env: { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false', npm_config_fund: 'false' },
+    shell: process.platform === 'win32',
+  });
+  assert.equal(
+    r.status,
+    0,
+    `npm ${args.join(' ')} failed (${r.error?.message ?? r.status}):\n${r.stdout}\n${r.stderr}`,
+  );
+  return r;
+}
+
+const work = mkdtempSync(join(tmpdir(), 'mtls-oauth-pack-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+test('npm pack: the tarball installs into an empty directory and runs `mtls-oauth login --help`', () => {
+  assert.ok(existsSync(join(ROOT, 'dist', 'main.js')), 'dist/ is built (npm run build)');
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
+
+  // 1. Pack.
+  const packDir = join(work, 'pack');
+  mkdirSync(packDir);
+  npm(['pack', '--ignore-scripts', '--pack-destination', packDir, '--loglevel=error'], ROOT);
+  const tarballs = readdirSync(packDir).filter((f) => f.endsWith('.tgz'));
+  assert.deepEqual(tarballs, [`mtls-oauth-${pkg.version}.tgz`]);
+  const tarball = join(packDir, tarballs[0]);
+
+  // 2. Install into an empty project.
+  const project = join(work, 'empty');
+  mkdirSync(project);
+  writeFileSync(join(project, 'package.json'), '{ "name": "empty", "private": true }\n');
+  npm(['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball], project);
+
+  // What the tarball holds: the shim, the bundle, the manifest; no sources, tests or keys.
+  const installed = join(project, 'node_modules', 'mtls-oauth');
+  const top = readdirSync(installed).sort();
+  assert.ok(top.includes('bin') && top.includes('dist') && top.includes('package.json'), top.join(' '));
+  for (const absent of ['src', 'test', 'scripts', 'node_modules', 'tsconfig.json']) {
+    assert.ok(!top.includes(absent), `${absent} is not packed`);
+  }
+  assert.ok(existsSync(join(installed, 'dist', 'main.js')));
+  assert.ok(existsSync(join(project, 'node_modules', 'open', 'package.json')), 'open (external) installed');
+
+  // 3. Run it the way a user would, through npx and through the bin link.
+  const npx = spawnSync('npx', ['--no-install', 'mtls-oauth', 'login', '--help'], {
+    cwd: project,
+    encoding: 'utf8',
+    timeout: NPM_TIMEOUT_MS,
+    env: { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false' },
+    shell: process.platform === 'win32',
+  });
+  assert.equal(npx.status, 0, `npx mtls-oauth login --help:\n${npx.stdout}\n${npx.stderr}`);
+  assert.match(npx.stdout, /^Usage: mtls-oauth login \[options\]/);
+  assert.match(npx.stdout, /--no-browser/);
+  assert.match(npx.stdout, /Examples:\n {2}\$ mtls-oauth login /);
+
+  const bin = join(
+    project,
+    'node_modules',
+    '.bin',
+    process.platform === 'win32' ? 'mtls-oauth.cmd' : 'mtls-oauth',
+  );
+  const direct = spawnSync(bin, ['--version'], {
+    cwd: project,
+    encoding: 'utf8',
+    timeout: 30_000,
+    shell: process.platform === 'win32',
+  });
+  assert.equal(direct.status, 0, direct.stderr);
+  assert.equal(direct.stdout.trim(), pkg.version);
+});
