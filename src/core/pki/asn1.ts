@@ -1,9 +1,9 @@
 // Small DER helpers over node-forge's ASN.1 codec, with Buffers at the edges.
 
-import forge from 'node-forge';
+import forge, { type ByteStringBuffer, type Asn1 as ForgeAsn1 } from './forge-lite.ts';
 
 export const { asn1 } = forge;
-export type Asn1 = forge.asn1.Asn1;
+export type Asn1 = ForgeAsn1;
 
 const U = asn1.Class.UNIVERSAL;
 const T = asn1.Type;
@@ -11,7 +11,7 @@ const T = asn1.Type;
 /** Parses DER strictly; BIT STRINGs stay bytes (forge would otherwise try to parse them as ASN.1). */
 export function fromDer(der: Buffer): Asn1 {
   // @types/node-forge knows only the old boolean `strict` argument; forge takes options.
-  const parse = asn1.fromDer as unknown as (bytes: forge.util.ByteStringBuffer, options: object) => Asn1;
+  const parse = asn1.fromDer as unknown as (bytes: ByteStringBuffer, options: object) => Asn1;
   return parse(forge.util.createBuffer(der.toString('binary')), {
     decodeBitStrings: false,
     parseAllBytes: true,

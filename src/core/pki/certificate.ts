@@ -3,12 +3,12 @@
 // encoder here; the SubjectPublicKeyInfo and the signature come from Node's crypto.
 
 import { createHash, type KeyObject, randomBytes, sign } from 'node:crypto';
-import forge from 'node-forge';
 import { fromDer } from './asn1.ts';
 import { type Dn, dnToAsn1 } from './dn.ts';
+import forge, { type Asn1 as ForgeAsn1 } from './forge-lite.ts';
 import type { San } from './san.ts';
 
-const { asn1, pki } = forge;
+const { asn1 } = forge;
 const U = asn1.Class.UNIVERSAL;
 const T = asn1.Type;
 
@@ -62,7 +62,7 @@ export function signatureAlgorithmFor(key: KeyObject): SignatureAlgorithm {
 // fromDer keeps a BIT STRING's bytes as bytes (forge by default parses an RSA subjectPublicKey
 // into ASN.1, and the key identifier would then hash nothing).
 const derOf = fromDer;
-const bytes = (a: forge.asn1.Asn1) => Buffer.from(asn1.toDer(a).getBytes(), 'binary');
+const bytes = (a: ForgeAsn1) => Buffer.from(asn1.toDer(a).getBytes(), 'binary');
 const oid = (o: string) => asn1.create(U, T.OID, false, asn1.oidToDer(o).getBytes());
 
 function algorithmIdentifier(alg: SignatureAlgorithm) {
@@ -82,7 +82,7 @@ function time(d: Date) {
 /** RFC 5280 §4.2.1.2 method 1: SHA-1 of the subjectPublicKey BIT STRING (an identifier, not a signature). */
 export function keyIdentifier(publicKey: KeyObject): Buffer {
   const spki = derOf(publicKey.export({ type: 'spki', format: 'der' }));
-  const bitString = (spki.value as forge.asn1.Asn1[])[1].value as string;
+  const bitString = (spki.value as ForgeAsn1[])[1].value as string;
   return createHash('sha1')
     .update(Buffer.from(bitString.slice(1), 'binary'))
     .digest();
@@ -96,7 +96,7 @@ export function randomSerial(): Buffer {
   return s;
 }
 
-function extension(id: string, critical: boolean, value: forge.asn1.Asn1) {
+function extension(id: string, critical: boolean, value: ForgeAsn1) {
   return asn1.create(U, T.SEQUENCE, true, [
     oid(id),
     ...(critical ? [asn1.create(U, T.BOOLEAN, false, '\xff')] : []),
@@ -137,7 +137,7 @@ function sanEntry(s: San) {
 }
 
 function extensions(spec: CertificateSpec) {
-  const exts: forge.asn1.Asn1[] = [];
+  const exts: ForgeAsn1[] = [];
   const isCA = spec.profile === 'ca';
   // basicConstraints: CA:TRUE pathlen:0 (critical) for the CA; CA:FALSE for end entities.
   exts.push(
@@ -229,6 +229,3 @@ export function derToPem(der: Buffer, label = 'CERTIFICATE'): string {
     .join('\n');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }
-
-// `pki` is re-exported for modules that need forge's PEM helpers without importing forge twice.
-export { pki };

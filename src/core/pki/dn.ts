@@ -2,8 +2,8 @@
 // with `, + " \ < > ;`, a leading `#` or space and a trailing space escaped. This is the exact
 // string an IdP wants in `tls_client_auth_subject_dn`; Node's X509Certificate.subject is not it.
 
-import forge from 'node-forge';
 import { usageError } from '../errors.ts';
+import forge, { type Asn1 as ForgeAsn1 } from './forge-lite.ts';
 
 const { asn1 } = forge;
 
@@ -173,7 +173,7 @@ function stringTagFor(oid: string): number {
 }
 
 /** DER-ready ASN.1 Name for a DN. */
-export function dnToAsn1(dn: Dn): forge.asn1.Asn1 {
+export function dnToAsn1(dn: Dn): ForgeAsn1 {
   const U = asn1.Class.UNIVERSAL;
   return asn1.create(
     U,
@@ -203,11 +203,11 @@ export function dnToAsn1(dn: Dn): forge.asn1.Asn1 {
 }
 
 /** Reads an ASN.1 Name (as parsed by forge) into a Dn, keeping each value's DER as hex for OID=#hex. */
-export function dnFromAsn1(name: forge.asn1.Asn1): { dn: Dn; raw: Map<DnAttribute, string> } {
+export function dnFromAsn1(name: ForgeAsn1): { dn: Dn; raw: Map<DnAttribute, string> } {
   const raw = new Map<DnAttribute, string>();
-  const dn: Dn = (name.value as forge.asn1.Asn1[]).map((set) =>
-    (set.value as forge.asn1.Asn1[]).map((seq) => {
-      const [oidNode, valNode] = seq.value as forge.asn1.Asn1[];
+  const dn: Dn = (name.value as ForgeAsn1[]).map((set) =>
+    (set.value as ForgeAsn1[]).map((seq) => {
+      const [oidNode, valNode] = seq.value as ForgeAsn1[];
       const oid = asn1.derToOid(forge.util.createBuffer(oidNode.value as string));
       const bytes = valNode.value as string;
       let value: string;

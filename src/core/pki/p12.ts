@@ -19,6 +19,8 @@ import {
   timingSafeEqual,
   X509Certificate,
 } from 'node:crypto';
+// RC2 (legacy PKCS#12 files) is not in OpenSSL 3's default provider; forge has it in JavaScript.
+import 'node-forge/lib/rc2.js';
 import { usageError } from '../errors.ts';
 import {
   type Asn1,
@@ -39,6 +41,7 @@ import {
   set,
   toDer,
 } from './asn1.ts';
+import type { ByteStringBuffer } from './forge-lite.ts';
 
 const OID = {
   data: '1.2.840.113549.1.7.1',
@@ -347,9 +350,9 @@ interface RC2 {
     bits: number,
   ): {
     start(iv: string): void;
-    update(b: forge.util.ByteStringBuffer): void;
+    update(b: ByteStringBuffer): void;
     finish(): boolean;
-    output: forge.util.ByteStringBuffer;
+    output: ByteStringBuffer;
   };
 }
 

@@ -1,0 +1,215 @@
+// `npm run bench` (builds first): whole-process timings of the CLI against independent references,
+// printed as medians and ratios. A script, not a test: the machine is noisy, so it asserts nothing;
+// read the ratios.
+//
+//   node scripts/bench.mjs                 every section
+//   node scripts/bench.mjs certs token     the named sections
+//   BENCH_RUNS=30 node scripts/bench.mjs   more runs per command (default 15)
+//
+// A section is { name, describe, run({ runs, log }) }. Sections share `compare()`: each command
+// runs N times, interleaved with its references (the order rotating every round, so drift and
+// caches hit all alike), and the medians and ratios are printed.
+
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const BIN = join(ROOT, 'bin', 'mtls-oauth');
+
+// ---------------------------------------------------------------------------------------------
+// Shared timing helpers
+
+export const median = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+export const fmtMs = (x) => `${x.toFixed(1).padStart(7)} ms`;
+
+/** Wall time of one process in ms; throws on a non-zero exit. */
+export function timeProcess(cmd, args, opts = {}) {
+  const t0 = process.hrtime.bigint();
+  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
+  const t = Number(process.hrtime.bigint() - t0) / 1e6;
+  if (r.status !== 0) {
+    throw new Error(
+      `${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout || '').slice(0, 500)}`,
+    );
+  }
+  return t;
+}
+
+/**
+ * Runs each case `runs` times, interleaved, after one warm-up round. A case is
+ * { name, run(i) → ms } (use timeProcess inside). Returns { [name]: median ms }.
+ */
+export function compare(cases, { runs = 15 } = {}) {
+  const times = Object.fromEntries(cases.map((c) => [c.name, []]));
+  for (const c of cases) c.run(-1); // warm-up: disk caches, first-run costs
+  for (let i = 0; i < runs; i++) {
+    for (let k = 0; k < cases.length; k++) {
+      const c = cases[(i + k) % cases.length];
+      times[c.name].push(c.run(i));
+    }
+  }
+  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
+}
+
+/** "name  123.4 ms  (1.23x ref)" lines; `refs` names the cases to divide by. */
+export function printMedians(log, medians, refs = []) {
+  const w = Math.max(...Object.keys(medians).map((k) => k.length));
+  for (const [name, t] of Object.entries(medians)) {
+    const ratios = refs
+      .filter((r) => r !== name && medians[r])
+      .map((r) => `${(t / medians[r]).toFixed(2)}x ${r}`)
+      .join(', ');
+    log(`  ${name.padEnd(w)}  ${fmtMs(t)}${ratios ? `   (${ratios})` : ''}`);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// certs: `mtls-oauth certs init` vs the openssl CLI making the same CA and client vs `node -e 0`
+
+const OPENSSL_KEY = {
+  'ec-p256': ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256'],
+  'rsa-2048': ['-newkey', 'rsa:2048'],
+};
+
+/** The same CA (CA:TRUE pathlen:0, keyCertSign+cRLSign) and client (clientAuth) with openssl: two processes. */
+function opensslInit(keyType, dir) {
+  const key = OPENSSL_KEY[keyType];
+  let t = timeProcess('openssl', [
+    'req',
+    '-x509',
+    ...key,
+    '-nodes',
+    '-keyout',
+    join(dir, 'ca.key'),
+    '-out',
+    join(dir, 'ca.crt'),
+    '-days',
+    '3650',
+    '-subj',
+    '/O=mtls-oauth/CN=mtls-oauth test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE,pathlen:0',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  t += timeProcess('openssl', [
+    'req',
+    '-x509',
+    ...key,
+    '-nodes',
+    '-keyout',
+    join(dir, 'client.key'),
+    '-out',
+    join(dir, 'client.crt'),
+    '-CA',
+    join(dir, 'ca.crt'),
+    '-CAkey',
+    join(dir, 'ca.key'),
+    '-days',
+    '365',
+    '-subj',
+    '/CN=kong',
+    '-addext',
+    'basicConstraints=critical,CA:FALSE',
+    '-addext',
+    'keyUsage=critical,digitalSignature',
+    '-addext',
+    'extendedKeyUsage=clientAuth',
+  ]);
+  return t;
+}
+
+async function benchCerts({ runs, log }) {
+  const work = mkdtempSync(join(tmpdir(), 'bench-certs-'));
+  const env = { ...process.env, NO_COLOR: '1' };
+  for (const k of Object.keys(env)) if (k.startsWith('MTLS_OAUTH_')) delete env[k];
+  let seq = 0;
+  const outDir = (tag) => join(work, `${tag}-${seq++}`);
+  const results = {};
+  try {
+    for (const keyType of ['ec-p256', 'rsa-2048']) {
+      const medians = compare(
+        [
+          {
+            name: 'mtls-oauth certs init',
+            run: () => {
+              const out = outDir('cli');
+              const t = timeProcess(
+                process.execPath,
+                [BIN, 'certs', 'init', '--key-type', keyType, '--out', out],
+                { env },
+              );
+              rmSync(out, { recursive: true, force: true });
+              return t;
+            },
+          },
+          {
+            name: 'openssl (2 processes)',
+            run: () => {
+              const out = outDir('openssl');
+              spawnSync('mkdir', [out]);
+              const t = opensslInit(keyType, out);
+              rmSync(out, { recursive: true, force: true });
+              return t;
+            },
+          },
+          { name: 'node -e 0', run: () => timeProcess(process.execPath, ['-e', '0']) },
+        ],
+        { runs },
+      );
+      log(`certs init, ${keyType} (medians of ${runs} runs, whole processes)`);
+      printMedians(log, medians, ['openssl (2 processes)', 'node -e 0']);
+      const cli = medians['mtls-oauth certs init'];
+      const goal =
+        keyType === 'rsa-2048'
+          ? { text: 'no slower than openssl', met: cli <= medians['openssl (2 processes)'] }
+          : { text: 'within 2x of node -e 0', met: cli <= 2 * medians['node -e 0'] };
+      log(`  goal: ${goal.text}: ${goal.met ? 'met' : 'NOT met'}`);
+      results[keyType] = { ...medians, goalMet: goal.met };
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return results;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Sections
+
+export const SECTIONS = [
+  {
+    name: 'certs',
+    describe: 'certs init vs the openssl CLI vs node -e 0 (ec-p256, rsa-2048)',
+    run: benchCerts,
+  },
+  {
+    name: 'token',
+    describe: 'token against a local test IdP vs curl vs node -e 0',
+    run: async (opts) => (await import('./bench-token.mjs')).benchToken(opts),
+  },
+];
+
+async function main() {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !SECTIONS.some((s) => s.name === w));
+  if (unknown.length) {
+    console.error(
+      `unknown section(s): ${unknown.join(', ')}; sections: ${SECTIONS.map((s) => s.name).join(', ')}`,
+    );
+    process.exitCode = 2;
+    return;
+  }
+  const runs = Number(process.env.BENCH_RUNS) || 15;
+  for (const section of SECTIONS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
+    console.log(`\n== ${section.name}: ${section.describe}`);
+    await section.run({ runs, log: console.log });
+  }
+}
+
+if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
