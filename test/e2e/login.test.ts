@@ -379,6 +379,20 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     assert.equal(r.stdout, '');
   });
 
+  test('--prompt none without a session at the IdP: its login_required error, exit 4 with a hint', async () => {
+    const run = startLogin(args('--json', '--prompt', 'none'), env().env);
+    const url = await run.url;
+    const { redirect, response } = await completeLogin(idp, url);
+    assert.equal(redirect.searchParams.get('error'), 'login_required');
+    assert.equal(response.status, 400);
+    const r = await run.done;
+    assert.equal(r.code, 4, r.stderr);
+    const j = jsonOf(r);
+    assert.equal(j.error!.code, 'AUTHORIZATION_ERROR');
+    assert.equal(j.error!.details.error, 'login_required');
+    assert.match(j.error!.hint!, /drop --prompt none/);
+  });
+
   test('HTML and control characters in error_description are shown as text, never interpreted', async () => {
     const run = startLogin(args(), env().env);
     const url = await run.url;
