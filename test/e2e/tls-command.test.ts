@@ -242,6 +242,34 @@ describe('mtls-oauth tls', () => {
       const { doc } = await expectFailure(s.url, args, 3, 'TLS_CLIENT_CERT_REJECTED', /valid until/);
       assert.equal(doc.error?.details.alert, 'certificate_expired (45)');
     });
+    it('rejected: bad certificate (a certificate not yet valid), with the alert (openssl s_server)', async (t) => {
+      const s = keep(
+        t,
+        await startOpensslServer({
+          cert: pki.server.cert,
+          key: pki.server.key,
+          ca: pki.ca.cert,
+          clientAuth: 'require',
+        }),
+      );
+      const args = [
+        '--cert',
+        pki.path('client-future.crt'),
+        '--key',
+        pki.path('client-future.key'),
+        '--ca',
+        pki.path('ca.crt'),
+      ];
+      const { human, doc } = await expectFailure(
+        s.url,
+        args,
+        3,
+        'TLS_CLIENT_CERT_REJECTED',
+        /not valid before/,
+      );
+      assert.equal(doc.error?.details.alert, 'bad_certificate (42)');
+      assert.match(human.stdout, /alerts from the server: bad_certificate \(42\)/);
+    });
     it('not from a CA the server accepts: names both sides', async (t) => {
       const s = keep(
         t,

@@ -323,7 +323,7 @@ describe('the client certificate', () => {
     assert.equal(e.code, 'TLS_CLIENT_CERT_REJECTED');
     assert.equal(e.details?.alert, 'bad_certificate (42)');
     assert.match(e.message, /bad_certificate/);
-    assert.match(e.hint!, /CN=Test CA/);
+    assert.match(e.hint!, /your certificate CN=kong-future is not valid before \d{4}-\d\d-\d\dT/);
   });
 
   it('rejected without an alert (a Node server just closes): expired certificate named in the hint', async (t) => {

@@ -453,7 +453,11 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
       case 43:
       case 46:
         why = `the server refused it (${ALERT_NAMES[alert]})`;
-        hint = `check that the certificate has extendedKeyUsage clientAuth and that ${id.issuerDn} is trusted by the server${expired ? `; note that it expired on ${dateOnly(new Date(id.certificate.validTo).toISOString())}` : ''}`;
+        hint = expired
+          ? `your certificate ${id.subjectDn} expired on ${dateOnly(new Date(id.certificate.validTo).toISOString())}: issue a new one (mtls-oauth certs issue)`
+          : notYet
+            ? `your certificate ${id.subjectDn} is not valid before ${new Date(id.certificate.validFrom).toISOString()}: check the clocks here and on the server, or issue one valid now`
+            : `check that the certificate has extendedKeyUsage clientAuth and that the server trusts ${id.issuerDn} for client certificates`;
         break;
       case 49:
         why = 'the server denied access to this certificate (access_denied)';
