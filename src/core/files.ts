@@ -11,6 +11,7 @@ import { randomBytes } from 'node:crypto';
 import {
   closeSync,
   fchmodSync,
+  fsync,
   fsyncSync,
   linkSync,
   lstatSync,
@@ -182,8 +183,8 @@ function tempName(target: string, tag: string): string {
   return join(dirname(target), `.${basename(target)}.${randomBytes(6).toString('hex')}.${tag}`);
 }
 
-/** Writes one temporary file next to the target: exclusive create, exact mode, synced. */
-function stage(file: OutputFile): string {
+/** Writes one temporary file next to the target: exclusive create, exact mode. Returns it open. */
+function stage(file: OutputFile): { tmp: string; fd: number } {
   const tmp = tempName(file.path, 'tmp');
   const mode = file.mode ?? 0o600;
   let fd: number | undefined;
@@ -193,10 +194,7 @@ function stage(file: OutputFile): string {
     const buf = typeof file.data === 'string' ? Buffer.from(file.data, 'utf8') : file.data;
     let off = 0;
     while (off < buf.length) off += writeSync(fd, buf, off, buf.length - off);
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    return tmp;
+    return { tmp, fd };
   } catch (e) {
     if (fd !== undefined) {
       try {
@@ -260,6 +258,90 @@ function commit(tmp: string, target: string, opts: WriteOptions): Committed {
   return { target, backup };
 }
 
+/** One all-or-nothing write of a set of files: check, stage, flush, commit; or roll back. */
+class WriteJob {
+  private readonly dirs: string[];
+  private readonly createdDirs: string[] = [];
+  private readonly staged: Array<{ tmp: string; fd?: number }> = [];
+  private readonly committed: Committed[] = [];
+
+  constructor(
+    private readonly files: OutputFile[],
+    private readonly opts: WriteOptions,
+  ) {
+    const targets = files.map((f) => f.path);
+    if (new Set(targets.map((t) => resolve(t))).size !== targets.length) {
+      throw new Error('writeFilesAtomic: the same path is given twice');
+    }
+    this.dirs = [...new Set(targets.map((t) => dirname(t)))];
+    // Refuse what can be refused before creating anything.
+    for (const d of this.dirs) {
+      const st = lstatOrUndefined(d);
+      if (st && !st.isDirectory() && !(st.isSymbolicLink() && isDirectory(d))) {
+        throw usageError('OUTPUT_UNWRITABLE', `cannot write to ${d}: it is not a directory`, {
+          hint: 'choose another output directory',
+        });
+      }
+    }
+    checkOutputs(targets, opts);
+  }
+
+  /** Directories, then every temporary file written (not yet synced). */
+  stage(): number[] {
+    for (const d of this.dirs) this.createdDirs.push(...ensureDir(d, this.opts.dirMode ?? 0o755));
+    for (const f of this.files) this.staged.push(stage(f));
+    return this.staged.map((s) => s.fd as number);
+  }
+
+  /** After the data is on disk: close the temporary files and move each into place. */
+  commit(): void {
+    for (const s of this.staged) {
+      closeSync(s.fd as number);
+      s.fd = undefined;
+    }
+    for (let i = 0; i < this.files.length; i++) {
+      const path = this.files[i].path;
+      try {
+        this.opts.beforeCommit?.(path);
+        this.committed.push(commit(this.staged[i].tmp, path, this.opts));
+      } catch (e) {
+        throw unwritable(path, e);
+      }
+    }
+    for (const c of this.committed) {
+      if (c.backup) {
+        try {
+          unlinkSync(c.backup);
+        } catch {}
+      }
+    }
+  }
+
+  /** Removes temporary files, restores replaced files, removes created directories. */
+  rollback(e: unknown): MtlsOAuthError {
+    for (const s of this.staged) {
+      try {
+        if (s.fd !== undefined) closeSync(s.fd);
+      } catch {}
+      try {
+        unlinkSync(s.tmp);
+      } catch {}
+    }
+    for (const c of [...this.committed].reverse()) {
+      try {
+        if (c.backup) renameSync(c.backup, c.target);
+        else unlinkSync(c.target);
+      } catch {}
+    }
+    removeEmptyDirs(this.createdDirs);
+    return unwritable(this.dirs[0] ?? '.', e);
+  }
+
+  syncDirs(): void {
+    for (const d of this.dirs) syncDir(d);
+  }
+}
+
 /**
  * Writes a set of files all-or-nothing. Refuses (before writing anything) symbolic links,
  * directories, and existing files unless `force`. Creates missing directories. On any failure,
@@ -267,60 +349,35 @@ function commit(tmp: string, target: string, opts: WriteOptions): Committed {
  * MtlsOAuthError (OUTPUT_EXISTS, OUTPUT_SYMLINK, OUTPUT_UNWRITABLE, ...).
  */
 export function writeFilesAtomic(files: OutputFile[], opts: WriteOptions = {}): void {
-  const targets = files.map((f) => f.path);
-  if (new Set(targets.map((t) => resolve(t))).size !== targets.length) {
-    throw new Error('writeFilesAtomic: the same path is given twice');
-  }
-  const dirs = [...new Set(targets.map((t) => dirname(t)))];
-  // Refuse what can be refused before creating anything.
-  for (const d of dirs) {
-    const st = lstatOrUndefined(d);
-    if (st && !st.isDirectory() && !(st.isSymbolicLink() && isDirectory(d))) {
-      throw usageError('OUTPUT_UNWRITABLE', `cannot write to ${d}: it is not a directory`, {
-        hint: 'choose another output directory',
-      });
-    }
-  }
-  checkOutputs(targets, opts);
-
-  const createdDirs: string[] = [];
-  const staged: string[] = [];
-  const committed: Committed[] = [];
+  const job = new WriteJob(files, opts);
   try {
-    for (const d of dirs) createdDirs.push(...ensureDir(d, opts.dirMode ?? 0o755));
-    for (const f of files) staged.push(stage(f));
-    for (let i = 0; i < files.length; i++) {
-      try {
-        opts.beforeCommit?.(files[i].path);
-        committed.push(commit(staged[i], files[i].path, opts));
-      } catch (e) {
-        throw unwritable(files[i].path, e);
-      }
-    }
+    for (const fd of job.stage()) fsyncSync(fd);
+    job.commit();
   } catch (e) {
-    for (const tmp of staged) {
-      try {
-        unlinkSync(tmp);
-      } catch {}
-    }
-    for (const c of committed.reverse()) {
-      try {
-        if (c.backup) renameSync(c.backup, c.target);
-        else unlinkSync(c.target);
-      } catch {}
-    }
-    removeEmptyDirs(createdDirs);
-    throw unwritable(dirs[0] ?? '.', e);
+    throw job.rollback(e);
   }
-  for (const c of committed) {
-    if (c.backup) {
-      try {
-        unlinkSync(c.backup);
-      } catch {}
-    }
-  }
-  for (const d of dirs) syncDir(d);
+  job.syncDirs();
 }
+
+/**
+ * writeFilesAtomic, with the files synced to disk in parallel: one journal commit for the set
+ * instead of one per file (several times faster on a busy disk).
+ */
+export async function writeFilesAtomicAsync(files: OutputFile[], opts: WriteOptions = {}): Promise<void> {
+  const job = new WriteJob(files, opts);
+  try {
+    await Promise.all(job.stage().map((fd) => fsyncAsync(fd)));
+    job.commit();
+  } catch (e) {
+    throw job.rollback(e);
+  }
+  job.syncDirs();
+}
+
+const fsyncAsync = (fd: number) =>
+  new Promise<void>((res, rej) => {
+    fsync(fd, (e) => (e ? rej(e) : res()));
+  });
 
 /** Writes one file atomically (see writeFilesAtomic). */
 export function writeFileAtomic(

@@ -16,7 +16,15 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { checkOutputs, readInputFile, writeFileAtomic, writeFilesAtomic } from '../../src/core/files.ts';
+import {
+  checkOutputs,
+  type OutputFile,
+  readInputFile,
+  type WriteOptions,
+  writeFileAtomic,
+  writeFilesAtomic,
+  writeFilesAtomicAsync,
+} from '../../src/core/files.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'mtls-oauth-files-'));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -186,5 +194,66 @@ describe('checkOutputs and readInputFile', () => {
         e.code === 'INPUT_UNREADABLE' &&
         /cannot read CA certificate .*nope\.crt: no such file/.test(e.message),
     );
+  });
+});
+
+describe('writeFilesAtomicAsync (files synced in parallel)', () => {
+  const write = (files: OutputFile[], opts?: WriteOptions) => writeFilesAtomicAsync(files, opts);
+
+  it('writes the set with exact modes', async () => {
+    const old = process.umask(0o077);
+    try {
+      const d = fresh();
+      await write([
+        { path: join(d, 'a.crt'), data: 'cert', mode: 0o644 },
+        { path: join(d, 'a.key'), data: 'key' },
+      ]);
+      assert.equal(mode(join(d, 'a.crt')), 0o644);
+      assert.equal(mode(join(d, 'a.key')), 0o600);
+      assert.deepEqual(readdirSync(d).sort(), ['a.crt', 'a.key']);
+    } finally {
+      process.umask(old);
+    }
+  });
+
+  it('refuses existing files and symbolic links, changing nothing', async () => {
+    const d = fresh();
+    writeFileSync(join(d, 'b'), 'old');
+    symlinkSync(join(d, 'b'), join(d, 'link'));
+    await assert.rejects(
+      write([
+        { path: join(d, 'a'), data: 'x' },
+        { path: join(d, 'b'), data: 'y' },
+      ]),
+      usage('OUTPUT_EXISTS'),
+    );
+    await assert.rejects(
+      write([{ path: join(d, 'link'), data: 'y' }], { force: true }),
+      usage('OUTPUT_SYMLINK'),
+    );
+    assert.deepEqual(readdirSync(d).sort(), ['b', 'link']);
+    assert.equal(readFileSync(join(d, 'b'), 'utf8'), 'old');
+  });
+
+  it('rolls back on a failure after some files were moved into place', async () => {
+    const d = fresh();
+    writeFileSync(join(d, 'a'), 'old a');
+    await assert.rejects(
+      write(
+        [
+          { path: join(d, 'a'), data: 'new a' },
+          { path: join(d, 'z'), data: 'new z' },
+        ],
+        {
+          force: true,
+          beforeCommit: (p) => {
+            if (p.endsWith('z')) throw Object.assign(new Error('io'), { code: 'EIO' });
+          },
+        },
+      ),
+      usage('OUTPUT_UNWRITABLE'),
+    );
+    assert.deepEqual(readdirSync(d), ['a']);
+    assert.equal(readFileSync(join(d, 'a'), 'utf8'), 'old a');
   });
 });

@@ -74,7 +74,7 @@ async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
   const { parseSans } = await import('../../core/pki/san.ts');
   const { parseDn } = await import('../../core/pki/dn.ts');
   const { createTestPki, parseDays, subjectFrom } = await import('../../core/pki/issue.ts');
-  const { checkOutputs, writeFilesAtomic } = await import('../../core/files.ts');
+  const { checkOutputs, writeFilesAtomicAsync } = await import('../../core/files.ts');
 
   // Every input is checked before any key is made or any file is touched.
   const keyType = parseKeyType(flags.keyType);
@@ -132,7 +132,7 @@ async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
     });
     files.push({ path: paths.p12, data: der, mode: 0o600 });
   }
-  writeFilesAtomic(files, {
+  await writeFilesAtomicAsync(files, {
     force,
     existsHint,
   });

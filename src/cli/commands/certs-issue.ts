@@ -82,7 +82,7 @@ async function issue(flags: IssueFlags, ctx: import('../run.ts').Context) {
   const { baseNameFor, issueCertificate, loadCa, parseDays, subjectFrom } = await import(
     '../../core/pki/issue.ts'
   );
-  const { checkOutputs, readInputFile, writeFilesAtomic } = await import('../../core/files.ts');
+  const { checkOutputs, readInputFile, writeFilesAtomicAsync } = await import('../../core/files.ts');
 
   const profile = flags.server ? 'server' : 'client';
   const keyType = parseKeyType(flags.keyType);
@@ -164,7 +164,7 @@ async function issue(flags: IssueFlags, ctx: import('../run.ts').Context) {
     });
     files.push({ path: paths.p12, data: der, mode: 0o600 });
   }
-  writeFilesAtomic(files, {
+  await writeFilesAtomicAsync(files, {
     force,
     existsHint,
   });
