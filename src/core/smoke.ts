@@ -23,7 +23,13 @@
 //   report.unreachable  // set when the IdP could not be reached at all (no answer to anything)
 
 import { performance } from 'node:perf_hooks';
-import { type AuthMethod, usesCertificate } from './client-auth.ts';
+import {
+  type AuthMethod,
+  type ClientCredentials,
+  defaultAuthMethod,
+  parseAuthMethod,
+  usesCertificate,
+} from './client-auth.ts';
 import type { Settings } from './config.ts';
 import {
   type Check,
@@ -215,6 +221,7 @@ export const SMOKE_GRANTS: SmokeGrant[] = ['client_credentials', 'refresh_token'
 export interface SmokeReport {
   /** The issuer (--issuer), when discovery was used. */
   issuer?: string;
+  /** The client_id ('' when no step needed one and none was given). */
   clientId: string;
   authMethod: AuthMethod;
   grant: SmokeGrant;
@@ -486,7 +493,10 @@ function probeCheck(p: Probe, identity: ClientIdentity | undefined): Check & { h
         parts.push('none configured (--cert/--key or --p12)');
       }
     } else if (r.clientCertSent) {
-      parts.push(`sent ${r.clientCertSent.subject}`, `accepted at the TLS level (the probe got HTTP ${p.status})`);
+      parts.push(
+        `sent ${r.clientCertSent.subject}`,
+        `accepted at the TLS level (the probe got HTTP ${p.status})`,
+      );
       if (r.acceptableCAs?.length && !issuerAccepted(identity, r.acceptableCAs)) {
         status = 'warn';
         parts.push(`but its issuer "${identity.issuerDn}" is not among the CAs the server named`);
@@ -792,9 +802,11 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
       hint: `use one of: ${SMOKE_GRANTS.join(', ')} (authorization_code needs a person: \`mtls-oauth login\`)`,
     });
   }
-  // Every input is checked before the first request.
-  tokenParams(o);
-  if (grant === 'password') {
+  // Every input is checked before the first request. Without a token step (--steps discovery,tls)
+  // no client credentials are needed.
+  const needsClient = plan.includes('token');
+  if (needsClient) tokenParams(o);
+  if (needsClient && grant === 'password') {
     o.warn?.(
       'the resource owner password credentials grant is deprecated: RFC 9700 (OAuth 2.0 Security BCP) §2.4 says it MUST NOT be used. It is supported here because gateways such as Kong still offer it',
     );
@@ -802,8 +814,19 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
 
   const { loadClientIdentity } = await import('./transport/identity.ts');
   const identity = await loadClientIdentity(settings);
-  const credentials = await credentialsFor(settings, !!identity);
-  if (usesCertificate(credentials.method) && !identity) {
+  const credentials: ClientCredentials = needsClient
+    ? await credentialsFor(settings, !!identity)
+    : {
+        clientId: settings.clientId ?? '',
+        method: settings.auth
+          ? parseAuthMethod(settings.auth)
+          : defaultAuthMethod({
+              hasCertificate: !!identity,
+              hasSecret: !!settings.clientSecret,
+              hasSigningKey: !!settings.signingKey,
+            }),
+      };
+  if (needsClient && usesCertificate(credentials.method) && !identity) {
     o.warn?.(
       `${credentials.method} without a client certificate: the requests go without one and the IdP will refuse them (pass --cert and --key, or --p12)`,
     );

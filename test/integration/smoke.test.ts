@@ -122,6 +122,14 @@ for (const aliases of [true, false]) {
       assert.deepEqual(idp.serverErrors, []);
     });
 
+    test('discovery and tls alone need no client_id', async () => {
+      const { clientId: _id, ...noClient } = kong;
+      const r = await runSmoke({ settings: noClient, steps: ['discovery', 'tls'] });
+      assert.deepEqual(statuses(r), { discovery: 'pass', tls: 'pass' });
+      assert.match(step(r, 'tls').detail, /client certificate requested.*sent CN=kong/);
+      assert.equal(r.connections.length, 2);
+    });
+
     test('--show-secrets keeps the token whole in the report', async () => {
       const r = await runSmoke({ settings: kong, steps: ['token'], showSecrets: true });
       const response = step(r, 'token').data?.response as { access_token: string };

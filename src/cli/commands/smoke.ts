@@ -62,7 +62,8 @@ export function summaryLine(r: SmokeReport): string {
 function renderHuman(ui: Ui, r: SmokeReport, junit?: string): void {
   const c = ui.c;
   const target = r.issuer ?? r.endpoints.token?.url ?? '?';
-  ui.out(`${c.bold('Smoke test')} of ${target} as client ${c.bold(r.clientId)} (${r.authMethod})`);
+  const client = r.clientId ? ` as client ${c.bold(r.clientId)} (${r.authMethod})` : '';
+  ui.out(`${c.bold('Smoke test')} of ${target}${client}`);
   if (r.identity) {
     ui.out(`  certificate: ${r.identity.subject} ${c.dim(`(issuer ${r.identity.issuer})`)}`);
     ui.out(`  x5t#S256:    ${r.identity.x5tS256}`);
