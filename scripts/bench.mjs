@@ -193,6 +193,11 @@ export const SECTIONS = [
     describe: 'token against a local test IdP vs curl vs node -e 0',
     run: async (opts) => (await import('./bench-token.mjs')).benchToken(opts),
   },
+  {
+    name: 'smoke',
+    describe: 'a smoke run (one process) vs the same five requests as five curl invocations',
+    run: async (opts) => (await import('./bench-smoke.mjs')).benchSmoke(opts),
+  },
 ];
 
 async function main() {
