@@ -483,6 +483,52 @@ describe('responses', () => {
   }
 });
 
+describe('probe (the tls command: status line and headers only, same connector and records)', () => {
+  it('records the connection like request() and returns the status', async (t) => {
+    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
+    t.after(() => s.close());
+    const lines: string[] = [];
+    const c = client(t, { identity: kong, log: (l) => lines.push(l) });
+    const r = await c.probe({ url: `${s.url}/probe?x=1`, method: 'HEAD' });
+    assert.equal(r.status, 200);
+    assert.equal(r.headers['content-type'], 'application/json');
+    assert.equal(r.connection?.clientCertSent?.subject, 'CN=kong');
+    assert.deepEqual(r.connection?.acceptableCAs, ['CN=Test CA,O=mtls-oauth tests']);
+    assert.equal(r.connection?.requests, 1);
+    assert.equal(c.connections.length, 1);
+    assert.match(lines.join('\n'), /^> HEAD https:\/\/127\.0\.0\.1:\d+\/probe\?x=1$/m);
+    assert.match(lines.join('\n'), /^< 200$/m);
+  });
+
+  it('fails exactly like request(): certificate required (TLS 1.3 alert 116)', async (t) => {
+    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
+    t.after(() => s.close());
+    await assert.rejects(client(t).probe({ url: s.url }), (e: MtlsOAuthError) => {
+      assert.equal(e.code, 'TLS_CLIENT_CERT_REQUIRED');
+      assert.deepEqual(tlsOf(e).alerts, ['certificate_required (116)']);
+      return true;
+    });
+  });
+
+  it('fails exactly like request(): rejected without an alert (Node server closes)', async (t) => {
+    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
+    t.after(() => s.close());
+    await assert.rejects(client(t, { identity: expired }).probe({ url: s.url }), {
+      code: 'TLS_CLIENT_CERT_REJECTED',
+    });
+  });
+
+  it('a server that never answers the request: TIMEOUT waiting for the response', async (t) => {
+    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, handler: () => {} });
+    t.after(() => s.close());
+    await assert.rejects(client(t, { timeoutMs: 300 }).probe({ url: s.url }), (e: MtlsOAuthError) => {
+      assert.equal(e.code, 'TIMEOUT');
+      assert.match(e.message, /waiting for the response/);
+      return true;
+    });
+  });
+});
+
 describe('verbose log', () => {
   it('shows requests, responses and the TLS record, with secrets redacted', async (t) => {
     const s = await startHttpsServer({

@@ -19,17 +19,12 @@ async function probe(client: HttpClient, url: string, method: 'GET' | 'HEAD', wi
   const out: ProbeOutcome = { url, haveIdentity: withClientCert };
   const before = client.connections.length;
   try {
-    const r = await client.request({ url, method, expectJson: false, withClientCert, step: 'TLS probe' });
+    const r = await client.probe({ url, method, withClientCert, step: 'TLS probe' });
     out.status = r.status;
     out.record = r.connection;
   } catch (e) {
     if (!isMtlsOAuthError(e) || e.kind === 'usage' || e.kind === 'internal') throw e;
-    if (e.code === 'RESPONSE_TOO_LARGE') {
-      // The server answered: for a TLS probe that is a success.
-      out.status = (e.details?.status as number | undefined) ?? 200;
-    } else {
-      out.error = e;
-    }
+    out.error = e;
     out.record = (e.details?.tls as ConnectionRecord | undefined) ?? client.connections[before];
   }
   out.record ??= client.connections[client.connections.length - 1];
@@ -98,7 +93,6 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
     caMode: settings.caMode as 'add' | 'replace' | undefined,
     insecure: settings.insecure,
     timeoutMs: settings.timeout ? settings.timeout * 1000 : undefined,
-    maxBodyBytes: 256 * 1024,
     showSecrets: ui.showSecrets,
     log: ui.verbose ? (line) => ui.debug(line) : undefined,
   });

@@ -3,13 +3,13 @@
 // with a size limit, JSON checked, and each connection recorded (see diagnostics.ts).
 
 import { readFileSync } from 'node:fs';
-import type { LookupFunction } from 'node:net';
+import type { LookupFunction, Socket } from 'node:net';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { isSecretName, redactJson, shorten } from '../redact.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, classifyFailure, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
-import { Agent, request as undiciRequest } from './undici-lite.ts';
+import type { Agent } from './undici-lite.ts';
 
 export interface HttpClientOptions {
   identity?: ClientIdentity;
@@ -41,6 +41,14 @@ export interface RequestOptions {
   /** default true: non-JSON -> MtlsOAuthError network 'NOT_JSON' showing status, content-type, body start */
   expectJson?: boolean;
   /** e.g. "token request": named in error messages */
+  step?: string;
+}
+
+/** added: HttpClient.probe (the `tls` command) */
+export interface ProbeOptions {
+  url: string;
+  method?: 'GET' | 'HEAD';
+  withClientCert?: boolean;
   step?: string;
 }
 
@@ -120,6 +128,7 @@ export class HttpClient {
   /** every connection made, in order */
   readonly connections: ConnectionRecord[] = [];
   private readonly agents = new Map<'cert' | 'plain', Agent>();
+  private readonly connectors = new Map<'cert' | 'plain', ReturnType<typeof createConnector>>();
   private readonly latest = new Map<string, ConnectionRecord>();
   private readonly ca?: string;
   private readonly timeoutMs: number;
@@ -137,11 +146,12 @@ export class HttpClient {
     return this.opts.identity;
   }
 
-  private agent(withCert: boolean): Agent {
+  /** The connect function of the agent with (or without) the client certificate: one per kind. */
+  private connector(withCert: boolean) {
     const key = withCert ? 'cert' : 'plain';
-    let a = this.agents.get(key);
-    if (!a) {
-      const connect = createConnector({
+    let c = this.connectors.get(key);
+    if (!c) {
+      c = createConnector({
         identity: withCert ? this.opts.identity : undefined,
         ca: this.ca,
         caMode: this.opts.caMode,
@@ -153,10 +163,23 @@ export class HttpClient {
           this.latest.set(`${key}|${r.scheme}|${r.target}`, r);
         },
       });
+      this.connectors.set(key, c);
+    }
+    return c;
+  }
+
+  /** undici loads on the first request (a `tls` probe never needs it). */
+  private async agent(withCert: boolean): Promise<Agent> {
+    const key = withCert ? 'cert' : 'plain';
+    let a = this.agents.get(key);
+    if (!a) {
+      const { Agent } = await import('./undici-lite.ts');
+      a = this.agents.get(key);
+      if (a) return a;
       a = new Agent({
         connections: 1,
         pipelining: 1,
-        connect: connect as never,
+        connect: this.connector(withCert) as never,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
@@ -175,17 +198,7 @@ export class HttpClient {
     const withCert = req.withClientCert ?? !!this.opts.identity;
     const expectJson = req.expectJson ?? true;
     const show = !!this.opts.showSecrets;
-    let url: URL;
-    try {
-      url = new URL(req.url);
-    } catch {
-      throw usageError('BAD_URL', `"${req.url}" is not a URL${req.step ? ` (${req.step})` : ''}`, {
-        hint: 'give an absolute https:// URL',
-      });
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw usageError('BAD_URL', `${req.url}: only https:// (and http:// on loopback) URLs are supported`);
-    }
+    const url = this.parseUrl(req.url, req.step);
     if (withCert && !this.opts.identity) {
       throw usageError(
         'NO_CLIENT_CERT',
@@ -249,9 +262,13 @@ export class HttpClient {
       throw err;
     };
 
-    let res: Awaited<ReturnType<typeof undiciRequest>>;
+    let res: Awaited<ReturnType<typeof import('./undici-lite.ts').request>>;
     try {
-      res = await undiciRequest(this.agent(withCert), {
+      const [{ request: undiciRequest }, agent] = await Promise.all([
+        import('./undici-lite.ts'),
+        this.agent(withCert),
+      ]);
+      res = await undiciRequest(agent, {
         origin: url.origin,
         path: `${url.pathname}${url.search}`,
         method,
@@ -335,6 +352,129 @@ export class HttpClient {
       }
     }
     return result;
+  }
+
+  /**
+   * One request over a fresh connection, for the `tls` command: the same connector, trust, identity
+   * and connection record as request(), and the same failures, but only the status line and headers
+   * are read (with `Connection: close`), without loading an HTTP client library.
+   */
+  async probe(req: ProbeOptions): Promise<HttpResult> {
+    const method = req.method ?? 'GET';
+    const withCert = req.withClientCert ?? !!this.opts.identity;
+    const url = this.parseUrl(req.url, req.step);
+    const show = !!this.opts.showSecrets;
+    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    const latestKey = `${withCert ? 'cert' : 'plain'}|${url.protocol}|${url.hostname}:${port}`;
+    const known = new Set(this.connections);
+    const logNewConnections = () => {
+      for (const r of this.connections) {
+        if (known.has(r)) continue;
+        known.add(r);
+        for (const line of describeConnection(r)) this.log(`* ${line}`);
+      }
+    };
+    const head = [
+      `${method} ${url.pathname}${url.search} HTTP/1.1`,
+      `host: ${url.host}`,
+      'user-agent: mtls-oauth',
+      'accept: */*',
+      'connection: close',
+    ];
+    this.log(
+      `> ${method} ${redactUrl(url.toString(), show)}${withCert ? '' : '  (without client certificate)'}`,
+    );
+    for (const h of head.slice(1)) this.log(`> ${h}`);
+
+    let timedOut = false;
+    const response = await new Promise<{ status: number; headers: Record<string, string> }>(
+      (resolve, reject) => {
+        let settled = false;
+        let sock: Socket | undefined;
+        const done = (err: unknown, value?: { status: number; headers: Record<string, string> }) => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          sock?.destroy();
+          if (err) reject(err);
+          else resolve(value!);
+        };
+        const timer = setTimeout(() => {
+          timedOut = true;
+          done(Object.assign(new Error('no response in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
+        }, this.timeoutMs);
+        this.connector(withCert)(
+          { hostname: url.hostname, host: url.host, protocol: url.protocol, port: url.port },
+          (err, s) => {
+            if (err || !s) return done(err ?? new Error('no socket'));
+            if (settled) return void s.destroy();
+            sock = s;
+            let buf = Buffer.alloc(0);
+            s.on('data', (d: Buffer) => {
+              buf = Buffer.concat([buf, d]);
+              const end = buf.indexOf('\r\n\r\n');
+              if (end < 0) {
+                if (buf.length > 64 * 1024) done(new Error('the response headers exceed 64 KiB'));
+                return;
+              }
+              const [statusLine, ...lines] = buf.subarray(0, end).toString('latin1').split('\r\n');
+              const m = statusLine.match(/^HTTP\/\d(?:\.\d)? (\d{3})/);
+              if (!m) return done(new Error(`not an HTTP response: "${statusLine.slice(0, 80)}"`));
+              const headers: Record<string, string> = {};
+              for (const l of lines) {
+                const i = l.indexOf(':');
+                if (i <= 0) continue;
+                const k = l.slice(0, i).trim().toLowerCase();
+                const v = l.slice(i + 1).trim();
+                headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
+              }
+              done(null, { status: Number(m[1]), headers });
+            });
+            s.on('error', (e: Error) => done(e));
+            s.on('close', () =>
+              done(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })),
+            );
+            s.write(`${head.join('\r\n')}\r\n\r\n`);
+          },
+        );
+      },
+    ).catch((e) => {
+      logNewConnections();
+      const err = classifyFailure(e, {
+        url: url.toString(),
+        step: req.step,
+        record: this.latest.get(latestKey),
+        identity: this.opts.identity,
+        withClientCert: withCert,
+        timeoutMs: this.timeoutMs,
+        timedOut,
+        caFile: this.opts.ca,
+        caMode: this.opts.caMode,
+      });
+      this.log(`! ${err.code}: ${err.message}`);
+      throw err;
+    });
+    const rec = this.latest.get(latestKey);
+    if (rec) rec.requests = (rec.requests ?? 0) + 1;
+    logNewConnections();
+    this.log(`< ${response.status}`);
+    for (const [k, v] of Object.entries(response.headers)) this.log(`< ${k}: ${redactHeader(k, v, show)}`);
+    return { ...response, text: '', url: url.toString(), ...(rec ? { connection: rec } : {}) };
+  }
+
+  private parseUrl(raw: string, step?: string): URL {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      throw usageError('BAD_URL', `"${raw}" is not a URL${step ? ` (${step})` : ''}`, {
+        hint: 'give an absolute https:// URL',
+      });
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+      throw usageError('BAD_URL', `${raw}: only https:// (and http:// on loopback) URLs are supported`);
+    }
+    return url;
   }
 
   private tooLarge(
