@@ -198,6 +198,11 @@ export const SECTIONS = [
     describe: 'a smoke run (one process) vs the same five requests as five curl invocations',
     run: async (opts) => (await import('./bench-smoke.mjs')).benchSmoke(opts),
   },
+  {
+    name: 'tls',
+    describe: '--help and one tls probe vs node -e 0 vs curl; the exit delay --liftoff-only removes',
+    run: async (opts) => (await import('./bench-tls.mjs')).benchTls(opts),
+  },
 ];
 
 async function main() {
