@@ -187,7 +187,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   const { settings } = o;
   const operations = o.operations ?? ['token', 'introspection', 'revocation'];
 
-  const { loadClientIdentity } = await import('./transport/identity.ts');
+  // Loaded side by side: each is a chunk of its own in the bundle.
+  const [{ loadClientIdentity }, { HttpClient }] = await Promise.all([
+    import('./transport/identity.ts'),
+    import('./transport/http-client.ts'),
+  ]);
   const identity = await loadClientIdentity(settings);
   const credentials = await credentialsFor(settings, !!identity);
   if (usesCertificate(credentials.method) && !identity) {
@@ -201,7 +205,6 @@ export async function openSession(o: SessionOptions): Promise<Session> {
     );
   }
 
-  const { HttpClient } = await import('./transport/http-client.ts');
   const http = new HttpClient({
     identity,
     ca: settings.ca,

@@ -60,16 +60,18 @@ async function promptHidden(ui: Ui, question: string): Promise<string> {
   });
 }
 async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
-  const { GRANT_TYPES, grantParams } = await import('../../core/token-endpoint.ts');
-  const {
-    openCache,
-    openSessionFor,
-    parseParams,
-    readStdin,
-    tokenFromText,
-    warnAboutCachedEntry,
-    describeEndpoint,
-  } = await import('../token-input.ts');
+  const [
+    { GRANT_TYPES, grantParams, tokenRequest, checkTokenBinding },
+    {
+      openCache,
+      openSessionFor,
+      parseParams,
+      readStdin,
+      tokenFromText,
+      warnAboutCachedEntry,
+      describeEndpoint,
+    },
+  ] = await Promise.all([import('../../core/token-endpoint.ts'), import('../token-input.ts')]);
 
   const grant = opts.grant as (typeof GRANT_TYPES)[number];
   if (!GRANT_TYPES.includes(grant)) {
@@ -152,7 +154,6 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       extra,
     });
 
-    const { tokenRequest, checkTokenBinding } = await import('../../core/token-endpoint.ts');
     const endpoint = session.endpoint('token');
     const spinner = await ui.spinner(`token request to ${endpoint.url}`);
     let result: Awaited<ReturnType<typeof tokenRequest>>;
