@@ -1,7 +1,9 @@
 // Safe, atomic file output for keys, certificates and token caches.
 //
 // Every file is written to a temporary file in the target's own directory (exclusive create, mode
-// set with fchmod so the umask cannot widen it), synced, and only then moved into place. A set of
+// set with fchmod so the umask cannot widen it), synced, and only then moved into place: after a
+// crash a target holds its old content or its new content, never a part. (The directory itself is
+// not synced: a crash right after a write may lose that write, never corrupt a file.) A set of
 // files is all-or-nothing: every temporary file is staged before the first one is moved, and a
 // failure at any point removes the temporary files, puts back what was replaced and leaves the
 // old files untouched. Nothing is replaced without `force`, and nothing is written through a
@@ -208,18 +210,6 @@ function stage(file: OutputFile): { tmp: string; fd: number } {
   }
 }
 
-function syncDir(dir: string): void {
-  let fd: number | undefined;
-  try {
-    fd = openSync(dir, 'r');
-    fsyncSync(fd);
-  } catch {
-    // Not every platform can fsync a directory; the data itself is already synced.
-  } finally {
-    if (fd !== undefined) closeSync(fd);
-  }
-}
-
 interface Committed {
   target: string;
   /** A hard link to the file that was replaced, to restore on failure. */
@@ -336,10 +326,6 @@ class WriteJob {
     removeEmptyDirs(this.createdDirs);
     return unwritable(this.dirs[0] ?? '.', e);
   }
-
-  syncDirs(): void {
-    for (const d of this.dirs) syncDir(d);
-  }
 }
 
 /**
@@ -356,7 +342,6 @@ export function writeFilesAtomic(files: OutputFile[], opts: WriteOptions = {}): 
   } catch (e) {
     throw job.rollback(e);
   }
-  job.syncDirs();
 }
 
 /**
@@ -371,7 +356,6 @@ export async function writeFilesAtomicAsync(files: OutputFile[], opts: WriteOpti
   } catch (e) {
     throw job.rollback(e);
   }
-  job.syncDirs();
 }
 
 const fsyncAsync = (fd: number) =>

@@ -70,11 +70,18 @@ Examples:
 
 async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
   const { ui } = ctx;
-  const { parseKeyType } = await import('../../core/pki/keys.ts');
-  const { parseSans } = await import('../../core/pki/san.ts');
-  const { parseDn } = await import('../../core/pki/dn.ts');
-  const { createTestPki, parseDays, subjectFrom } = await import('../../core/pki/issue.ts');
-  const { checkOutputs, writeFilesAtomicAsync } = await import('../../core/files.ts');
+  const {
+    buildP12,
+    certificateJwks,
+    checkOutputs,
+    createTestPki,
+    parseDays,
+    parseDn,
+    parseKeyType,
+    parseSans,
+    subjectFrom,
+    writeFilesAtomicAsync,
+  } = await import('./certs-engine.ts');
 
   // Every input is checked before any key is made or any file is touched.
   const keyType = parseKeyType(flags.keyType);
@@ -115,7 +122,6 @@ async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
   } finally {
     spinner.stop();
   }
-  const { certificateJwks } = await import('../../core/pki/jwks.ts');
   const jwks = certificateJwks(pki.client.certificate);
   const files: OutputFile[] = [
     { path: paths.caCert, data: pki.ca.pem, mode: 0o644 },
@@ -125,7 +131,6 @@ async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
     { path: paths.jwks, data: `${JSON.stringify(jwks, null, 2)}\n`, mode: 0o644 },
   ];
   if (paths.p12 && p12Password !== undefined) {
-    const { buildP12 } = await import('../../core/pki/p12.ts');
     const der = buildP12(pki.client.privateKey, [pki.client.certificate, pki.ca.certificate], {
       password: p12Password,
       friendlyName: exampleClientId(pki.client.info),

@@ -45,9 +45,7 @@ Examples:
 
 async function inspect(file: string, flags: InspectFlags, ctx: import('../run.ts').Context) {
   const { ui } = ctx;
-  const { readInputFile } = await import('../../core/files.ts');
-  const { inspectCertificates } = await import('../../core/pki/inspect.ts');
-  const { isEncryptedKey } = await import('../../core/pki/pem.ts');
+  const { inspectCertificates, isEncryptedKey, readInputFile } = await import('./certs-engine.ts');
 
   const data = readInputFile(file, 'file');
   let password: string | undefined;

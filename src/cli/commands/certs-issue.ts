@@ -77,12 +77,20 @@ Examples:
 
 async function issue(flags: IssueFlags, ctx: import('../run.ts').Context) {
   const { ui } = ctx;
-  const { parseKeyType } = await import('../../core/pki/keys.ts');
-  const { parseSans } = await import('../../core/pki/san.ts');
-  const { baseNameFor, issueCertificate, loadCa, parseDays, subjectFrom } = await import(
-    '../../core/pki/issue.ts'
-  );
-  const { checkOutputs, readInputFile, writeFilesAtomicAsync } = await import('../../core/files.ts');
+  const {
+    baseNameFor,
+    buildP12,
+    certificateJwks,
+    checkOutputs,
+    issueCertificate,
+    loadCa,
+    parseDays,
+    parseKeyType,
+    parseSans,
+    readInputFile,
+    subjectFrom,
+    writeFilesAtomicAsync,
+  } = await import('./certs-engine.ts');
 
   const profile = flags.server ? 'server' : 'client';
   const keyType = parseKeyType(flags.keyType);
@@ -152,12 +160,10 @@ async function issue(flags: IssueFlags, ctx: import('../run.ts').Context) {
   ];
   let jwks: unknown;
   if (paths.jwks) {
-    const { certificateJwks } = await import('../../core/pki/jwks.ts');
     jwks = certificateJwks(made.certificate);
     files.push({ path: paths.jwks, data: `${JSON.stringify(jwks, null, 2)}\n`, mode: 0o644 });
   }
   if (paths.p12 && p12Password !== undefined) {
-    const { buildP12 } = await import('../../core/pki/p12.ts');
     const der = buildP12(made.privateKey, [made.certificate, ca.certificate], {
       password: p12Password,
       friendlyName: base,

@@ -1,7 +1,7 @@
 // Key pairs come from Node's native crypto: fast for every type (node-forge's pure-JS RSA
 // generation takes about a second).
 
-import { generateKeyPair, type KeyObject } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { promisify } from 'node:util';
 import { usageError } from '../errors.ts';
 
@@ -23,14 +23,18 @@ export function parseKeyType(value: string): KeyType {
 
 const gen = promisify(generateKeyPair) as (type: string, options: object) => Promise<KeyPair>;
 
+/**
+ * A new key pair. EC and Ed25519 keys take microseconds and are made on the spot; RSA keys take
+ * 100 ms or more and are made on libuv's thread pool, so that two of them grow in parallel.
+ */
 export async function generateKey(type: KeyType): Promise<KeyPair> {
   switch (type) {
     case 'ec-p256':
-      return gen('ec', { namedCurve: 'P-256' });
+      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
     case 'ec-p384':
-      return gen('ec', { namedCurve: 'P-384' });
+      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
     case 'ed25519':
-      return gen('ed25519', {});
+      return generateKeyPairSync('ed25519');
     default:
       return gen('rsa', { modulusLength: Number(type.slice(4)) });
   }
