@@ -164,7 +164,10 @@ async function benchCerts({ runs, log }) {
           { name: 'node -e 0', run: () => timeProcess(process.execPath, ['-e', '0']) },
           // The CLI's own floor (node, the bin shim, commander, every command registered): what
           // any command costs before it does anything.
-          { name: 'mtls-oauth --version', run: () => timeProcess(process.execPath, [BIN, '--version'], { env }) },
+          {
+            name: 'mtls-oauth --version',
+            run: () => timeProcess(process.execPath, [BIN, '--version'], { env }),
+          },
         ],
         { runs: n },
       );
