@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { createPublicKey, X509Certificate } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -225,6 +225,46 @@ describe('loadCa and issueCertificate', () => {
     const c = await issueCertificate(ca, { subject: parseDn('CN=kong-2'), profile: 'client' });
     assert.match(
       openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', file(pki.ca.pem), file(c.pem)]),
+      /: OK/,
+    );
+  });
+
+  it('takes a legacy encrypted key (BEGIN RSA PRIVATE KEY with Proc-Type/DEK-Info headers)', async () => {
+    const key = join(dir, 'trad-ca.key');
+    const cert = join(dir, 'trad-ca.crt');
+    openssl(['genrsa', '-traditional', '-aes256', '-passout', 'env:PW', '-out', key, '2048'], {
+      PW: 'old school',
+    });
+    assert.match(readFileSync(key, 'utf8'), /Proc-Type: 4,ENCRYPTED/);
+    openssl(
+      [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        key,
+        '-passin',
+        'env:PW',
+        '-out',
+        cert,
+        '-days',
+        '5',
+        '-subj',
+        '/CN=Legacy CA',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
+        '-addext',
+        'keyUsage=critical,keyCertSign',
+      ],
+      { PW: 'old school' },
+    );
+    const input = { cert: readFileSync(cert), certSource: cert, key: readFileSync(key), keySource: key };
+    assert.throws(() => loadCa(input), usage('KEY_PASSPHRASE_REQUIRED'));
+    assert.throws(() => loadCa({ ...input, passphrase: 'new school' }), usage('KEY_BAD_PASSPHRASE'));
+    const ca = loadCa({ ...input, passphrase: 'old school' });
+    const c = await issueCertificate(ca, { subject: parseDn('CN=kong'), profile: 'client' });
+    assert.match(
+      openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', cert, file(c.pem)]),
       /: OK/,
     );
   });

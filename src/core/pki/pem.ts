@@ -37,6 +37,7 @@ export function parsePem(text: string, source: string): PemBlock[] {
     const lines = body.split(/\r?\n/);
     const b64: string[] = [];
     for (const line of lines) {
+      if (line.trim() === '') continue;
       const h = /^([A-Za-z-]+):\s*(.*)$/.exec(line);
       if (h && b64.length === 0) headers[h[1]] = h[2];
       else b64.push(line.trim());
