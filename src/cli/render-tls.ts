@@ -35,7 +35,7 @@ export function renderConnection(r: ConnectionRecord, paint: Colors, indent = ' 
   const no = (s: string) => paint.red(s);
   const t = r.timings;
   out.push(
-    paint.bold(`Connection to ${r.target}`) +
+    paint.bold(`Connection to ${r.target}${r.proxy ? ` via proxy ${r.proxy}` : ''}`) +
       paint.dim(
         [
           t.tcpMs !== undefined ? `  tcp ${t.tcpMs} ms` : '',

@@ -2,6 +2,8 @@
 
 import type { Command } from 'commander';
 import { isMtlsOAuthError, MtlsOAuthError } from '../core/errors.ts';
+import { neutralizeInsecureTlsEnvironment } from '../core/transport/environment.ts';
+import { printDoctor, recordsOf } from './doctor.ts';
 import { EXIT, exitCodeForKind } from './exit-codes.ts';
 import { type GlobalOptions, Ui } from './ui.ts';
 
@@ -57,6 +59,8 @@ export async function execute(command: string, cmd: Command, body: (ctx: Context
   const globals = cmd.optsWithGlobals() as GlobalOptions;
   const ui = new Ui(globals);
   await ui.init();
+  const tlsEnvWarning = neutralizeInsecureTlsEnvironment();
+  if (tlsEnvWarning) ui.warn(tlsEnvWarning);
   try {
     const outcome = await body({ ui, globals, command });
     const failed = (outcome.checks ?? []).filter((c) => c.status === 'fail');
@@ -77,6 +81,8 @@ export async function execute(command: string, cmd: Command, body: (ctx: Context
       if (!ok && outcome.error) {
         ui.err(`${ui.e.red('error:')} ${outcome.error.message}`);
         if (outcome.error.hint) ui.err(`${ui.e.dim('hint:')} ${outcome.error.hint}`);
+        if (ui.verbose)
+          printDoctor(ui, outcome.error, { records: recordsOf(outcome.tls), result: outcome.result });
       }
     }
     process.exitCode = exitCode;
@@ -110,6 +116,7 @@ export function reportError(ui: Ui, command: string, e: unknown): void {
   } else {
     ui.err(`${ui.e.red('error:')} ${err.message}`);
     if (err.hint) ui.err(`${ui.e.dim('hint:')} ${err.hint}`);
+    if (ui.verbose && err.kind !== 'internal') printDoctor(ui, err, { records: recordsOf(tls) });
   }
   if (ui.opts.debug) ui.err((err.kind === 'internal' ? (err.cause as Error) : err)?.stack ?? String(e));
   process.exitCode = exitCodeForKind(err.kind);

@@ -15,6 +15,7 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from 'node:tls';
+import { openTunnel, type ProxyRoute, type ProxyTarget } from '../proxy.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
 import { type ConnectionRecord, summarizeCertificate, VERIFY_MESSAGES } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
@@ -81,6 +82,8 @@ export interface ConnectorOptions {
   timeoutMs: number;
   /** host name resolution (default: the system's, as net.connect does) */
   lookup?: LookupFunction;
+  /** The proxy a connection goes through (HTTPS_PROXY / NO_PROXY, proxy.ts), undefined for direct. */
+  proxy?: (target: ProxyTarget) => ProxyRoute | undefined;
   /** called once per connection, when it starts; the record is filled in as the connection goes */
   onRecord(record: ConnectionRecord): void;
 }
@@ -208,17 +211,24 @@ export function createConnector(o: ConnectorOptions) {
       record.error ??= { code: e.code ?? e.name ?? 'ERROR', message: String(e.message).trim() };
     };
 
+    const route = o.proxy?.({ hostname, port, protocol: params.protocol });
+    if (route) record.proxy = route.display;
     const raw = netConnect({
-      host: hostname,
-      port,
+      host: route ? route.host : hostname,
+      port: route ? route.port : port,
       noDelay: true,
       localAddress: params.localAddress ?? undefined,
+      ...(o.lookup ? { lookup: o.lookup } : {}),
     });
     const timer = setTimeout(() => {
-      const err = new ConnectError(
-        'UND_ERR_CONNECT_TIMEOUT',
-        `connect timeout (${tls ? 'TLS handshake' : 'TCP'}, ${o.timeoutMs} ms)`,
-      );
+      const step = tls
+        ? 'TLS handshake'
+        : record.timings.tcpMs === undefined
+          ? route
+            ? `TCP to the proxy ${route.display}`
+            : 'TCP'
+          : `CONNECT through the proxy ${route?.display}`;
+      const err = new ConnectError('UND_ERR_CONNECT_TIMEOUT', `connect timeout (${step}, ${o.timeoutMs} ms)`);
       firstError(err);
       (tls ?? raw).destroy(err);
       finish(err);
@@ -231,6 +241,21 @@ export function createConnector(o: ConnectorOptions) {
     });
     raw.once('connect', () => {
       record.timings.tcpMs = ms(t0);
+      if (!route) return afterTcp();
+      const tp = performance.now();
+      openTunnel(raw, { hostname, port, protocol: params.protocol }, route).then(
+        () => {
+          record.timings.proxyMs = ms(tp);
+          if (!done) afterTcp();
+        },
+        (e: Error) => {
+          firstError(e);
+          raw.destroy();
+          finish(e);
+        },
+      );
+    });
+    const afterTcp = () => {
       if (!tlsWanted) {
         record.verified = false;
         raw.setKeepAlive(true, 60_000);
@@ -326,6 +351,6 @@ export function createConnector(o: ConnectorOptions) {
         if (pendingSession) sessions.set(sessionKey, pendingSession);
         finish(null, s);
       });
-    });
+    };
   };
 }

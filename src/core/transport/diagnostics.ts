@@ -23,8 +23,8 @@ export interface ConnectionRecord {
   /** host:port */
   target: string;
   withClientCert: boolean;
-  /** tcpMs: DNS + TCP connect; tlsMs: the TLS handshake after TCP connected */
-  timings: { tcpMs?: number; tlsMs?: number };
+  /** tcpMs: DNS + TCP connect (to the proxy, when there is one); proxyMs: the CONNECT exchange; tlsMs: the TLS handshake after that */
+  timings: { tcpMs?: number; proxyMs?: number; tlsMs?: number };
   protocol?: string;
   cipher?: string;
   alpn?: string | null;
@@ -59,6 +59,8 @@ export interface ConnectionRecord {
   handshakeAnalysis?: string;
   /** number of HTTP requests sent over this connection */
   requests?: number;
+  /** the HTTP proxy the connection was tunnelled through (CONNECT), without credentials: "http://proxy:3128" */
+  proxy?: string;
 }
 
 const iso = (d: string) => {
@@ -164,7 +166,24 @@ export interface FailureContext {
   timedOut?: boolean;
   caFile?: string;
   caMode?: 'add' | 'replace';
+  /** how far the request got: 'headers' (sent, waiting for the answer) or 'body' (headers received) */
+  phase?: 'headers' | 'body';
+  /** the size limit on response headers, in bytes (HEADERS_TOO_LARGE) */
+  maxHeaderBytes?: number;
 }
+
+/** Where a request stood when it failed (timeouts name it). */
+export type RequestPhase = 'connect' | 'proxy' | 'tls' | 'headers' | 'body';
+
+export function requestPhase(c: Pick<FailureContext, 'record' | 'phase'>): RequestPhase {
+  const r = c.record;
+  if (!r || r.timings.tcpMs === undefined) return 'connect';
+  if (r.proxy && r.timings.proxyMs === undefined) return 'proxy';
+  if (r.scheme !== 'http:' && r.protocol === undefined) return 'tls';
+  return c.phase === 'body' ? 'body' : 'headers';
+}
+
+const secondsText = (ms: number) => `${Math.round(ms) / 1000} s`;
 
 /** The fatal alert the server sent, from the decrypted records or from OpenSSL's error message. */
 export function receivedAlert(record: ConnectionRecord | undefined): number | undefined {
@@ -257,7 +276,7 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
     });
   }
 
-  // Timeouts.
+  // Timeouts: the message names the step and where it stood.
   const timeoutCodes = [
     'UND_ERR_CONNECT_TIMEOUT',
     'UND_ERR_HEADERS_TIMEOUT',
@@ -265,26 +284,97 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
     'ETIMEDOUT',
   ];
   if (c.timedOut || timeoutCodes.some((t) => codes.has(t))) {
-    const phase = !r
-      ? 'before a connection was made'
-      : r.timings.tcpMs === undefined
-        ? 'while connecting (TCP)'
-        : r.protocol === undefined && r.scheme !== 'http:'
-          ? 'during the TLS handshake'
-          : 'waiting for the response';
+    const phase = requestPhase(c);
+    let origin = c.url;
+    try {
+      origin = new URL(c.url).origin;
+    } catch {}
+    const via = r?.proxy ? ` via the proxy ${r.proxy}` : '';
+    const where: Record<RequestPhase, string> = {
+      connect: r?.proxy ? `connecting to the proxy ${r.proxy} (for ${origin})` : `connecting to ${origin}`,
+      proxy: `waiting for the proxy ${r?.proxy} to open a tunnel (CONNECT) to ${origin}`,
+      tls: `in the TLS handshake with ${origin}${via}`,
+      headers: `waiting for the response headers from ${c.url}${via}`,
+      body: `reading the response body from ${c.url}${via}`,
+    };
+    const hints: Record<RequestPhase, string> = {
+      connect:
+        'the TCP connection did not complete: the host may be down, or a firewall drops packets to that port; check the host and port (proxy? VPN?) and raise the limit with --timeout SECONDS',
+      proxy: `the proxy ${r?.proxy} accepted the connection but did not open the tunnel in time: check the proxy, or set NO_PROXY=${(() => {
+        try {
+          return new URL(c.url).hostname;
+        } catch {
+          return 'HOST';
+        }
+      })()} to connect directly`,
+      tls: 'the port accepts TCP but does not complete a TLS handshake: is it really HTTPS (not plain HTTP or another protocol)? A firewall or proxy may also hold the connection',
+      headers:
+        'the server accepted the request but sent no answer in time: the IdP may be overloaded or stuck, or something in between holds the request; raise the limit with --timeout SECONDS',
+      body: 'the server started answering but the rest of the response did not arrive in time (a stalled or very slow body); raise the limit with --timeout SECONDS if the IdP is only slow',
+    };
     return new MtlsOAuthError(
       'timeout',
       'TIMEOUT',
-      `${w}: no answer within ${c.timeoutMs / 1000} s (${phase})`,
+      `${c.step ?? 'request'} timed out after ${secondsText(c.timeoutMs)} ${where[phase]}`,
       {
-        hint:
-          phase === 'during the TLS handshake'
-            ? 'the port accepts TCP but does not complete a TLS handshake: is it really HTTPS (not plain HTTP or another protocol)? A firewall or proxy may also hold the connection'
-            : 'check that the host and port are right and reachable from here (proxy? VPN?); raise the limit with --timeout SECONDS',
+        hint: hints[phase],
         cause: e,
-        details: details({ timeoutMs: c.timeoutMs }),
+        details: details({ timeoutMs: c.timeoutMs, phase }),
       },
     );
+  }
+
+  // Response headers over the limit (undici's maxHeaderSize, or the probe's own).
+  if (codes.has('UND_ERR_HEADERS_OVERFLOW')) {
+    const limit = c.maxHeaderBytes ? ` (${Math.round(c.maxHeaderBytes / 1024)} KiB)` : '';
+    return net(
+      'HEADERS_TOO_LARGE',
+      `${w}: the response headers are larger than the limit${limit}; stopped reading`,
+      'an OAuth endpoint answers with a few hundred bytes of headers: the URL probably points at something else (a misbehaving proxy or server); run with -v to see the start of the answer',
+      c.maxHeaderBytes ? { limit: c.maxHeaderBytes } : undefined,
+    );
+  }
+
+  // The proxy (HTTPS_PROXY) before the tunnel was open.
+  if (r?.proxy && r.timings.proxyMs === undefined) {
+    const src = 'HTTPS_PROXY';
+    let host = 'HOST';
+    try {
+      host = new URL(c.url).hostname;
+    } catch {}
+    const bypass = `or set NO_PROXY=${host} to connect directly`;
+    if (codes.has('PROXY_CONNECT_FAILED')) {
+      const status = Number(first.message.match(/: HTTP (\d{3})/)?.[1]) || undefined;
+      return net(
+        'PROXY_FAILED',
+        `${w}: ${first.message}`,
+        status === 407
+          ? `the proxy wants credentials: put them in the proxy URL (${src}=http://USER:PASSWORD@${r.proxy.replace(/^http:\/\//, '')}), ${bypass}`
+          : `the proxy does not let this tool reach ${host}: check its rules (allowed hosts and ports for CONNECT), ${bypass}`,
+        { proxy: r.proxy, ...(status ? { proxyStatus: status } : {}) },
+      );
+    }
+    if (codes.has('PROXY_CLOSED') || codes.has('PROXY_BAD_ANSWER')) {
+      return net(
+        'PROXY_FAILED',
+        `${w}: ${first.message}`,
+        `check that ${r.proxy} is an HTTP proxy that supports CONNECT, ${bypass}`,
+        { proxy: r.proxy },
+      );
+    }
+    if (r.timings.tcpMs === undefined) {
+      const why = codes.has('ECONNREFUSED')
+        ? 'connection refused'
+        : [...codes].some((x) => /^EAI_|ENOTFOUND/.test(x))
+          ? 'its host name cannot be resolved'
+          : first.message.split('\n')[0];
+      return net(
+        'PROXY_FAILED',
+        `${w}: cannot reach the proxy ${r.proxy} (${src}): ${why}`,
+        `check ${src} (and https_proxy), or unset it / ${bypass}`,
+        { proxy: r.proxy },
+      );
+    }
   }
 
   // DNS and TCP.
@@ -533,12 +623,13 @@ export function describeConnection(r: ConnectionRecord): string[] {
   const t = r.timings;
   const timing = [
     t.tcpMs !== undefined ? `tcp ${t.tcpMs} ms` : '',
+    t.proxyMs !== undefined ? `CONNECT ${t.proxyMs} ms` : '',
     t.tlsMs !== undefined ? `tls ${t.tlsMs} ms` : '',
   ]
     .filter(Boolean)
     .join(', ');
   lines.push(
-    `connection to ${r.target}${timing ? ` (${timing})` : ''}${r.withClientCert ? '' : ', no client certificate configured'}`,
+    `connection to ${r.target}${r.proxy ? ` via proxy ${r.proxy}` : ''}${timing ? ` (${timing})` : ''}${r.withClientCert ? '' : ', no client certificate configured'}`,
   );
   if (r.scheme === 'http:') {
     lines.push('  plain HTTP (no TLS)');

@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import type { LookupFunction, Socket } from 'node:net';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
+import { type ProxySettings, proxyFromEnvironment } from '../proxy.ts';
 import { isSecretName, redactJson, shorten } from '../redact.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, classifyFailure, describeConnection } from './diagnostics.ts';
@@ -28,6 +29,12 @@ export interface HttpClientOptions {
   showSecrets?: boolean;
   /** added: host name resolution instead of the system's (tests, pinned addresses) */
   lookup?: LookupFunction;
+  /** added: the most bytes of response headers accepted (default 64 KiB): HEADERS_TOO_LARGE beyond */
+  maxHeaderBytes?: number;
+  /** added: an http:// proxy URL for https:// requests, or false for none (default: HTTPS_PROXY / NO_PROXY of `env`) */
+  proxy?: string | false;
+  /** added: the environment the proxy settings are read from (default process.env) */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface RequestOptions {
@@ -63,7 +70,27 @@ export interface HttpResult {
 
 const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
+const DEFAULT_MAX_HEADERS = 64 * 1024;
 const BODY_START = 200;
+/** JSON from an OAuth endpoint nests a few levels; anything deeper is refused before it is parsed. */
+export const MAX_JSON_DEPTH = 64;
+
+/** Whether a JSON text nests arrays/objects deeper than `max` (a linear scan; strings skipped). */
+export function jsonNestingExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text.charCodeAt(i);
+    if (inString) {
+      if (ch === 92 /* \\ */) i++;
+      else if (ch === 34 /* " */) inString = false;
+    } else if (ch === 34) inString = true;
+    else if (ch === 123 /* { */ || ch === 91 /* [ */) {
+      if (++depth > max) return true;
+    } else if (ch === 125 /* } */ || ch === 93 /* ] */) depth--;
+  }
+  return false;
+}
 
 function readCa(file: string): string {
   let text: string;
@@ -133,13 +160,18 @@ export class HttpClient {
   private readonly ca?: string;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
+  private readonly maxHeaderBytes: number;
+  /** The proxy settings in effect (HTTPS_PROXY / NO_PROXY, or the `proxy` option), if any. */
+  readonly proxy?: ProxySettings;
 
   constructor(private readonly opts: HttpClientOptions) {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT;
     this.maxBodyBytes = opts.maxBodyBytes ?? DEFAULT_MAX_BODY;
+    this.maxHeaderBytes = opts.maxHeaderBytes ?? DEFAULT_MAX_HEADERS;
     if (opts.ca) {
       this.ca = readCa(opts.ca);
     }
+    this.proxy = proxyFromEnvironment(opts.env ?? process.env, opts.proxy);
   }
 
   get identity(): ClientIdentity | undefined {
@@ -158,6 +190,7 @@ export class HttpClient {
         insecure: !!this.opts.insecure,
         timeoutMs: this.timeoutMs,
         lookup: this.opts.lookup,
+        proxy: this.proxy ? (t) => this.proxy?.routeFor(t) : undefined,
         onRecord: (r) => {
           this.connections.push(r);
           this.latest.set(`${key}|${r.scheme}|${r.target}`, r);
@@ -182,6 +215,7 @@ export class HttpClient {
         connect: this.connector(withCert) as never,
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
+        maxHeaderSize: this.maxHeaderBytes,
       });
       this.agents.set(key, a);
     }
@@ -234,6 +268,7 @@ export class HttpClient {
     const known = new Set(this.connections);
     const controller = new AbortController();
     let timedOut = false;
+    let phase: 'headers' | 'body' = 'headers';
     const timer = setTimeout(() => {
       timedOut = true;
       controller.abort();
@@ -245,9 +280,8 @@ export class HttpClient {
         for (const line of describeConnection(r)) this.log(`* ${line}`);
       }
     };
-    const fail = (e: unknown): never => {
-      logNewConnections();
-      const err = classifyFailure(e, {
+    const classify = (e: unknown) =>
+      classifyFailure(e, {
         url: url.toString(),
         step: req.step,
         record: connection(),
@@ -257,7 +291,12 @@ export class HttpClient {
         timedOut,
         caFile: this.opts.ca,
         caMode: this.opts.caMode,
+        phase,
+        maxHeaderBytes: this.maxHeaderBytes,
       });
+    const fail = (e: unknown): never => {
+      logNewConnections();
+      const err = classify(e);
       this.log(`! ${err.code}: ${err.message}`);
       throw err;
     };
@@ -292,8 +331,10 @@ export class HttpClient {
     this.log(`< ${res.statusCode}`);
     for (const [k, v] of Object.entries(resHeaders)) this.log(`< ${k}: ${redactHeader(k, v, show)}`);
 
-    // The body, with a size limit.
+    // The body, with a size limit (and the request's time limit: the timer still runs).
+    phase = 'body';
     let text: string;
+    let size = 0;
     try {
       const declared = Number(resHeaders['content-length']);
       if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
@@ -301,7 +342,6 @@ export class HttpClient {
         throw this.tooLarge(url, req.step, res.statusCode, contentType, declared);
       }
       const chunks: Buffer[] = [];
-      let size = 0;
       for await (const chunk of res.body) {
         size += (chunk as Buffer).length;
         if (size > this.maxBodyBytes) {
@@ -312,19 +352,63 @@ export class HttpClient {
       }
       text = Buffer.concat(chunks).toString('utf8');
     } catch (e) {
+      clearTimeout(timer);
       if (e instanceof MtlsOAuthError) {
-        clearTimeout(timer);
         this.log(`! ${e.code}: ${e.message}`);
         throw Object.assign(e, { details: { ...e.details, ...(connection() ? { tls: connection() } : {}) } });
       }
-      clearTimeout(timer);
-      return fail(e);
+      const classified = classify(e);
+      if (classified.kind !== 'network' || classified.code === 'HEADERS_TOO_LARGE') return fail(e);
+      // The connection broke in the middle of the body: say so (not "before answering").
+      const declared = resHeaders['content-length'];
+      const err = new MtlsOAuthError(
+        'network',
+        'RESPONSE_INCOMPLETE',
+        `${req.step ? `${req.step}: ` : ''}${url.host} closed the connection in the middle of the response (HTTP ${res.statusCode}; ${size} bytes of the body received${declared ? ` of ${declared} announced` : ''})`,
+        {
+          hint: 'the server or something in between dropped the connection while answering: look at the IdP or proxy logs, and run with -v to see the exchange',
+          cause: e,
+          details: {
+            url: url.toString(),
+            status: res.statusCode,
+            received: size,
+            ...(declared ? { contentLength: Number(declared) } : {}),
+            cause: { code: errnoCode(e), message: (e as Error)?.message },
+            ...(connection() ? { tls: connection() } : {}),
+          },
+        },
+      );
+      this.log(`! ${err.code}: ${err.message}`);
+      throw err;
     }
     clearTimeout(timer);
     if (text) this.log(`< ${redactBody(text, contentType, show)}`);
 
     const result: HttpResult = { status: res.statusCode, headers: resHeaders, text, url: url.toString() };
     if (rec) result.connection = rec;
+    if (method !== 'HEAD' && /^\s*[[{]/.test(text) && jsonNestingExceeds(text)) {
+      throw new MtlsOAuthError(
+        'network',
+        'JSON_TOO_DEEP',
+        `${req.step ? `${req.step}: ` : ''}${url.host} answered HTTP ${res.statusCode} with JSON nested more than ${MAX_JSON_DEPTH} levels deep; refused`,
+        {
+          hint: 'an OAuth or OpenID document nests a few levels at most: the URL probably points at something else, or the server is misbehaving',
+          details: {
+            url: url.toString(),
+            status: res.statusCode,
+            contentType: contentType ?? null,
+            bodyStart: text.slice(0, BODY_START),
+            ...(rec ? { tls: rec } : {}),
+          },
+        },
+      );
+    }
+    if (!expectJson && method !== 'HEAD') {
+      // Parsed when it is JSON, for the caller's convenience; never an error here.
+      try {
+        result.json = JSON.parse(text);
+      } catch {}
+    }
     if (expectJson && method !== 'HEAD') {
       try {
         result.json = JSON.parse(text);
@@ -414,7 +498,12 @@ export class HttpClient {
               buf = Buffer.concat([buf, d]);
               const end = buf.indexOf('\r\n\r\n');
               if (end < 0) {
-                if (buf.length > 64 * 1024) done(new Error('the response headers exceed 64 KiB'));
+                if (buf.length > this.maxHeaderBytes)
+                  done(
+                    Object.assign(new Error(`the response headers exceed ${this.maxHeaderBytes} bytes`), {
+                      code: 'UND_ERR_HEADERS_OVERFLOW',
+                    }),
+                  );
                 return;
               }
               const [statusLine, ...lines] = buf.subarray(0, end).toString('latin1').split('\r\n');
@@ -450,6 +539,8 @@ export class HttpClient {
         timedOut,
         caFile: this.opts.ca,
         caMode: this.opts.caMode,
+        phase: 'headers',
+        maxHeaderBytes: this.maxHeaderBytes,
       });
       this.log(`! ${err.code}: ${err.message}`);
       throw err;
