@@ -45,7 +45,10 @@ Examples:
 
 async function inspect(file: string, flags: InspectFlags, ctx: import('../run.ts').Context) {
   const { ui } = ctx;
-  const { inspectCertificates, isEncryptedKey, readInputFile } = await import('./certs-engine.ts');
+  const [{ inspectCertificates }, { isEncryptedKey, readInputFile }] = await Promise.all([
+    import('../../core/pki/inspect.ts'),
+    import('./certs-engine.ts'),
+  ]);
 
   const data = readInputFile(file, 'file');
   let password: string | undefined;

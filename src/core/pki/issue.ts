@@ -61,12 +61,17 @@ export function subjectFrom(opts: { cn?: string; subject?: string }, fallbackCn?
 
 function issued(der: Buffer, privateKey: KeyObject, now: Date): Issued {
   const certificate = new X509Certificate(der);
+  let info: CertificateInfo | undefined;
   return {
     certificate,
     pem: derToPem(der),
     privateKey,
     keyPem: privateKeyPem(privateKey),
-    info: describeCertificate(certificate, { now }),
+    // Read back from the DER on first use (it costs a few milliseconds of a start-up).
+    get info() {
+      info ??= describeCertificate(certificate, { now });
+      return info;
+    },
   };
 }
 
@@ -111,8 +116,7 @@ export async function createTestPki(opts: TestPkiOptions = {}): Promise<TestPki>
   const clientDer = buildCertificate({
     profile: 'client',
     subject,
-    issuer: caSubject,
-    issuerNameDer: subjectNameDer(new X509Certificate(caDer)),
+    issuer: caSubject, // encoded exactly as in the CA certificate just built
     publicKey: clientKeys.publicKey,
     signingKey: caKeys.privateKey,
     issuerPublicKey: caKeys.publicKey,
