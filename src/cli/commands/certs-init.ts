@@ -186,6 +186,7 @@ async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
         ['tls_client_auth_subject_dn', client.subject],
       ]))
         ui.out(line);
+      if (dnsSans.length) ui.out(`  (or tls_client_auth_san_dns ${dnsSans[0]} instead of the subject DN)`);
       ui.out(`  (or self_signed_tls_client_auth, with the jwks in ${shownPath(paths.jwks)})`);
       ui.out();
       ui.out('Then try it:');
