@@ -12,6 +12,7 @@ import { inspectCertificates } from '../../src/core/pki/inspect.ts';
 import { createTestPki } from '../../src/core/pki/issue.ts';
 import { buildP12 } from '../../src/core/pki/p12.ts';
 import { describeCertificate } from '../../src/core/pki/parse.ts';
+import { parseSans } from '../../src/core/pki/san.ts';
 import { makeCa } from '../helpers/pki.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-inspect-'));
@@ -287,6 +288,34 @@ describe('inspectCertificates: formats, chains and keys', () => {
         (e: any) => e.kind === 'usage' && e.code === code && re.test(e.message) && !!e.hint,
         code,
       );
+    }
+  });
+});
+
+describe('inspectCertificates on damaged input', () => {
+  it('answers every mutation of a certificate or a PKCS#12 file with a usage error or a report, never a crash', async () => {
+    const pki = await createTestPki({ sans: parseSans('dns:kong.example.com,ip:::1') });
+    const p12 = buildP12(pki.client.privateKey, [pki.client.certificate, pki.ca.certificate], {
+      password: 'pw',
+      iterations: 1,
+      macIterations: 1,
+    });
+    // A small deterministic generator: the same mutations on every run.
+    let seed = 0x2f6b_1c3d;
+    const next = (n: number) => {
+      seed = (Math.imul(seed, 1_103_515_245) + 12_345) >>> 0;
+      return seed % n;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const data = Buffer.from(
+        i % 3 === 0 ? p12 : i % 3 === 1 ? pki.client.certificate.raw : Buffer.from(pki.client.pem),
+      );
+      for (let k = 0; k <= next(3); k++) data[next(data.length)] = next(256);
+      try {
+        inspectCertificates({ data, source: 'damaged', password: 'pw' });
+      } catch (e: any) {
+        assert.equal(e?.kind, 'usage', `mutation ${i}: ${e?.stack ?? e}`);
+      }
     }
   });
 });

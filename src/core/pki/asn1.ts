@@ -74,11 +74,17 @@ export function isType(node: Asn1 | undefined, type: number, tagClass: unknown =
   return !!node && node.tagClass === tagClass && node.type === type;
 }
 
+/** A UTCTime or GeneralizedTime; undefined when absent or not a valid date. */
 export function timeOf(node: Asn1 | undefined): Date | undefined {
   if (!node || typeof node.value !== 'string') return undefined;
-  if (node.type === T.UTCTIME) return asn1.utcTimeToDate(node.value);
-  if (node.type === T.GENERALIZEDTIME) return asn1.generalizedTimeToDate(node.value);
-  return undefined;
+  let d: Date | undefined;
+  try {
+    if (node.type === T.UTCTIME) d = asn1.utcTimeToDate(node.value);
+    else if (node.type === T.GENERALIZEDTIME) d = asn1.generalizedTimeToDate(node.value);
+  } catch {
+    return undefined;
+  }
+  return d && !Number.isNaN(d.getTime()) ? d : undefined;
 }
 
 export { forge, T as Type, U as UNIVERSAL };

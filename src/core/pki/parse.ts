@@ -3,7 +3,7 @@
 
 import { type KeyObject, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
-import { usageError } from '../errors.ts';
+import { MtlsOAuthError, usageError } from '../errors.ts';
 import { type Asn1, asn1, bytesOf, children, fromDer, intOf, isType, oidOf, Type, timeOf } from './asn1.ts';
 import { dnFromAsn1, formatDn } from './dn.ts';
 import { describeKey } from './keys.ts';
@@ -221,6 +221,22 @@ export function describeCertificate(
   input: X509Certificate | Buffer,
   opts: { now?: Date; source?: string } = {},
 ): CertificateInfo {
+  try {
+    return describe(input, opts);
+  } catch (e) {
+    // OpenSSL accepted it, but a damaged structure can still trip the reading: bad input, not a bug.
+    if (e instanceof MtlsOAuthError) throw e;
+    throw usageError(
+      'BAD_CERTIFICATE',
+      `${opts.source ?? 'the certificate'} cannot be read: ${(e as Error)?.message}`,
+      {
+        hint: 'the certificate is damaged; check it with openssl x509 -noout -text',
+      },
+    );
+  }
+}
+
+function describe(input: X509Certificate | Buffer, opts: { now?: Date; source?: string }): CertificateInfo {
   const source = opts.source ?? 'the certificate';
   let x509: X509Certificate;
   let root: Asn1;
@@ -248,6 +264,11 @@ export function describeCertificate(
   const [nbNode, naNode] = children(validityNode);
   const notBefore = timeOf(nbNode) ?? new Date(x509.validFrom);
   const notAfter = timeOf(naNode) ?? new Date(x509.validTo);
+  if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
+    throw usageError('BAD_CERTIFICATE', `${source} has a validity date that cannot be read`, {
+      hint: 'the certificate is damaged; check it with openssl x509 -noout -dates',
+    });
+  }
   const status: ValidityStatus = now < notBefore ? 'not-yet-valid' : now > notAfter ? 'expired' : 'valid';
   const daysLeft = daysBetween(now, notAfter);
   const sigOid = oidOf(children(sigAlg)[0]) ?? '?';
