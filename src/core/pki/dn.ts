@@ -59,9 +59,11 @@ export function attributeLabel(oid: string): string {
   return LABELS[oid] ?? oid;
 }
 
+// RFC 4514 §2.4: only these need escaping. `=` does not, and Java's X500Principal and openssl
+// do not escape it, so escaping it would break an exact tls_client_auth_subject_dn comparison.
 function escapeValue(v: string): string {
   let out = v
-    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/[\\,+"<>;]/g, (c) => `\\${c}`)
     .replace(/[\u0000-\u001f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
   if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;

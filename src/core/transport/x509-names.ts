@@ -114,7 +114,7 @@ const RFC4514_SHORT: Record<string, string> = {
 
 function escapeValue(v: string): string {
   let out = v
-    .replace(/[\\,+"<>;=]/g, (c) => `\\${c}`)
+    .replace(/[\\,+"<>;]/g, (c) => `\\${c}`)
     .replace(/[\u0000-\u001f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
   if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
   if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;
