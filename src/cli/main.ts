@@ -16,6 +16,14 @@ const program = new Command('mtls-oauth')
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride();
 
+// `mtls-oauth --help | head`: the reader went away; there is nobody left to tell.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
 for (const register of commands) register(program);
 
 program.addHelpText(

@@ -56,11 +56,15 @@ export class Ui {
   /** Loads chalk only when a command runs: `--help` stays fast. */
   async init(): Promise<void> {
     if (this.opts.color === false || process.env.NO_COLOR) return;
+    // chalk costs ~10 ms to load: skip it when no stream can show colour.
+    if (!(process.stdout as { isTTY?: boolean }).isTTY && !this.stderr.isTTY && !process.env.FORCE_COLOR)
+      return;
     const { Chalk, supportsColor, supportsColorStderr } = await import('chalk');
-    if (supportsColor && (process.stdout as { isTTY?: boolean }).isTTY) {
+    const forced = !!process.env.FORCE_COLOR;
+    if (supportsColor && ((process.stdout as { isTTY?: boolean }).isTTY || forced)) {
       this.c = colorsOf(new Chalk({ level: supportsColor.level }));
     }
-    if (supportsColorStderr && this.stderr.isTTY)
+    if (supportsColorStderr && (this.stderr.isTTY || forced))
       this.e = colorsOf(new Chalk({ level: supportsColorStderr.level }));
   }
 
