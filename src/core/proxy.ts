@@ -89,8 +89,15 @@ export function parseProxyUrl(raw: string, source: string): ProxyRoute {
     source,
   };
   if (u.username || u.password) {
-    const user = decodeURIComponent(u.username);
-    const pass = decodeURIComponent(u.password);
+    const decode = (x: string) => {
+      try {
+        return decodeURIComponent(x);
+      } catch {
+        return x; // a stray "%": taken as written
+      }
+    };
+    const user = decode(u.username);
+    const pass = decode(u.password);
     route.authorization = `Basic ${Buffer.from(`${user}:${pass}`).toString('base64')}`;
   }
   return route;

@@ -45,6 +45,8 @@ export interface BadServerOptions {
   body?: unknown;
   status?: number;
   contentType?: string;
+  /** json: the answer per request line ("GET /path HTTP/1.1"), instead of body/status/contentType */
+  route?: (requestLine: string) => { status?: number; body: unknown; contentType?: string };
 }
 
 export interface BadServer {
@@ -128,7 +130,7 @@ export async function startBadServer(kind: BadKind, o: BadServerOptions = {}): P
     });
   };
 
-  const answer = (socket: Socket) => {
+  const answer = (socket: Socket, requestLine: string) => {
     switch (kind) {
       case 'no-response':
         return;
@@ -223,9 +225,10 @@ export async function startBadServer(kind: BadKind, o: BadServerOptions = {}): P
         return;
       }
       case 'json': {
-        const text = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
-        const payload = Buffer.from(text);
-        const head = `HTTP/1.1 ${o.status ?? 200} X\r\ncontent-type: ${o.contentType ?? 'application/json'}\r\ncontent-length: ${payload.length}\r\nconnection: close\r\n\r\n`;
+        const a = o.route?.(requestLine) ?? { body: o.body, status: o.status, contentType: o.contentType };
+        const text = typeof a.body === 'string' ? a.body : JSON.stringify(a.body);
+        const payload = Buffer.from(text ?? 'null');
+        const head = `HTTP/1.1 ${a.status ?? 200} X\r\ncontent-type: ${a.contentType ?? 'application/json'}\r\ncontent-length: ${payload.length}\r\nconnection: close\r\n\r\n`;
         count(head.length + payload.length);
         socket.end(Buffer.concat([Buffer.from(head), payload]));
         return;
@@ -243,8 +246,9 @@ export async function startBadServer(kind: BadKind, o: BadServerOptions = {}): P
       if (buf.length > 1 * MB) return void socket.destroy();
       if (!buf.includes('\r\n\r\n')) return;
       answered = true;
-      requests.push(buf.split('\r\n')[0]);
-      answer(socket);
+      const line = buf.split('\r\n')[0];
+      requests.push(line);
+      answer(socket, line);
     });
   };
 

@@ -3,7 +3,7 @@
 // would make a client certificate fail mutual TLS.
 
 import type { KeyObject, X509Certificate } from 'node:crypto';
-import { usageError } from '../errors.ts';
+import { MtlsOAuthError, usageError } from '../errors.ts';
 import { describeKey } from './keys.ts';
 import { looksLikeP12, readP12 } from './p12.ts';
 import { type CertificateInfo, describeCertificate, signatureVerifies } from './parse.ts';
@@ -186,6 +186,20 @@ export function clientCertificateChecks(info: CertificateInfo): InspectCheck[] {
 
 /** Reads and inspects a certificate file. Usage errors for unreadable input and wrong passwords. */
 export function inspectCertificates(input: InspectInput): InspectReport {
+  try {
+    return inspect(input);
+  } catch (e) {
+    // A damaged file can trip the parsers anywhere (an impossible date, a truncated structure):
+    // that is bad input, not a bug.
+    if (e instanceof MtlsOAuthError) throw e;
+    throw usageError('BAD_CERTIFICATE', `${input.source} cannot be read: ${(e as Error)?.message ?? e}`, {
+      hint: 'the file may be damaged: check it with `openssl x509 -in FILE -noout -text` (or `openssl pkcs12 -info -in FILE` for PKCS#12)',
+      cause: e,
+    });
+  }
+}
+
+function inspect(input: InspectInput): InspectReport {
   const { format, certs, key: embeddedKey, pkcs12 } = readFile(input);
   const certificates = certs.map((c, i) =>
     describeCertificate(c, {

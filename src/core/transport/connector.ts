@@ -233,7 +233,6 @@ export function createConnector(o: ConnectorOptions) {
       (tls ?? raw).destroy(err);
       finish(err);
     }, o.timeoutMs);
-    timer.unref?.();
 
     raw.once('error', (e) => {
       firstError(e);

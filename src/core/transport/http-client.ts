@@ -216,6 +216,8 @@ export class HttpClient {
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
         maxHeaderSize: this.maxHeaderBytes,
+        // The parser itself stops at the body limit (UND_ERR_RES_EXCEEDED_MAX_SIZE)...
+        maxResponseSize: this.maxBodyBytes,
       });
       this.agents.set(key, a);
     }
@@ -314,6 +316,10 @@ export class HttpClient {
         headers,
         body,
         signal: controller.signal,
+        // ...and the body stream can hold all of it, so undici never pauses its parser for
+        // back-pressure. (A response that ends, connection: close, exactly while the parser is
+        // paused trips an assertion in undici 7's Parser.finish and kills the process.)
+        highWaterMark: this.maxBodyBytes + 64 * 1024,
       });
     } catch (e) {
       clearTimeout(timer);
@@ -356,6 +362,11 @@ export class HttpClient {
       if (e instanceof MtlsOAuthError) {
         this.log(`! ${e.code}: ${e.message}`);
         throw Object.assign(e, { details: { ...e.details, ...(connection() ? { tls: connection() } : {}) } });
+      }
+      if (errnoCode(e) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
+        const err = this.tooLarge(url, req.step, res.statusCode, contentType);
+        this.log(`! ${err.code}: ${err.message}`);
+        throw Object.assign(err, { details: { ...err.details, ...(connection() ? { tls: connection() } : {}) } });
       }
       const classified = classify(e);
       if (classified.kind !== 'network' || classified.code === 'HEADERS_TOO_LARGE') return fail(e);
