@@ -161,7 +161,15 @@ export function likelyCauses(err: DoctorError, records: ConnectionRecord[]): Cau
       add({
         key: 'server-untrusted',
         score: 100,
-        text: `the server certificate is not trusted${top ? `: ${top.subject === top.issuer ? `it is self-signed (${q(top.subject)})` : `its chain ends at ${q(top.issuer)}, which is not in the trusted CAs`}` : ''}`,
+        text: `the server certificate is not trusted${
+          !top
+            ? ''
+            : top.subject !== top.issuer
+              ? `: its chain ends at ${q(top.issuer)}, which is not among the trusted CAs`
+              : r!.serverChain.length === 1
+                ? `: it is self-signed (${q(top.subject)})`
+                : `: its chain ends at the root ${q(top.subject)}, which is not trusted here`
+        }`,
         fix: "pass --ca FILE with the IdP's CA certificate (with --ca-mode replace, only that CA is trusted)",
       });
       break;
