@@ -6,68 +6,19 @@
 //   node scripts/bench.mjs certs token     the named sections
 //   BENCH_RUNS=30 node scripts/bench.mjs   more runs per command (default 15)
 //
-// A section is { name, describe, run({ runs, log }) }. Sections share `compare()`: each command
-// runs N times, interleaved with its references (the order rotating every round, so drift and
-// caches hit all alike), and the medians and ratios are printed.
+// A section is { name, describe, run({ runs, log }) }. What sections share (timing whole processes,
+// `compare()`, the CLI's environment, a local server in a child process, curl's arguments) is in
+// scripts/bench-lib.mjs. `compare()` runs each command N times, interleaved with its references
+// (the order rotating every round, so drift and caches hit all alike), and the medians and ratios
+// are printed.
 
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { BIN, cliEnv, compare, isMain, printMedians, runsFromEnv, timeProcess } from './bench-lib.mjs';
 
-const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const BIN = join(ROOT, 'bin', 'mtls-oauth');
-
-// ---------------------------------------------------------------------------------------------
-// Shared timing helpers
-
-export const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
-export const fmtMs = (x) => `${x.toFixed(1).padStart(7)} ms`;
-
-/** Wall time of one process in ms; throws on a non-zero exit. */
-export function timeProcess(cmd, args, opts = {}) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(cmd, args, { encoding: 'utf8', ...opts });
-  const t = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== 0) {
-    throw new Error(
-      `${cmd} ${args.join(' ')} exited ${r.status}: ${(r.stderr || r.stdout || '').slice(0, 500)}`,
-    );
-  }
-  return t;
-}
-
-/**
- * Runs each case `runs` times, interleaved, after one warm-up round. A case is
- * { name, run(i) → ms } (use timeProcess inside). Returns { [name]: median ms }.
- */
-export function compare(cases, { runs = 15 } = {}) {
-  const times = Object.fromEntries(cases.map((c) => [c.name, []]));
-  for (const c of cases) c.run(-1); // warm-up: disk caches, first-run costs
-  for (let i = 0; i < runs; i++) {
-    for (let k = 0; k < cases.length; k++) {
-      const c = cases[(i + k) % cases.length];
-      times[c.name].push(c.run(i));
-    }
-  }
-  return Object.fromEntries(Object.entries(times).map(([k, v]) => [k, median(v)]));
-}
-
-/** "name  123.4 ms  (1.23x ref)" lines; `refs` names the cases to divide by. */
-export function printMedians(log, medians, refs = []) {
-  const w = Math.max(...Object.keys(medians).map((k) => k.length));
-  for (const [name, t] of Object.entries(medians)) {
-    const ratios = refs
-      .filter((r) => r !== name && medians[r])
-      .map((r) => `${(t / medians[r]).toFixed(2)}x ${r}`)
-      .join(', ');
-    log(`  ${name.padEnd(w)}  ${fmtMs(t)}${ratios ? `   (${ratios})` : ''}`);
-  }
-}
+export { compare, fmtMs, median, printMedians, timeProcess } from './bench-lib.mjs';
 
 // ---------------------------------------------------------------------------------------------
 // certs: `mtls-oauth certs init` vs the openssl CLI making the same CA and client vs `node -e 0`
@@ -127,8 +78,7 @@ function opensslInit(keyType, dir) {
 
 async function benchCerts({ runs, log }) {
   const work = mkdtempSync(join(tmpdir(), 'bench-certs-'));
-  const env = { ...process.env, NO_COLOR: '1' };
-  for (const k of Object.keys(env)) if (k.startsWith('MTLS_OAUTH_')) delete env[k];
+  const env = cliEnv();
   let seq = 0;
   const outDir = (tag) => join(work, `${tag}-${seq++}`);
   const results = {};
@@ -223,11 +173,11 @@ async function main() {
     process.exitCode = 2;
     return;
   }
-  const runs = Number(process.env.BENCH_RUNS) || 15;
+  const runs = runsFromEnv();
   for (const section of SECTIONS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
     console.log(`\n== ${section.name}: ${section.describe}`);
     await section.run({ runs, log: console.log });
   }
 }
 
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+if (isMain(import.meta.url)) await main();
