@@ -29,6 +29,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { errnoCode, MtlsOAuthError, usageError } from './errors.ts';
+import { holdSignals } from './signal-guard.ts';
 
 export interface OutputFile {
   path: string;
@@ -336,11 +337,15 @@ class WriteJob {
  */
 export function writeFilesAtomic(files: OutputFile[], opts: WriteOptions = {}): void {
   const job = new WriteJob(files, opts);
+  // Ctrl-C or SIGTERM now would leave half a set: they wait until it is whole (signal-guard.ts).
+  const release = holdSignals();
   try {
     for (const fd of job.stage()) fsyncSync(fd);
     job.commit();
   } catch (e) {
     throw job.rollback(e);
+  } finally {
+    release();
   }
 }
 
@@ -350,11 +355,14 @@ export function writeFilesAtomic(files: OutputFile[], opts: WriteOptions = {}): 
  */
 export async function writeFilesAtomicAsync(files: OutputFile[], opts: WriteOptions = {}): Promise<void> {
   const job = new WriteJob(files, opts);
+  const release = holdSignals();
   try {
     await Promise.all(job.stage().map((fd) => fsyncAsync(fd)));
     job.commit();
   } catch (e) {
     throw job.rollback(e);
+  } finally {
+    release();
   }
 }
 
