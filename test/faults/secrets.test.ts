@@ -159,12 +159,24 @@ describe('secrets never appear in output or written files unless --show-secrets'
 
   async function login(name: string, extra: string[]) {
     const watcher = watchForAuthorizationUrl();
-    const done = runCli(['login', '--no-browser', ...kong(), '--scope', 'openid offline_access', '--prompt', 'consent', ...extra], {
-      env: env(),
-      cwd: work,
-      timeoutMs: 60_000,
-      onStderr: (chunk) => watcher.feed(chunk),
-    });
+    const done = runCli(
+      [
+        'login',
+        '--no-browser',
+        ...kong(),
+        '--scope',
+        'openid offline_access',
+        '--prompt',
+        'consent',
+        ...extra,
+      ],
+      {
+        env: env(),
+        cwd: work,
+        timeoutMs: 60_000,
+        onStderr: (chunk) => watcher.feed(chunk),
+      },
+    );
     done.then((r) => watcher.fail(new Error(`login ended (exit ${r.code}) without a URL:\n${r.stderr}`)));
     const { response } = await completeLogin(idp, await watcher.url);
     assert.equal(response.status, 200);

@@ -366,7 +366,9 @@ export class HttpClient {
       if (errnoCode(e) === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') {
         const err = this.tooLarge(url, req.step, res.statusCode, contentType);
         this.log(`! ${err.code}: ${err.message}`);
-        throw Object.assign(err, { details: { ...err.details, ...(connection() ? { tls: connection() } : {}) } });
+        throw Object.assign(err, {
+          details: { ...err.details, ...(connection() ? { tls: connection() } : {}) },
+        });
       }
       const classified = classify(e);
       if (classified.kind !== 'network' || classified.code === 'HEADERS_TOO_LARGE') return fail(e);
