@@ -6,24 +6,22 @@ import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf, runCli } from '../helpers/cli.ts';
-import { startIdp, type TestIdp } from '../helpers/idp.ts';
+import type { TestIdp } from '../helpers/idp.ts';
+import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { type Running, startHttpsServer, tempFiles } from '../helpers/tls-servers.ts';
 
 describe('discover against the real IdP (oidc-provider with mtls_endpoint_aliases)', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
-  let files: ReturnType<typeof tempFiles>;
   before(async () => {
-    idp = await startIdp({ aliases: true });
-    files = tempFiles({ 'ca.crt': idp.pki.ca.cert });
+    fx = await idpFixture({ aliases: true });
+    idp = fx.idp;
   });
-  after(async () => {
-    await idp.close();
-    files.remove();
-  });
+  after(() => fx?.close());
 
   test('human output: each alias next to its plain endpoint, and which one is used', async () => {
-    const r = await runCli(['discover', idp.issuer, '--ca', files.path('ca.crt')]);
+    const r = await runCli(['discover', idp.issuer, '--ca', fx.files.ca]);
     assert.equal(r.code, 0, r.stderr);
     assertNoStack(r);
     const out = r.stdout;
@@ -52,12 +50,7 @@ describe('discover against the real IdP (oidc-provider with mtls_endpoint_aliase
 
   test('--json: the document as received, the analysis and the JWKS summary', async () => {
     const r = await runCli(['discover', '--json'], {
-      env: {
-        ...process.env,
-        NO_COLOR: '1',
-        MTLS_OAUTH_ISSUER: idp.issuer,
-        MTLS_OAUTH_CA: files.path('ca.crt'),
-      },
+      env: fx.env({ MTLS_OAUTH_ISSUER: idp.issuer, MTLS_OAUTH_CA: fx.files.ca }),
     });
     assert.equal(r.code, 0, r.stderr);
     const j = jsonOf(r);
@@ -79,7 +72,7 @@ describe('discover against the real IdP (oidc-provider with mtls_endpoint_aliase
   });
 
   test('a trailing "/" that the IdP does not have fails validation (exit 1)', async () => {
-    const r = await runCli(['discover', `${idp.issuer}/`, '--ca', files.path('ca.crt')]);
+    const r = await runCli(['discover', `${idp.issuer}/`, '--ca', fx.files.ca]);
     assertCleanFailure(r, 1, /issuer: the document says "https:\/\/127\.0\.0\.1:\d+" but .* trailing "\/"/);
     assert.match(r.stderr, /hint: .*use exactly that as the issuer/);
     assert.match(r.stdout, /✗ issuer/);
@@ -93,13 +86,9 @@ describe('discover against the real IdP (oidc-provider with mtls_endpoint_aliase
 });
 
 test('discover an issuer with a path (OIDC location found first)', async (t) => {
-  const idp = await startIdp({ aliases: true, path: '/tenant' });
-  const files = tempFiles({ 'ca.crt': idp.pki.ca.cert });
-  t.after(async () => {
-    await idp.close();
-    files.remove();
-  });
-  const r = await runCli(['discover', idp.issuer, '--ca', files.path('ca.crt'), '--json']);
+  const { idp, files, close } = await idpFixture({ aliases: true, path: '/tenant' });
+  t.after(close);
+  const r = await runCli(['discover', idp.issuer, '--ca', files.ca, '--json']);
   assert.equal(r.code, 0, r.stderr);
   const j = jsonOf(r);
   assert.equal(j.result.location, 'oidc');

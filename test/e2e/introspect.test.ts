@@ -3,76 +3,34 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
-import {
-  makeIdpPki,
-  type PkiFiles,
-  rfc4514Subject,
-  startIdp,
-  type TestIdp,
-  writePkiFiles,
-} from '../helpers/idp.ts';
+import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
+import { makeIdpPki, type TestIdp } from '../helpers/idp.ts';
+import { type IdpFixture, idpFixture, intruderClient } from '../helpers/idp-fixture.ts';
 
 describe('mtls-oauth introspect (built CLI, test IdP)', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
-  let files: PkiFiles;
-  let home: string;
-  let env: NodeJS.ProcessEnv;
   let kong: string[];
   let thumbprint: string;
 
-  const run = (args: string[], input?: string) => runCli(args, { env, cwd: home, input });
+  const run = (args: string[], input?: string) => fx.run(args, { input });
   const cachedToken = () =>
-    JSON.parse(readFileSync(join(home, 'cache', 'tokens.json'), 'utf8')).entries[`${idp.issuer} kong`]
+    JSON.parse(readFileSync(join(fx.cacheDir, 'tokens.json'), 'utf8')).entries[`${idp.issuer} kong`]
       .access_token;
 
   before(async () => {
     const pki = await makeIdpPki();
-    idp = await startIdp({
-      pki,
-      clients: [
-        {
-          client_id: 'intruder',
-          token_endpoint_auth_method: 'tls_client_auth',
-          tls_client_auth_subject_dn: rfc4514Subject(pki.other.x509),
-          tls_client_certificate_bound_access_tokens: true,
-          grant_types: ['client_credentials'],
-          response_types: [],
-          redirect_uris: [],
-        },
-      ],
-    });
-    home = mkdtempSync(join(tmpdir(), 'e2e-introspect-'));
-    files = writePkiFiles(idp.pki, join(home, 'certs'));
-    env = cleanEnv({
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      MTLS_OAUTH_CACHE_DIR: join(home, 'cache'),
-    });
-    kong = [
-      '--issuer',
-      idp.issuer,
-      '--client-id',
-      'kong',
-      '--cert',
-      files.clientCert,
-      '--key',
-      files.clientKey,
-      '--ca',
-      files.ca,
-    ];
+    fx = await idpFixture({ pki, clients: [intruderClient(pki)], prefix: 'e2e-introspect-' });
+    idp = fx.idp;
+    kong = fx.args();
     thumbprint = createHash('sha256').update(idp.pki.client.x509.raw).digest('base64url');
     const t = await run(['token', ...kong, '--scope', 'api:read']);
     assert.equal(t.code, 0, t.stderr);
   });
-  after(async () => {
-    await idp.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => fx?.close());
 
   test('the cached access token: active, claims with ISO dates, cnf equal to our thumbprint, binding passes', async () => {
     const r = await run(['introspect', ...kong]);
@@ -149,21 +107,7 @@ describe('mtls-oauth introspect (built CLI, test IdP)', () => {
   });
 
   test('a token bound to another certificate: binding fails, exit 1', async () => {
-    const t = await run([
-      'token',
-      '--issuer',
-      idp.issuer,
-      '--client-id',
-      'intruder',
-      '--cert',
-      files.otherCert,
-      '--key',
-      files.otherKey,
-      '--ca',
-      files.ca,
-      '--json',
-      '--no-cache',
-    ]);
+    const t = await run(['token', ...fx.args('intruder', 'other'), '--json', '--no-cache']);
     assert.equal(t.code, 0, t.stderr);
     const r = await run(['introspect', '-', ...kong], jsonOf(t).result.access_token);
     assert.equal(r.code, 1);

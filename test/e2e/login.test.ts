@@ -9,21 +9,14 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
-import {
-  assertCleanFailure,
-  assertNoStack,
-  type CliResult,
-  cleanEnv,
-  jsonOf,
-  runCli,
-} from '../helpers/cli.ts';
-import { KONG_SUBJECT, type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { assertCleanFailure, assertNoStack, type CliResult, jsonOf, runCli } from '../helpers/cli.ts';
+import { KONG_SUBJECT, type TestIdp } from '../helpers/idp.ts';
+import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import {
   callbackUrl,
   completeLogin,
@@ -96,9 +89,8 @@ const tokenPosts = (idp: TestIdp) =>
 type Tamper = (body: Record<string, any>, path: string) => Promise<void> | void;
 
 describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
-  let dir: string;
-  let files: PkiFiles;
   let tamper: Tamper | undefined;
 
   before(async () => {
@@ -122,36 +114,23 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
       redirect_uris: ['http://[::1]/callback'],
       scope: 'openid',
     };
-    idp = await startIdp({ aliases: true, middleware: [rewrite], clients: [kong6] });
-    dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-login-'));
-    files = writePkiFiles(idp.pki, join(dir, 'pki'));
+    fx = await idpFixture({
+      aliases: true,
+      middleware: [rewrite],
+      clients: [kong6],
+      prefix: 'mtls-oauth-login-',
+    });
+    idp = fx.idp;
   });
-  after(async () => {
-    await idp.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => fx?.close());
 
   let runs = 0;
   /** A fresh cache directory per run. */
   function env(): { env: NodeJS.ProcessEnv; cacheDir: string } {
-    const cacheDir = join(dir, `cache-${++runs}`);
-    return { env: cleanEnv({ MTLS_OAUTH_CACHE_DIR: cacheDir }), cacheDir };
+    const cacheDir = join(fx.home, `cache-${++runs}`);
+    return { env: fx.env({ MTLS_OAUTH_CACHE_DIR: cacheDir }), cacheDir };
   }
-  const args = (...extra: string[]) => [
-    'login',
-    '--no-browser',
-    '--issuer',
-    idp.issuer,
-    '--client-id',
-    'kong',
-    '--cert',
-    files.clientCert,
-    '--key',
-    files.clientKey,
-    '--ca',
-    files.ca,
-    ...extra,
-  ];
+  const args = (...extra: string[]) => ['login', '--no-browser', ...fx.args(), ...extra];
   const cachedEntry = (cacheDir: string) => {
     const doc = JSON.parse(readFileSync(join(cacheDir, 'tokens.json'), 'utf8'));
     return doc.entries[`${idp.issuer} kong`];

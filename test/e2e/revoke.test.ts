@@ -2,49 +2,27 @@
 // and a 503 from the revocation endpoint (exit 4: the token may still be valid).
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
+import type { TestIdp } from '../helpers/idp.ts';
+import { type CliHome, cliHome, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { startHttpsServer } from '../helpers/tls-servers.ts';
 
 describe('mtls-oauth revoke (built CLI, test IdP with aliases)', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
-  let files: PkiFiles;
-  let home: string;
-  let env: NodeJS.ProcessEnv;
   let kong: string[];
-  const run = (args: string[], input?: string) => runCli(args, { env, cwd: home, input });
+  const run = (args: string[], input?: string) => fx.run(args, { input });
 
   before(async () => {
-    idp = await startIdp({ aliases: true });
-    home = mkdtempSync(join(tmpdir(), 'e2e-revoke-'));
-    files = writePkiFiles(idp.pki, join(home, 'certs'));
-    env = cleanEnv({
-      HOME: home,
-      XDG_CONFIG_HOME: join(home, 'config'),
-      MTLS_OAUTH_CACHE_DIR: join(home, 'cache'),
-    });
-    kong = [
-      '--issuer',
-      idp.issuer,
-      '--client-id',
-      'kong',
-      '--cert',
-      files.clientCert,
-      '--key',
-      files.clientKey,
-      '--ca',
-      files.ca,
-    ];
+    fx = await idpFixture({ aliases: true, prefix: 'e2e-revoke-' });
+    idp = fx.idp;
+    kong = fx.args();
   });
-  after(async () => {
-    await idp.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => fx?.close());
 
   test('revoke the cached token, then introspect says inactive', async () => {
     assert.equal((await run(['token', ...kong])).code, 0);
@@ -109,7 +87,7 @@ describe('mtls-oauth revoke (built CLI, test IdP with aliases)', () => {
 
 describe('mtls-oauth revoke against an endpoint that answers 503', () => {
   let server: Awaited<ReturnType<typeof startHttpsServer>>;
-  let home: string;
+  let cli: CliHome;
   let ca: string;
   before(async () => {
     const pki = await makeTestPki();
@@ -121,13 +99,13 @@ describe('mtls-oauth revoke against an endpoint that answers 503', () => {
         req.on('end', () => res.writeHead(503, { 'retry-after': '120' }).end());
       },
     });
-    home = mkdtempSync(join(tmpdir(), 'e2e-revoke-503-'));
-    ca = join(home, 'ca.crt');
+    cli = cliHome('e2e-revoke-503-');
+    ca = join(cli.home, 'ca.crt');
     writeFileSync(ca, pki.ca.cert);
   });
   after(async () => {
     await server.close();
-    rmSync(home, { recursive: true, force: true });
+    cli.remove();
   });
 
   test('exit 4, and the message says the token may still be valid', async () => {
@@ -141,11 +119,10 @@ describe('mtls-oauth revoke against an endpoint that answers 503', () => {
       '--ca',
       ca,
     ];
-    const env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: home, MTLS_OAUTH_CACHE_DIR: home });
-    const r = await runCli(args, { env, cwd: home, input: 'some-token' });
+    const r = await cli.run(args, { input: 'some-token' });
     assertCleanFailure(r, 4, /the IdP answered 503 .*the token was NOT revoked and may still be valid/);
     assert.match(r.stderr, /hint: retry later \(Retry-After: 120\)/);
-    const j = await runCli([...args, '--json'], { env, cwd: home, input: 'some-token' });
+    const j = await cli.run([...args, '--json'], { input: 'some-token' });
     assert.equal(j.code, 4);
     assert.equal(jsonOf(j).error!.code, 'REVOCATION_UNAVAILABLE');
   });

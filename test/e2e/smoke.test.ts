@@ -4,29 +4,22 @@
 
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { assertCleanFailure, assertNoStack, jsonOf, runCli } from '../helpers/cli.ts';
+import type { IdpOptions, PkiFiles, TestIdp } from '../helpers/idp.ts';
+import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import { closedPort } from '../helpers/tls-servers.ts';
 
 const STEPS = ['discovery', 'tls', 'token', 'binding', 'introspect', 'revoke', 'introspect-after-revoke'];
 
-const root = mkdtempSync(join(tmpdir(), 'smoke-e2e-'));
-after(() => rmSync(root, { recursive: true, force: true }));
-
-/** A working directory and environment with no config file or token cache from the developer. */
-function sandbox(name: string, extra: NodeJS.ProcessEnv = {}) {
-  const cwd = join(root, name);
-  mkdirSync(cwd, { recursive: true });
-  const env = cleanEnv({
-    XDG_CONFIG_HOME: join(cwd, 'xdg'),
-    MTLS_OAUTH_CACHE_DIR: join(cwd, 'cache'),
-    ...extra,
-  });
-  return { cwd, env };
+/** The test IdP, and runCli's options for a home with no config file or token cache from the developer. */
+async function sandbox(
+  options: IdpOptions,
+): Promise<{ fx: IdpFixture; box: { cwd: string; env: NodeJS.ProcessEnv } }> {
+  const fx = await idpFixture({ ...options, prefix: 'smoke-e2e-' });
+  return { fx, box: { cwd: fx.home, env: fx.env() } };
 }
 
 interface JunitCase {
@@ -59,18 +52,17 @@ print(json.dumps({'suites': len(suites), 'tests': suites[0].get('tests'), 'failu
 
 for (const aliases of [true, false]) {
   describe(`smoke against the test IdP, aliases ${aliases ? 'on' : 'off'}`, () => {
+    let fx: IdpFixture;
     let idp: TestIdp;
-    let files: PkiFiles;
-    const box = sandbox(aliases ? 'aliases' : 'plain');
-    const base = () => ['smoke', '--issuer', idp.issuer, '--client-id', 'kong', '--ca', files.ca];
-    const kong = () => [...base(), '--cert', files.clientCert, '--key', files.clientKey];
-    const intruder = () => [...base(), '--cert', files.otherCert, '--key', files.otherKey];
+    let box: { cwd: string; env: NodeJS.ProcessEnv };
+    const kong = () => ['smoke', ...fx.args()];
+    const intruder = () => ['smoke', ...fx.args('kong', 'other')];
 
     before(async () => {
-      idp = await startIdp({ aliases });
-      files = writePkiFiles(idp.pki, join(box.cwd, 'pki'));
+      ({ fx, box } = await sandbox({ aliases }));
+      idp = fx.idp;
     });
-    after(() => idp?.close());
+    after(() => fx?.close());
 
     test('the registered certificate: every step passes, exit 0, a table on stdout', async () => {
       const junit = join(box.cwd, 'ok.xml');
@@ -166,38 +158,19 @@ for (const aliases of [true, false]) {
 }
 
 describe('smoke: plans, reachability, settings', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
   let files: PkiFiles;
-  const box = sandbox('settings');
+  let box: { cwd: string; env: NodeJS.ProcessEnv };
   before(async () => {
-    idp = await startIdp({ aliases: true });
-    files = writePkiFiles(idp.pki, join(box.cwd, 'pki'));
+    ({ fx, box } = await sandbox({ aliases: true }));
+    ({ idp, files } = fx);
   });
-  after(() => idp?.close());
+  after(() => fx?.close());
 
   test('--steps runs those steps and the ones they need, in order', async () => {
     const junit = join(box.cwd, 'steps.xml');
-    const r = await runCli(
-      [
-        'smoke',
-        '--issuer',
-        idp.issuer,
-        '--client-id',
-        'kong',
-        '--ca',
-        files.ca,
-        '--cert',
-        files.clientCert,
-        '--key',
-        files.clientKey,
-        '--steps',
-        'introspect',
-        '--json',
-        '--junit',
-        junit,
-      ],
-      box,
-    );
+    const r = await runCli(['smoke', ...fx.args(), '--steps', 'introspect', '--json', '--junit', junit], box);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
       jsonOf(r).checks.map((c) => c.name),
@@ -233,9 +206,9 @@ describe('smoke: plans, reachability, settings', () => {
           ci: {
             issuer: idp.issuer,
             clientId: 'not-kong',
-            cert: 'pki/client.crt',
-            key: 'pki/client.key',
-            ca: 'pki/ca.crt',
+            cert: 'certs/client.crt',
+            key: 'certs/client.key',
+            ca: 'certs/ca.crt',
           },
         },
       }),
@@ -264,7 +237,7 @@ describe('smoke: plans, reachability, settings', () => {
   });
 
   test('the default config file in the user config directory is read', async () => {
-    const xdg = join(box.cwd, 'xdg', 'mtls-oauth');
+    const xdg = join(fx.configDir, 'mtls-oauth');
     mkdirSync(xdg, { recursive: true });
     writeFileSync(
       join(xdg, 'config.json'),
@@ -323,16 +296,7 @@ describe('smoke: plans, reachability, settings', () => {
     const pw = await runCli(
       [
         'smoke',
-        '--issuer',
-        idp.issuer,
-        '--client-id',
-        'kong',
-        '--ca',
-        files.ca,
-        '--cert',
-        files.clientCert,
-        '--key',
-        files.clientKey,
+        ...fx.args(),
         '--grant',
         'password',
         '--username',
@@ -345,25 +309,7 @@ describe('smoke: plans, reachability, settings', () => {
     assert.equal(pw.code, 0, pw.stdout + pw.stderr);
     assert.match(pw.stderr, /^warning: the resource owner password credentials grant is deprecated/m);
     const refresh = await runCli(
-      [
-        'smoke',
-        '--issuer',
-        idp.issuer,
-        '--client-id',
-        'kong',
-        '--ca',
-        files.ca,
-        '--cert',
-        files.clientCert,
-        '--key',
-        files.clientKey,
-        '--grant',
-        'refresh_token',
-        '--refresh-token-env',
-        'RT',
-        '--steps',
-        'token',
-      ],
+      ['smoke', ...fx.args(), '--grant', 'refresh_token', '--refresh-token-env', 'RT', '--steps', 'token'],
       { ...box, env: { ...box.env, RT: 'not-a-refresh-token' } },
     );
     assertCleanFailure(refresh, 1, /invalid_grant/);

@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import type { TestIdp } from '../helpers/idp.ts';
+import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import {
   closedPort,
   makeTransportPki,
@@ -22,22 +23,17 @@ before(async () => {
 });
 after(() => pki?.remove());
 
-const idArgs = () => [
+/** `--cert --key` of the client certificate NAME.crt / NAME.key, and `--ca` of the test CA. */
+const certArgs = (name: string) => [
   '--cert',
-  pki.path('client.crt'),
+  pki.path(`${name}.crt`),
   '--key',
-  pki.path('client.key'),
+  pki.path(`${name}.key`),
   '--ca',
   pki.path('ca.crt'),
 ];
-const strangerArgs = () => [
-  '--cert',
-  pki.path('client-other.crt'),
-  '--key',
-  pki.path('client-other.key'),
-  '--ca',
-  pki.path('ca.crt'),
-];
+const idArgs = () => certArgs('client');
+const strangerArgs = () => certArgs('client-other');
 
 function keep<T extends Running>(t: TestContext, s: T): T {
   t.after(() => s.close());
@@ -167,21 +163,16 @@ describe('mtls-oauth tls', () => {
       assert.match(human.stdout, /server certificate: NOT verified: UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
       assert.equal(doc.tls.serverChain[0].issuer, 'CN=Other CA,O=Elsewhere');
     });
-    it('self-signed', async (t) => {
-      const s = keep(t, await startHttpsServer({ cert: pki.selfSigned.cert, key: pki.selfSigned.key }));
-      await expectFailure(s.url, idArgs(), 3, 'TLS_SERVER_SELF_SIGNED', /--ca FILE/);
-    });
-    it('expired', async (t) => {
-      const s = keep(t, await startHttpsServer({ cert: pki.serverExpired.cert, key: pki.serverExpired.key }));
-      await expectFailure(s.url, idArgs(), 3, 'TLS_SERVER_EXPIRED', /renew its certificate/);
-    });
-    it('wrong host', async (t) => {
-      const s = keep(
-        t,
-        await startHttpsServer({ cert: pki.serverWrongHost.cert, key: pki.serverWrongHost.key }),
-      );
-      await expectFailure(s.url, idArgs(), 3, 'TLS_HOSTNAME_MISMATCH', /ip:127\.0\.0\.1/);
-    });
+    for (const [name, server, code, hint] of [
+      ['self-signed', 'selfSigned', 'TLS_SERVER_SELF_SIGNED', /--ca FILE/],
+      ['expired', 'serverExpired', 'TLS_SERVER_EXPIRED', /renew its certificate/],
+      ['wrong host', 'serverWrongHost', 'TLS_HOSTNAME_MISMATCH', /ip:127\.0\.0\.1/],
+    ] as const) {
+      it(name, async (t) => {
+        const s = keep(t, await startHttpsServer({ cert: pki[server].cert, key: pki[server].key }));
+        await expectFailure(s.url, idArgs(), 3, code, hint);
+      });
+    }
   });
 
   describe('client certificate failures (exit 3)', () => {
@@ -201,75 +192,50 @@ describe('mtls-oauth tls', () => {
       assert.match(human.stdout, /✗ client certificate sent: no: none configured/);
       assert.equal(doc.tls.error.code, 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
     });
-    it('rejected: unknown CA, with the alert (openssl s_server)', async (t) => {
-      const s = keep(
-        t,
-        await startOpensslServer({
-          cert: pki.server.cert,
-          key: pki.server.key,
-          ca: pki.ca.cert,
-          clientAuth: 'require',
-          noCaNames: true,
-        }),
-      );
-      const { doc } = await expectFailure(
-        s.url,
-        strangerArgs(),
-        3,
-        'TLS_CLIENT_CERT_REJECTED',
-        /have CN=Other CA,O=Elsewhere added to its trusted client CAs/,
-      );
-      assert.equal(doc.error?.details.alert, 'unknown_ca (48)');
-    });
-    it('rejected: expired, with the alert (openssl s_server)', async (t) => {
-      const s = keep(
-        t,
-        await startOpensslServer({
-          cert: pki.server.cert,
-          key: pki.server.key,
-          ca: pki.ca.cert,
-          clientAuth: 'require',
-        }),
-      );
-      const args = [
-        '--cert',
-        pki.path('client-expired.crt'),
-        '--key',
-        pki.path('client-expired.key'),
-        '--ca',
-        pki.path('ca.crt'),
-      ];
-      const { doc } = await expectFailure(s.url, args, 3, 'TLS_CLIENT_CERT_REJECTED', /valid until/);
-      assert.equal(doc.error?.details.alert, 'certificate_expired (45)');
-    });
-    it('rejected: bad certificate (a certificate not yet valid), with the alert (openssl s_server)', async (t) => {
-      const s = keep(
-        t,
-        await startOpensslServer({
-          cert: pki.server.cert,
-          key: pki.server.key,
-          ca: pki.ca.cert,
-          clientAuth: 'require',
-        }),
-      );
-      const args = [
-        '--cert',
-        pki.path('client-future.crt'),
-        '--key',
-        pki.path('client-future.key'),
-        '--ca',
-        pki.path('ca.crt'),
-      ];
-      const { human, doc } = await expectFailure(
-        s.url,
-        args,
-        3,
-        'TLS_CLIENT_CERT_REJECTED',
-        /not valid before/,
-      );
-      assert.equal(doc.error?.details.alert, 'bad_certificate (42)');
-      assert.match(human.stdout, /alerts from the server: bad_certificate \(42\)/);
-    });
+    for (const c of [
+      {
+        name: 'rejected: unknown CA, with the alert (openssl s_server)',
+        client: 'client-other',
+        noCaNames: true,
+        hint: /have CN=Other CA,O=Elsewhere added to its trusted client CAs/,
+        alert: 'unknown_ca (48)',
+      },
+      {
+        name: 'rejected: expired, with the alert (openssl s_server)',
+        client: 'client-expired',
+        hint: /valid until/,
+        alert: 'certificate_expired (45)',
+      },
+      {
+        name: 'rejected: bad certificate (a certificate not yet valid), with the alert (openssl s_server)',
+        client: 'client-future',
+        hint: /not valid before/,
+        alert: 'bad_certificate (42)',
+        stdout: /alerts from the server: bad_certificate \(42\)/,
+      },
+    ]) {
+      it(c.name, async (t) => {
+        const s = keep(
+          t,
+          await startOpensslServer({
+            cert: pki.server.cert,
+            key: pki.server.key,
+            ca: pki.ca.cert,
+            clientAuth: 'require',
+            noCaNames: c.noCaNames,
+          }),
+        );
+        const { human, doc } = await expectFailure(
+          s.url,
+          certArgs(c.client),
+          3,
+          'TLS_CLIENT_CERT_REJECTED',
+          c.hint,
+        );
+        assert.equal(doc.error?.details.alert, c.alert);
+        if (c.stdout) assert.match(human.stdout, c.stdout);
+      });
+    }
     it('not from a CA the server accepts: names both sides', async (t) => {
       const s = keep(
         t,
@@ -370,15 +336,16 @@ dns.lookup = function (host, opts, cb) {
   });
 
   describe('--all --issuer: every endpoint and mtls alias of a real IdP (oidc-provider)', () => {
+    let fx: IdpFixture;
     let idp: TestIdp;
-    let files: PkiFiles;
     before(async () => {
-      idp = await startIdp({ aliases: true });
-      files = writePkiFiles(idp.pki, pki.path('idp'));
+      fx = await idpFixture({ aliases: true });
+      idp = fx.idp;
     });
-    after(() => idp?.close());
+    after(() => fx?.close());
 
     it('one probe per origin; the alias host asks for the certificate and accepts it', async () => {
+      const { files } = fx;
       const args = [
         'tls',
         '--all',

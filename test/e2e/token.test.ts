@@ -2,52 +2,39 @@
 // mtls_endpoint_aliases: output, --json envelope, exit codes, secrets, the cache, the grants.
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
+import type { PkiFiles, TestIdp } from '../helpers/idp.ts';
+import {
+  authorizationCode,
+  type CliHome,
+  cliHome,
+  type IdpFixture,
+  idpFixture,
+} from '../helpers/idp-fixture.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { startHttpsServer } from '../helpers/tls-servers.ts';
 
 describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
   let files: PkiFiles;
-  let home: string;
-  let cacheDir: string;
-  let env: NodeJS.ProcessEnv;
   let kong: string[];
 
-  const cacheFile = () => join(cacheDir, 'tokens.json');
+  const cacheFile = () => join(fx.cacheDir, 'tokens.json');
   const cached = () => JSON.parse(readFileSync(cacheFile(), 'utf8')).entries[`${idp.issuer} kong`];
   const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, input?: string) =>
-    runCli(args, { env: { ...env, ...extraEnv }, cwd: home, input });
+    fx.run(args, { env: extraEnv, input });
 
   before(async () => {
-    idp = await startIdp({ aliases: true });
-    home = mkdtempSync(join(tmpdir(), 'e2e-token-'));
-    files = writePkiFiles(idp.pki, join(home, 'certs'));
-    cacheDir = join(home, 'cache');
-    env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: join(home, 'config'), MTLS_OAUTH_CACHE_DIR: cacheDir });
-    kong = [
-      '--issuer',
-      idp.issuer,
-      '--client-id',
-      'kong',
-      '--cert',
-      files.clientCert,
-      '--key',
-      files.clientKey,
-      '--ca',
-      files.ca,
-    ];
+    fx = await idpFixture({ aliases: true, prefix: 'e2e-token-' });
+    ({ idp, files } = fx);
+    kong = fx.args();
   });
-  after(async () => {
-    await idp.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => fx?.close());
 
   test('client_credentials: human output, binding passes, token shortened, cached 0600', async () => {
     const r = await run(['token', ...kong, '--scope', 'api:read']);
@@ -122,16 +109,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   });
 
   test('an unregistered certificate of the same CA: exit 4, invalid_client, the hint names its DN', async () => {
-    const args = [
-      'token',
-      ...kong.slice(0, 4),
-      '--cert',
-      files.otherCert,
-      '--key',
-      files.otherKey,
-      '--ca',
-      files.ca,
-    ];
+    const args = ['token', ...fx.args('kong', 'other')];
     const r = await run(args);
     assertCleanFailure(r, 4, /error: token request failed: invalid_client: .*\(HTTP 401\)/);
     assert.match(r.stderr, /hint: .*subject DN "CN=intruder,OU=gateway,O=mtls-oauth tests".*exactly/);
@@ -167,18 +145,9 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   test('self_signed_tls_client_auth', async () => {
     const r = await run([
       'token',
-      '--issuer',
-      idp.issuer,
-      '--client-id',
-      'self-signed',
+      ...fx.args('self-signed', 'selfSigned'),
       '--auth',
       'self_signed_tls_client_auth',
-      '--cert',
-      files.selfSignedCert,
-      '--key',
-      files.selfSignedKey,
-      '--ca',
-      files.ca,
       '--no-cache',
     ]);
     assert.equal(r.code, 0, r.stderr);
@@ -206,21 +175,8 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   });
 
   test('authorization_code, then refresh_token from the cache (tokens rotated in place)', async () => {
-    const verifier = randomBytes(32).toString('base64url');
     const redirectUri = 'http://127.0.0.1:49154/callback';
-    const u = new URL(idp.endpoints.authorization);
-    u.search = new URLSearchParams({
-      client_id: 'kong',
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      scope: 'openid offline_access api:read',
-      state: 's',
-      nonce: 'n',
-      prompt: 'consent',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const code = new URL(await idp.authorize(u.href)).searchParams.get('code')!;
+    const { code, verifier } = await authorizationCode(idp, redirectUri);
     const a = await run([
       'token',
       ...kong,
@@ -308,7 +264,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
 
 describe('mtls-oauth token against endpoints that do not answer OAuth', () => {
   let server: Awaited<ReturnType<typeof startHttpsServer>>;
-  let home: string;
+  let cli: CliHome;
   let ca: string;
   before(async () => {
     const pki = await makeTestPki();
@@ -327,25 +283,21 @@ describe('mtls-oauth token against endpoints that do not answer OAuth', () => {
         });
       },
     });
-    home = mkdtempSync(join(tmpdir(), 'e2e-token-bad-'));
-    ca = join(home, 'ca.crt');
+    cli = cliHome('e2e-token-bad-');
+    ca = join(cli.home, 'ca.crt');
     writeFileSync(ca, pki.ca.cert);
   });
   after(async () => {
     await server.close();
-    rmSync(home, { recursive: true, force: true });
+    cli.remove();
   });
 
   test('an HTML page: exit 3 with the status, content type and body start; an oversize body: exit 3', async () => {
-    const env = cleanEnv({ HOME: home, XDG_CONFIG_HOME: home, MTLS_OAUTH_CACHE_DIR: home });
     const base = ['token', '--client-id', 'kong', '--ca', ca, '--auth', 'none'];
-    const html = await runCli([...base, '--token-endpoint', `${server.url}/login`], { env, cwd: home });
+    const html = await cli.run([...base, '--token-endpoint', `${server.url}/login`]);
     assertCleanFailure(html, 3, /HTTP 200 with text\/html instead of JSON: "<html>Sign in<\/html>"/);
     assert.match(html.stderr, /hint: /);
-    const big = await runCli([...base, '--token-endpoint', `${server.url}/big`, '--json'], {
-      env,
-      cwd: home,
-    });
+    const big = await cli.run([...base, '--token-endpoint', `${server.url}/big`, '--json']);
     assert.equal(big.code, 3);
     assert.equal(jsonOf(big).error!.code, 'RESPONSE_TOO_LARGE');
   });
