@@ -160,6 +160,7 @@ describe('the CLI refuses them with exit 3 and the code in --json', { concurrenc
       'RESPONSE_TOO_LARGE',
       /token request: 127\.0\.0\.1:\d+ sent a response body larger than 1048576 bytes/,
     ],
+    ['endless-chunked', 'discover', 'RESPONSE_TOO_LARGE', /larger than 1048576 bytes/],
     ['endless-chunked', 'token', 'RESPONSE_TOO_LARGE', /larger than 1048576 bytes/],
     [
       'huge-header',
@@ -192,6 +193,15 @@ describe('the CLI refuses them with exit 3 and the code in --json', { concurrenc
       });
       assert.equal(json.code, 3);
       assert.equal(jsonOf(json).error?.code, code);
+    });
+  }
+  for (const kind of ['huge-body', 'endless-chunked'] as const) {
+    test(`${kind}: tls reads only the status line and headers (exit 0), whatever the body`, async () => {
+      const s = await startBadServer(kind, { cert: pki.server.cert, key: pki.server.key });
+      servers.push(s);
+      const r = await runCli(pki.args('tls', s.url), { env: pki.env(), timeoutMs: 30_000 });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /✓ HTTP: status 200/);
     });
   }
 });
