@@ -51,7 +51,9 @@ describe('RFC 4514 distinguished names', () => {
 
   it('matches `openssl x509 -nameopt RFC2253` for certificates it builds', async () => {
     const ca = await makeCa('CN=Corp CA,O=Example\\, Inc.,C=US');
-    const leaf = await ca.issue({ subject: 'CN=kong,OU=Gate=ways,O=Example\\, Inc.,L=S\\C3\\A3o Paulo,C=BR' });
+    const leaf = await ca.issue({
+      subject: 'CN=kong,OU=Gate=ways,O=Example\\, Inc.,L=S\\C3\\A3o Paulo,C=BR',
+    });
     const file = join(dir, 'leaf.crt');
     writeFileSync(file, leaf.cert);
     const referee = execFileSync(
