@@ -2,14 +2,10 @@
 // and a 503 from the revocation endpoint (exit 4: the token may still be valid).
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import type { TestIdp } from '../helpers/idp.ts';
-import { type CliHome, cliHome, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
-import { makeTestPki } from '../helpers/pki.ts';
-import { startHttpsServer } from '../helpers/tls-servers.ts';
+import { type IdpFixture, idpFixture, type ServerFixture, serverFixture } from '../helpers/idp-fixture.ts';
 
 describe('mtls-oauth revoke (built CLI, test IdP with aliases)', () => {
   let fx: IdpFixture;
@@ -86,43 +82,30 @@ describe('mtls-oauth revoke (built CLI, test IdP with aliases)', () => {
 });
 
 describe('mtls-oauth revoke against an endpoint that answers 503', () => {
-  let server: Awaited<ReturnType<typeof startHttpsServer>>;
-  let cli: CliHome;
-  let ca: string;
+  let fx: ServerFixture;
   before(async () => {
-    const pki = await makeTestPki();
-    server = await startHttpsServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      handler: (req, res) => {
-        req.resume();
-        req.on('end', () => res.writeHead(503, { 'retry-after': '120' }).end());
-      },
-    });
-    cli = cliHome('e2e-revoke-503-');
-    ca = join(cli.home, 'ca.crt');
-    writeFileSync(ca, pki.ca.cert);
+    fx = await serverFixture(
+      (_req, res) => res.writeHead(503, { 'retry-after': '120' }).end(),
+      'e2e-revoke-503-',
+    );
   });
-  after(async () => {
-    await server.close();
-    cli.remove();
-  });
+  after(() => fx?.close());
 
   test('exit 4, and the message says the token may still be valid', async () => {
     const args = [
       'revoke',
       '-',
       '--revocation-endpoint',
-      `${server.url}/revoke`,
+      `${fx.server.url}/revoke`,
       '--client-id',
       'kong',
       '--ca',
-      ca,
+      fx.ca,
     ];
-    const r = await cli.run(args, { input: 'some-token' });
+    const r = await fx.run(args, { input: 'some-token' });
     assertCleanFailure(r, 4, /the IdP answered 503 .*the token was NOT revoked and may still be valid/);
     assert.match(r.stderr, /hint: retry later \(Retry-After: 120\)/);
-    const j = await cli.run([...args, '--json'], { input: 'some-token' });
+    const j = await fx.run([...args, '--json'], { input: 'some-token' });
     assert.equal(j.code, 4);
     assert.equal(jsonOf(j).error!.code, 'REVOCATION_UNAVAILABLE');
   });

@@ -3,20 +3,18 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import type { PkiFiles, TestIdp } from '../helpers/idp.ts';
 import {
   authorizationCode,
-  type CliHome,
-  cliHome,
   type IdpFixture,
   idpFixture,
+  type ServerFixture,
+  serverFixture,
 } from '../helpers/idp-fixture.ts';
-import { makeTestPki } from '../helpers/pki.ts';
-import { startHttpsServer } from '../helpers/tls-servers.ts';
 
 describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   let fx: IdpFixture;
@@ -263,41 +261,22 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
 });
 
 describe('mtls-oauth token against endpoints that do not answer OAuth', () => {
-  let server: Awaited<ReturnType<typeof startHttpsServer>>;
-  let cli: CliHome;
-  let ca: string;
+  let fx: ServerFixture;
   before(async () => {
-    const pki = await makeTestPki();
-    server = await startHttpsServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      handler: (req, res) => {
-        req.resume();
-        req.on('end', () => {
-          if (req.url === '/login')
-            res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>');
-          else
-            res
-              .writeHead(200, { 'content-type': 'application/json' })
-              .end(`"${'x'.repeat(2 * 1024 * 1024)}"`);
-        });
-      },
-    });
-    cli = cliHome('e2e-token-bad-');
-    ca = join(cli.home, 'ca.crt');
-    writeFileSync(ca, pki.ca.cert);
+    fx = await serverFixture((req, res) => {
+      if (req.url === '/login')
+        res.writeHead(200, { 'content-type': 'text/html' }).end('<html>Sign in</html>');
+      else res.writeHead(200, { 'content-type': 'application/json' }).end(`"${'x'.repeat(2 * 1024 * 1024)}"`);
+    }, 'e2e-token-bad-');
   });
-  after(async () => {
-    await server.close();
-    cli.remove();
-  });
+  after(() => fx?.close());
 
   test('an HTML page: exit 3 with the status, content type and body start; an oversize body: exit 3', async () => {
-    const base = ['token', '--client-id', 'kong', '--ca', ca, '--auth', 'none'];
-    const html = await cli.run([...base, '--token-endpoint', `${server.url}/login`]);
+    const base = ['token', '--client-id', 'kong', '--ca', fx.ca, '--auth', 'none'];
+    const html = await fx.run([...base, '--token-endpoint', `${fx.server.url}/login`]);
     assertCleanFailure(html, 3, /HTTP 200 with text\/html instead of JSON: "<html>Sign in<\/html>"/);
     assert.match(html.stderr, /hint: /);
-    const big = await cli.run([...base, '--token-endpoint', `${server.url}/big`, '--json']);
+    const big = await fx.run([...base, '--token-endpoint', `${fx.server.url}/big`, '--json']);
     assert.equal(big.code, 3);
     assert.equal(jsonOf(big).error!.code, 'RESPONSE_TOO_LARGE');
   });

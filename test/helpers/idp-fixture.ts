@@ -8,10 +8,11 @@
 //   await openSession({ settings: fx.settings('intruder', 'other') });   // in-process
 //
 // Layout of fx.home: certs/ (the PEM files), config/ (XDG_CONFIG_HOME), cache/ (the token cache).
-// cliHome() is that home alone, for tests against servers other than the IdP.
+// cliHome() is that home alone; serverFixture() puts a small non-IdP https server beside it.
 
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from '../../src/core/config.ts';
@@ -26,6 +27,8 @@ import {
   type TestIdp,
   writePkiFiles,
 } from './idp.ts';
+import { makeTestPki } from './pki.ts';
+import { type Running, startHttpsServer } from './tls-servers.ts';
 
 /**
  * A temporary home for runs of the built CLI: HOME and working directory, with config/
@@ -59,6 +62,46 @@ export function cliHome(prefix = 'mtls-oauth-home-'): CliHome {
     env,
     run: (args, opts = {}) => runCli(args, { env: env(opts.env), cwd: home, input: opts.input }),
     remove: () => rmSync(home, { recursive: true, force: true }),
+  };
+}
+
+export interface ServerFixture extends CliHome {
+  server: Running;
+  /** The server's CA certificate, in `<home>/ca.crt` (for `--ca`). */
+  ca: string;
+  /** Closes the server and removes `home`. */
+  close(): Promise<void>;
+}
+
+/**
+ * A local https server that is not an IdP (makeTestPki's server certificate, no client certificate
+ * asked for) answering every request with `respond` once its body is read, its CA written into a
+ * cliHome to run the CLI in.
+ */
+export async function serverFixture(
+  respond: (req: IncomingMessage, res: ServerResponse) => void,
+  prefix?: string,
+): Promise<ServerFixture> {
+  const pki = await makeTestPki();
+  const server = await startHttpsServer({
+    cert: pki.server.cert,
+    key: pki.server.key,
+    handler: (req, res) => {
+      req.resume();
+      req.on('end', () => respond(req, res));
+    },
+  });
+  const cli = cliHome(prefix);
+  const ca = join(cli.home, 'ca.crt');
+  writeFileSync(ca, pki.ca.cert);
+  return {
+    ...cli,
+    server,
+    ca,
+    close: async () => {
+      await server.close();
+      cli.remove();
+    },
   };
 }
 

@@ -3,7 +3,6 @@
 // request went (mTLS aliases), the refresh grant, and "unreachable".
 
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +19,8 @@ import {
   smokeCacheKey,
 } from '../../src/core/smoke.ts';
 import { TokenCache } from '../../src/core/token-cache.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import type { TestIdp } from '../helpers/idp.ts';
+import { authorizationCode, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import { closedPort } from '../helpers/tls-servers.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'smoke-int-'));
@@ -69,21 +69,15 @@ describe('the plan', () => {
 
 for (const aliases of [true, false]) {
   describe(`against the test IdP, aliases ${aliases ? 'on' : 'off'}`, () => {
+    let fx: IdpFixture;
     let idp: TestIdp;
-    let files: PkiFiles;
     let kong: Settings;
     before(async () => {
-      idp = await startIdp({ aliases });
-      files = writePkiFiles(idp.pki, join(dir, aliases ? 'aliases' : 'plain'));
-      kong = {
-        issuer: idp.issuer,
-        clientId: 'kong',
-        cert: files.clientCert,
-        key: files.clientKey,
-        ca: files.ca,
-      };
+      fx = await idpFixture({ aliases });
+      idp = fx.idp;
+      kong = fx.settings();
     });
-    after(() => idp?.close());
+    after(() => fx?.close());
 
     test('every step passes with the registered certificate; one connection per host and identity', async () => {
       const seen = idp.requests.length;
@@ -137,7 +131,7 @@ for (const aliases of [true, false]) {
     });
 
     test('an unregistered certificate fails at the token step; later steps are skipped', async () => {
-      const r = await runSmoke({ settings: { ...kong, cert: files.otherCert, key: files.otherKey } });
+      const r = await runSmoke({ settings: fx.settings('kong', 'other') });
       assert.equal(r.ok, false);
       assert.deepEqual(statuses(r), {
         discovery: 'pass',
@@ -157,7 +151,7 @@ for (const aliases of [true, false]) {
     });
 
     test('--expect-fail token=invalid_client turns that refusal into a pass', async () => {
-      const other = { ...kong, cert: files.otherCert, key: files.otherKey };
+      const other = fx.settings('kong', 'other');
       const r = await runSmoke({ settings: other, expectFail: [{ step: 'token', error: 'invalid_client' }] });
       assert.equal(r.ok, true, JSON.stringify(r.steps, null, 2));
       const t = step(r, 'token');
@@ -208,16 +202,9 @@ for (const aliases of [true, false]) {
 
 describe('other IdP setups', () => {
   test('JWT access tokens: binding from the JWT; this IdP cannot introspect them, which the run reports', async (t) => {
-    const idp = await startIdp({ aliases: true, jwtAccessTokens: true });
-    t.after(() => idp.close());
-    const files = writePkiFiles(idp.pki, join(dir, 'jwt'));
-    const settings: Settings = {
-      issuer: idp.issuer,
-      clientId: 'kong',
-      cert: files.clientCert,
-      key: files.clientKey,
-      ca: files.ca,
-    };
+    const fx = await idpFixture({ aliases: true, jwtAccessTokens: true });
+    t.after(fx.close);
+    const settings = fx.settings();
     const r = await runSmoke({ settings });
     assert.equal(step(r, 'binding').status, 'pass');
     assert.deepEqual(step(r, 'binding').data?.source, 'jwt');
@@ -233,9 +220,8 @@ describe('other IdP setups', () => {
   });
 
   test('endpoints from flags (no issuer): no discovery step; an absent introspection endpoint is skipped', async (t) => {
-    const idp = await startIdp({});
-    t.after(() => idp.close());
-    const files = writePkiFiles(idp.pki, join(dir, 'flags'));
+    const { idp, files, close } = await idpFixture({});
+    t.after(close);
     const settings: Settings = {
       clientId: 'kong',
       cert: files.clientCert,
@@ -262,32 +248,13 @@ describe('other IdP setups', () => {
   });
 
   test('refresh_token grant: from a variable or the cache; the refresh token survives the run', async (t) => {
-    const idp = await startIdp({ aliases: true });
-    t.after(() => idp.close());
-    const files = writePkiFiles(idp.pki, join(dir, 'refresh'));
-    const settings: Settings = {
-      issuer: idp.issuer,
-      clientId: 'kong',
-      cert: files.clientCert,
-      key: files.clientKey,
-      ca: files.ca,
-    };
+    const fx = await idpFixture({ aliases: true });
+    t.after(fx.close);
+    const { idp, files } = fx;
+    const settings = fx.settings();
     // A refresh token from the authorization-code flow, as `login` would get it.
-    const verifier = randomBytes(32).toString('base64url');
     const redirectUri = 'http://127.0.0.1:49152/callback';
-    const u = new URL(idp.endpoints.authorization);
-    u.search = new URLSearchParams({
-      client_id: 'kong',
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      scope: 'openid offline_access api:read',
-      state: 's',
-      nonce: 'n',
-      prompt: 'consent',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const code = new URL(await idp.authorize(u.href)).searchParams.get('code')!;
+    const { code, verifier } = await authorizationCode(idp, redirectUri);
     const { HttpClient } = await import('../../src/core/transport/http-client.ts');
     const { loadClientIdentity } = await import('../../src/core/transport/identity.ts');
     const { tokenRequest, grantParams } = await import('../../src/core/token-endpoint.ts');
@@ -328,16 +295,9 @@ describe('other IdP setups', () => {
   });
 
   test('password grant: a deprecation warning, and the IdP (which has no password grant) refuses', async (t) => {
-    const idp = await startIdp({ aliases: true });
-    t.after(() => idp.close());
-    const files = writePkiFiles(idp.pki, join(dir, 'password'));
-    const settings: Settings = {
-      issuer: idp.issuer,
-      clientId: 'kong',
-      cert: files.clientCert,
-      key: files.clientKey,
-      ca: files.ca,
-    };
+    const fx = await idpFixture({ aliases: true });
+    t.after(fx.close);
+    const settings = fx.settings();
     const warnings: string[] = [];
     // Missing inputs are usage errors before any request.
     await assert.rejects(runSmoke({ settings, grant: 'password', username: 'alice' }), {

@@ -3,7 +3,7 @@
 // purpose (HTML, oversize bodies, 503, a bare WWW-Authenticate).
 
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,15 +18,8 @@ import {
   revokeToken,
   tokenRequest,
 } from '../../src/core/token-endpoint.ts';
-import {
-  makeIdpPki,
-  type PkiFiles,
-  RESOURCE,
-  rfc4514Subject,
-  startIdp,
-  type TestIdp,
-  writePkiFiles,
-} from '../helpers/idp.ts';
+import { makeIdpPki, type PkiFiles, RESOURCE, type TestIdp } from '../helpers/idp.ts';
+import { authorizationCode, type IdpFixture, idpFixture, intruderClient } from '../helpers/idp-fixture.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { startHttpsServer } from '../helpers/tls-servers.ts';
 
@@ -52,6 +45,10 @@ async function withSession<T>(
   }
 }
 
+/** The client_credentials grant at the session's token endpoint, with `extra` parameters. */
+const clientCredentials = (s: Session, extra: Record<string, string> = {}) =>
+  tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials', ...extra });
+
 async function rejectsWith(p: Promise<unknown>, check: (e: MtlsOAuthError) => void) {
   await assert.rejects(p, (e: unknown) => {
     assert.ok(e instanceof MtlsOAuthError, `an MtlsOAuthError, got ${e}`);
@@ -61,6 +58,7 @@ async function rejectsWith(p: Promise<unknown>, check: (e: MtlsOAuthError) => vo
 }
 
 describe('against the test IdP with mtls_endpoint_aliases (plain host asks for no certificate)', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
   let files: PkiFiles;
   let kong: Settings;
@@ -68,31 +66,11 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
     const pki = await makeIdpPki();
     // Another client, registered for the `other` certificate: its tokens are bound to a certificate
     // that is not kong's.
-    idp = await startIdp({
-      pki,
-      aliases: true,
-      clients: [
-        {
-          client_id: 'intruder',
-          token_endpoint_auth_method: 'tls_client_auth',
-          tls_client_auth_subject_dn: rfc4514Subject(pki.other.x509),
-          tls_client_certificate_bound_access_tokens: true,
-          grant_types: ['client_credentials'],
-          response_types: [],
-          redirect_uris: [],
-        },
-      ],
-    });
-    files = writePkiFiles(idp.pki, join(dir, 'aliases'));
-    kong = {
-      issuer: idp.issuer,
-      clientId: 'kong',
-      cert: files.clientCert,
-      key: files.clientKey,
-      ca: files.ca,
-    };
+    fx = await idpFixture({ pki, aliases: true, clients: [intruderClient(pki)] });
+    ({ idp, files } = fx);
+    kong = fx.settings();
   });
-  after(() => idp.close());
+  after(() => fx?.close());
 
   test('client_credentials with the registered certificate: over the alias, bound, binding passes', async () => {
     await withSession(kong, async (s) => {
@@ -141,9 +119,7 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
 
   test('introspect: active with cnf.x5t#S256 equal to our thumbprint; revoke; then inactive', async () => {
     await withSession(kong, async (s) => {
-      const { token } = await tokenRequest(s.client, s.endpoint('token').url, {
-        grant_type: 'client_credentials',
-      });
+      const { token } = await clientCredentials(s);
       const i = await introspectToken(
         s.client,
         s.endpoint('introspection').url,
@@ -177,9 +153,7 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
         assert.equal(s.metadata, undefined);
         assert.equal(s.idpBindsTokens, undefined);
         assert.equal(s.cacheKey(), `${idp.aliases!.token_endpoint} kong`);
-        const { token } = await tokenRequest(s.client, s.endpoint('token').url, {
-          grant_type: 'client_credentials',
-        });
+        const { token } = await clientCredentials(s);
         const b = await checkTokenBinding(s.client, token, {
           idpBinds: s.idpBindsTokens,
           introspectionEndpoint: s.endpoint('introspection').url,
@@ -193,11 +167,9 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
   });
 
   test('a token bound to another certificate fails the binding check (introspection)', async () => {
-    const intruder = { ...kong, clientId: 'intruder', cert: files.otherCert, key: files.otherKey };
     const token = await withSession(
-      intruder,
-      async (s) =>
-        (await tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' })).token,
+      fx.settings('intruder', 'other'),
+      async (s) => (await clientCredentials(s)).token,
     );
     await withSession(kong, async (s) => {
       const b = await checkTokenBinding(s.client, token, {
@@ -211,32 +183,26 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
   });
 
   test('an unregistered certificate from the same CA: invalid_client, and the hint names its DN', async () => {
-    await withSession({ ...kong, cert: files.otherCert, key: files.otherKey }, async (s) => {
-      await rejectsWith(
-        tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-        (e) => {
-          assert.equal(e.kind, 'oauth');
-          assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
-          assert.match(e.message, /token request failed: invalid_client.*\(HTTP 401\)/);
-          assert.match(e.hint!, /subject DN "CN=intruder,OU=gateway,O=mtls-oauth tests"/);
-          assert.match(e.hint!, /no SANs/);
-          assert.match(e.hint!, /exactly/);
-          assert.equal((e.details!.response as { error: string }).error, 'invalid_client');
-          assert.equal(e.details!.status, 401);
-        },
-      );
+    await withSession(fx.settings('kong', 'other'), async (s) => {
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.kind, 'oauth');
+        assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
+        assert.match(e.message, /token request failed: invalid_client.*\(HTTP 401\)/);
+        assert.match(e.hint!, /subject DN "CN=intruder,OU=gateway,O=mtls-oauth tests"/);
+        assert.match(e.hint!, /no SANs/);
+        assert.match(e.hint!, /exactly/);
+        assert.equal((e.details!.response as { error: string }).error, 'invalid_client');
+        assert.equal(e.details!.status, 401);
+      });
     });
   });
 
   test('the certificate of an untrusted CA: the hint says the IdP does not accept its issuer', async () => {
-    await withSession({ ...kong, cert: files.foreignCert, key: files.foreignKey }, async (s) => {
-      await rejectsWith(
-        tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-        (e) => {
-          assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
-          assert.match(e.hint!, /issued by "CN=Untrusted CA,O=somewhere else", which is not among the CAs/);
-        },
-      );
+    await withSession(fx.settings('kong', 'foreign'), async (s) => {
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
+        assert.match(e.hint!, /issued by "CN=Untrusted CA,O=somewhere else", which is not among the CAs/);
+      });
     });
   });
 
@@ -250,13 +216,10 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
     try {
       assert.match(warnings.join('\n'), /tls_client_auth without a client certificate/);
       assert.deepEqual(s.endpoint('token'), { url: idp.endpoints.token, via: 'endpoint' });
-      await rejectsWith(
-        tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-        (e) => {
-          assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
-          assert.match(e.hint!, /no client certificate was sent \(none is configured\)/);
-        },
-      );
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
+        assert.match(e.hint!, /no client certificate was sent \(none is configured\)/);
+      });
     } finally {
       await s.close();
     }
@@ -273,14 +236,11 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
       },
       async (s) => {
         assert.deepEqual(s.endpoint('token'), { url: idp.endpoints.token, via: 'flag' });
-        await rejectsWith(
-          tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-          (e) => {
-            assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
-            assert.match(e.hint!, /did not ask for a client certificate, so none was sent/);
-            assert.equal((e.details!.tls as { clientCertRequested?: boolean }).clientCertRequested, false);
-          },
-        );
+        await rejectsWith(clientCredentials(s), (e) => {
+          assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
+          assert.match(e.hint!, /did not ask for a client certificate, so none was sent/);
+          assert.equal((e.details!.tls as { clientCertRequested?: boolean }).clientCertRequested, false);
+        });
       },
       ['token'],
     );
@@ -288,17 +248,9 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
 
   test('self_signed_tls_client_auth', async () => {
     await withSession(
-      {
-        ...kong,
-        clientId: 'self-signed',
-        cert: files.selfSignedCert,
-        key: files.selfSignedKey,
-        auth: 'self_signed_tls_client_auth',
-      },
+      { ...fx.settings('self-signed', 'selfSigned'), auth: 'self_signed_tls_client_auth' },
       async (s) => {
-        const { token } = await tokenRequest(s.client, s.endpoint('token').url, {
-          grant_type: 'client_credentials',
-        });
+        const { token } = await clientCredentials(s);
         const b = await checkTokenBinding(s.client, token, {
           idpBinds: true,
           introspectionEndpoint: s.endpoint('introspection').url,
@@ -320,9 +272,7 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
       async (s) => {
         assert.equal(s.credentials.method, 'client_secret_basic');
         assert.equal(s.endpoint('token').via, 'endpoint');
-        const { token } = await tokenRequest(s.client, s.endpoint('token').url, {
-          grant_type: 'client_credentials',
-        });
+        const { token } = await clientCredentials(s);
         const b = await checkTokenBinding(s.client, token, { idpBinds: true });
         assert.equal(b.status, 'skip');
       },
@@ -330,21 +280,8 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
   });
 
   test('authorization_code with PKCE, then the refresh grant with the refresh token', async () => {
-    const verifier = randomBytes(32).toString('base64url');
     const redirectUri = 'http://127.0.0.1:49153/callback';
-    const u = new URL(idp.endpoints.authorization);
-    u.search = new URLSearchParams({
-      client_id: 'kong',
-      response_type: 'code',
-      redirect_uri: redirectUri,
-      scope: 'openid offline_access api:read',
-      state: 's',
-      nonce: 'n',
-      prompt: 'consent',
-      code_challenge: createHash('sha256').update(verifier).digest('base64url'),
-      code_challenge_method: 'S256',
-    }).toString();
-    const code = new URL(await idp.authorize(u.href)).searchParams.get('code')!;
+    const { code, verifier } = await authorizationCode(idp, redirectUri);
     await withSession(kong, async (s) => {
       const first = await tokenRequest(
         s.client,
@@ -457,6 +394,7 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
 });
 
 describe('against the test IdP without aliases, with JWT access tokens', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
   let files: PkiFiles;
   before(async () => {
@@ -466,7 +404,7 @@ describe('against the test IdP without aliases, with JWT access tokens', () => {
       join(dir, 'signing.pem'),
       signer.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
     );
-    idp = await startIdp({
+    fx = await idpFixture({
       pki,
       jwtAccessTokens: true,
       clients: [
@@ -479,68 +417,45 @@ describe('against the test IdP without aliases, with JWT access tokens', () => {
           redirect_uris: [],
           scope: 'api:read',
         },
-        {
-          client_id: 'intruder',
-          token_endpoint_auth_method: 'tls_client_auth',
-          tls_client_auth_subject_dn: rfc4514Subject(pki.other.x509),
-          tls_client_certificate_bound_access_tokens: true,
-          grant_types: ['client_credentials'],
-          response_types: [],
-          redirect_uris: [],
-        },
+        intruderClient(pki),
       ],
     });
-    files = writePkiFiles(idp.pki, join(dir, 'jwt'));
+    ({ idp, files } = fx);
   });
-  after(() => idp.close());
+  after(() => fx?.close());
 
   test('a JWT access token: binding read from its cnf, no introspection needed', async () => {
-    await withSession(
-      { issuer: idp.issuer, clientId: 'kong', cert: files.clientCert, key: files.clientKey, ca: files.ca },
-      async (s) => {
-        assert.equal(
-          s.endpoint('token').via,
-          'endpoint',
-          'no aliases: the plain endpoint with the certificate',
-        );
-        const { token } = await tokenRequest(s.client, s.endpoint('token').url, {
-          grant_type: 'client_credentials',
-          resource: RESOURCE,
-        });
-        const before = idp.requests.length;
-        const b = await checkTokenBinding(s.client, token, {
-          idpBinds: s.idpBindsTokens,
-          introspectionEndpoint: s.endpoint('introspection').url,
-        });
-        assert.equal(b.status, 'pass', b.detail);
-        assert.equal(b.source, 'jwt');
-        assert.equal(idp.requests.length, before, 'no request for a JWT');
-      },
-    );
+    await withSession(fx.settings(), async (s) => {
+      assert.equal(
+        s.endpoint('token').via,
+        'endpoint',
+        'no aliases: the plain endpoint with the certificate',
+      );
+      const { token } = await clientCredentials(s, { resource: RESOURCE });
+      const before = idp.requests.length;
+      const b = await checkTokenBinding(s.client, token, {
+        idpBinds: s.idpBindsTokens,
+        introspectionEndpoint: s.endpoint('introspection').url,
+      });
+      assert.equal(b.status, 'pass', b.detail);
+      assert.equal(b.source, 'jwt');
+      assert.equal(idp.requests.length, before, 'no request for a JWT');
+    });
   });
 
   test('a JWT bound to another certificate fails, and one checked without a certificate warns', async () => {
     const token = await withSession(
-      { issuer: idp.issuer, clientId: 'intruder', cert: files.otherCert, key: files.otherKey, ca: files.ca },
-      async (s) =>
-        (
-          await tokenRequest(s.client, s.endpoint('token').url, {
-            grant_type: 'client_credentials',
-            resource: RESOURCE,
-          })
-        ).token,
+      fx.settings('intruder', 'other'),
+      async (s) => (await clientCredentials(s, { resource: RESOURCE })).token,
     );
-    await withSession(
-      { issuer: idp.issuer, clientId: 'kong', cert: files.clientCert, key: files.clientKey, ca: files.ca },
-      async (s) => {
-        const b = await checkTokenBinding(s.client, token, { idpBinds: true });
-        assert.equal(b.status, 'fail');
-        assert.match(
-          b.detail!,
-          new RegExp(`cnf.x5t#S256 is ${x5t(idp.pki.other.cert)}, ours is ${x5t(idp.pki.client.cert)}`),
-        );
-      },
-    );
+    await withSession(fx.settings(), async (s) => {
+      const b = await checkTokenBinding(s.client, token, { idpBinds: true });
+      assert.equal(b.status, 'fail');
+      assert.match(
+        b.detail!,
+        new RegExp(`cnf.x5t#S256 is ${x5t(idp.pki.other.cert)}, ours is ${x5t(idp.pki.client.cert)}`),
+      );
+    });
     await withSession({ issuer: idp.issuer, clientId: 'x', ca: files.ca }, async (s) => {
       const b = await checkTokenBinding(s.client, token, { idpBinds: true });
       assert.equal(b.status, 'warn');
@@ -557,10 +472,7 @@ describe('against the test IdP without aliases, with JWT access tokens', () => {
           'private_key_jwt',
           'the default with a signing key and no certificate',
         );
-        const { token } = await tokenRequest(s.client, s.endpoint('token').url, {
-          grant_type: 'client_credentials',
-          resource: RESOURCE,
-        });
+        const { token } = await clientCredentials(s, { resource: RESOURCE });
         assert.equal(token.token_type, 'Bearer');
       },
     );
@@ -615,28 +527,19 @@ describe('answers that are not OAuth', () => {
 
   test('an HTML page: NOT_JSON with the status, the content type and the start of the body', async () => {
     await withSession(settings('/html'), async (s) => {
-      await rejectsWith(
-        tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-        (e) => {
-          assert.equal(e.kind, 'network');
-          assert.equal(e.code, 'NOT_JSON');
-          assert.match(
-            e.message,
-            /HTTP 200 with text\/html instead of JSON: "<!doctype html><p>Sign in<\/p>"/,
-          );
-        },
-      );
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.kind, 'network');
+        assert.equal(e.code, 'NOT_JSON');
+        assert.match(e.message, /HTTP 200 with text\/html instead of JSON: "<!doctype html><p>Sign in<\/p>"/);
+      });
     });
   });
 
   test('an oversize body: RESPONSE_TOO_LARGE', async () => {
     await withSession(settings('/big'), async (s) => {
-      await rejectsWith(
-        tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-        (e) => {
-          assert.equal(e.code, 'RESPONSE_TOO_LARGE');
-        },
-      );
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.code, 'RESPONSE_TOO_LARGE');
+      });
     });
   });
 
@@ -662,26 +565,20 @@ describe('answers that are not OAuth', () => {
 
   test('a gateway error page: HTTP_ERROR (network), not an OAuth error', async () => {
     await withSession(settings('/gateway'), async (s) => {
-      await rejectsWith(
-        tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-        (e) => {
-          assert.equal(e.kind, 'network');
-          assert.equal(e.code, 'HTTP_ERROR');
-          assert.match(e.message, /HTTP 502 .*Bad Gateway/);
-        },
-      );
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.kind, 'network');
+        assert.equal(e.code, 'HTTP_ERROR');
+        assert.match(e.message, /HTTP 502 .*Bad Gateway/);
+      });
     });
   });
 
   test('200 without access_token, and introspection without active: clear errors', async () => {
     await withSession(settings('/no-token'), async (s) => {
-      await rejectsWith(
-        tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' }),
-        (e) => {
-          assert.equal(e.code, 'BAD_TOKEN_RESPONSE');
-          assert.match(e.message, /has no access_token/);
-        },
-      );
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.code, 'BAD_TOKEN_RESPONSE');
+        assert.match(e.message, /has no access_token/);
+      });
     });
     await withSession(settings('/no-active'), async (s) => {
       await rejectsWith(introspectToken(s.client, s.endpoint('introspection').url, 'tok'), (e) => {

@@ -10,7 +10,9 @@ import { HttpClient, type HttpClientOptions } from '../../src/core/transport/htt
 import { type ClientIdentity, loadClientIdentity } from '../../src/core/transport/identity.ts';
 import {
   closedPort,
+  type HttpsOptions,
   makeTransportPki,
+  type OpensslOptions,
   startHttpsServer,
   startOpensslServer,
   startSilentServer,
@@ -25,21 +27,33 @@ let future: ClientIdentity;
 
 before(async () => {
   pki = await makeTransportPki();
-  kong = (await loadClientIdentity({ cert: pki.path('client.crt'), key: pki.path('client.key') }))!;
-  stranger = (await loadClientIdentity({
-    cert: pki.path('client-other.crt'),
-    key: pki.path('client-other.key'),
-  }))!;
-  expired = (await loadClientIdentity({
-    cert: pki.path('client-expired.crt'),
-    key: pki.path('client-expired.key'),
-  }))!;
-  future = (await loadClientIdentity({
-    cert: pki.path('client-future.crt'),
-    key: pki.path('client-future.key'),
-  }))!;
+  const identity = async (name: string) =>
+    (await loadClientIdentity({ cert: pki.path(`${name}.crt`), key: pki.path(`${name}.key`) }))!;
+  [kong, stranger, expired, future] = await Promise.all(
+    ['client', 'client-other', 'client-expired', 'client-future'].map(identity),
+  );
 });
 after(() => pki?.remove());
+
+/** A Node https server for this test (pki.server's certificate unless `opts` says), closed after it. */
+async function serve(t: TestContext, opts: Partial<HttpsOptions> = {}) {
+  const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ...opts });
+  t.after(() => s.close());
+  return s;
+}
+
+/** `openssl s_server` for this test, requiring a client certificate from pki.ca; closed after it. */
+async function serveOpenssl(t: TestContext, opts: Partial<OpensslOptions> = {}) {
+  const s = await startOpensslServer({
+    cert: pki.server.cert,
+    key: pki.server.key,
+    ca: pki.ca.cert,
+    clientAuth: 'require',
+    ...opts,
+  });
+  t.after(() => s.close());
+  return s;
+}
 
 function client(t: TestContext, opts: Partial<HttpClientOptions> = {}): HttpClient {
   const c = new HttpClient({ ca: pki.path('ca.crt'), timeoutMs: 10_000, ...opts });
@@ -67,14 +81,11 @@ const tlsOf = (e: MtlsOAuthError) => e.details?.tls as ConnectionRecord;
 describe('successful mTLS connections', () => {
   for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     it(`${version}: protocol, cipher, chain, CertificateRequest with the configured CA names, certificate sent`, async (t) => {
-      const s = await startHttpsServer({
-        cert: pki.server.cert,
-        key: pki.server.key,
+      const s = await serve(t, {
         ca: [pki.ca.cert, pki.ca2.cert],
         minVersion: version,
         maxVersion: version,
       });
-      t.after(() => s.close());
       const c = client(t, { identity: kong });
       const r = await c.request({ url: `${s.url}/hello` });
       assert.equal(r.status, 200);
@@ -104,8 +115,7 @@ describe('successful mTLS connections', () => {
   }
 
   it('reuses one connection per host (connections: 1) and records each connection once', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
-    t.after(() => s.close());
+    const s = await serve(t, { ca: pki.ca.cert });
     const c = client(t, { identity: kong });
     for (let i = 0; i < 3; i++) assert.equal((await c.request({ url: `${s.url}/n${i}` })).status, 200);
     assert.equal(c.connections.length, 1);
@@ -113,9 +123,7 @@ describe('successful mTLS connections', () => {
   });
 
   it('resumes the TLS session on a new connection to the same host', async (t) => {
-    const s = await startHttpsServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
+    const s = await serve(t, {
       ca: pki.ca.cert,
       handler: (_req, res) => {
         res.setHeader('connection', 'close');
@@ -123,7 +131,6 @@ describe('successful mTLS connections', () => {
         res.end('{}');
       },
     });
-    t.after(() => s.close());
     const c = client(t, { identity: kong });
     await c.request({ url: `${s.url}/a` });
     await c.request({ url: `${s.url}/b` });
@@ -133,14 +140,11 @@ describe('successful mTLS connections', () => {
   });
 
   it('withClientCert:false uses a separate agent that presents no certificate', async (t) => {
-    const s = await startHttpsServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
+    const s = await serve(t, {
       ca: pki.ca.cert,
       requestCert: true,
       rejectUnauthorized: false,
     });
-    t.after(() => s.close());
     const c = client(t, { identity: kong });
     const plain = await c.request({ url: `${s.url}/jwks`, withClientCert: false });
     const mtls = await c.request({ url: `${s.url}/token` });
@@ -153,8 +157,7 @@ describe('successful mTLS connections', () => {
   });
 
   it('PKCS#12 identity (openssl-made, with password) connects', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
-    t.after(() => s.close());
+    const s = await serve(t, { ca: pki.ca.cert });
     const p12 = await loadClientIdentity({ p12: pki.path('client.p12'), p12Password: 'p12 secret' });
     assert.equal(p12!.subjectDn, 'CN=kong');
     assert.equal(p12!.chain.length, 2);
@@ -163,8 +166,7 @@ describe('successful mTLS connections', () => {
   });
 
   it('caMode add keeps the system roots and trusts --ca; replace trusts only --ca', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key });
-    t.after(() => s.close());
+    const s = await serve(t);
     assert.equal((await client(t, { caMode: 'add' }).request({ url: s.url })).status, 200);
     assert.equal((await client(t, { caMode: 'replace' }).request({ url: s.url })).status, 200);
     const e = await failure(client(t, { ca: pki.path('other-ca.crt'), caMode: 'replace' }), s.url);
@@ -172,8 +174,7 @@ describe('successful mTLS connections', () => {
   });
 
   it('--insecure connects to an untrusted server on that client only, records why, never touches NODE_TLS_REJECT_UNAUTHORIZED', async (t) => {
-    const s = await startHttpsServer({ cert: pki.selfSigned.cert, key: pki.selfSigned.key });
-    t.after(() => s.close());
+    const s = await serve(t, { cert: pki.selfSigned.cert, key: pki.selfSigned.key });
     const before = process.env.NODE_TLS_REJECT_UNAUTHORIZED;
     const r = await client(t, { insecure: true }).request({ url: s.url });
     assert.equal(process.env.NODE_TLS_REJECT_UNAUTHORIZED, before);
@@ -188,8 +189,7 @@ describe('successful mTLS connections', () => {
 
 describe("the server's certificate", () => {
   it('untrusted (issued by a CA we do not trust)', async (t) => {
-    const s = await startHttpsServer({ cert: pki.serverOtherCa.cert, key: pki.serverOtherCa.key });
-    t.after(() => s.close());
+    const s = await serve(t, { cert: pki.serverOtherCa.cert, key: pki.serverOtherCa.key });
     const e = await failure(client(t), s.url);
     assert.equal(e.code, 'TLS_SERVER_UNTRUSTED');
     assert.equal(e.kind, 'network');
@@ -200,8 +200,7 @@ describe("the server's certificate", () => {
   });
 
   it('self-signed', async (t) => {
-    const s = await startHttpsServer({ cert: pki.selfSigned.cert, key: pki.selfSigned.key });
-    t.after(() => s.close());
+    const s = await serve(t, { cert: pki.selfSigned.cert, key: pki.selfSigned.key });
     const e = await failure(client(t), s.url);
     assert.equal(e.code, 'TLS_SERVER_SELF_SIGNED');
     assert.match(e.message, /self-signed/);
@@ -210,35 +209,39 @@ describe("the server's certificate", () => {
     assert.equal(tlsOf(e).serverChain[0].subject, 'CN=localhost,O=Self Signed');
   });
 
-  it('expired', async (t) => {
-    const s = await startHttpsServer({ cert: pki.serverExpired.cert, key: pki.serverExpired.key });
-    t.after(() => s.close());
-    const e = await failure(client(t), s.url);
-    assert.equal(e.code, 'TLS_SERVER_EXPIRED');
-    assert.match(e.message, /CN=localhost expired on \d{4}-\d\d-\d\d/);
-    assert.match(e.hint!, /renew|clock/);
-  });
-
-  it('wrong host name', async (t) => {
-    const s = await startHttpsServer({ cert: pki.serverWrongHost.cert, key: pki.serverWrongHost.key });
-    t.after(() => s.close());
-    const e = await failure(client(t), s.url);
-    assert.equal(e.code, 'TLS_HOSTNAME_MISMATCH');
-    assert.match(e.message, /not valid for 127\.0\.0\.1; it names dns:wrong\.example/);
-    assert.match(e.hint!, /ip:127\.0\.0\.1/);
-  });
+  for (const [name, server, code, message, hint] of [
+    [
+      'expired',
+      'serverExpired',
+      'TLS_SERVER_EXPIRED',
+      /CN=localhost expired on \d{4}-\d\d-\d\d/,
+      /renew|clock/,
+    ],
+    [
+      'wrong host name',
+      'serverWrongHost',
+      'TLS_HOSTNAME_MISMATCH',
+      /not valid for 127\.0\.0\.1; it names dns:wrong\.example/,
+      /ip:127\.0\.0\.1/,
+    ],
+  ] as const) {
+    it(name, async (t) => {
+      const s = await serve(t, { cert: pki[server].cert, key: pki[server].key });
+      const e = await failure(client(t), s.url);
+      assert.equal(e.code, code);
+      assert.match(e.message, message);
+      assert.match(e.hint!, hint);
+    });
+  }
 });
 
 describe('the client certificate', () => {
   for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     it(`required and none sent (Node server, ${version})`, async (t) => {
-      const s = await startHttpsServer({
-        cert: pki.server.cert,
-        key: pki.server.key,
+      const s = await serve(t, {
         ca: pki.ca.cert,
         maxVersion: version,
       });
-      t.after(() => s.close());
       const e = await failure(client(t), s.url);
       assert.equal(e.code, 'TLS_CLIENT_CERT_REQUIRED');
       assert.match(e.message, version === 'TLSv1.3' ? /certificate_required/ : /handshake_failure/);
@@ -259,35 +262,21 @@ describe('the client certificate', () => {
   }
 
   it('required and none sent (openssl s_server -Verify 1)', async (t) => {
-    const s = await startOpensslServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      ca: pki.ca.cert,
-      clientAuth: 'require',
-    });
-    t.after(() => s.close());
+    const s = await serveOpenssl(t);
     const e = await failure(client(t), s.url);
     assert.equal(e.code, 'TLS_CLIENT_CERT_REQUIRED');
     assert.equal(e.details?.alert, 'certificate_required (116)');
   });
 
   it('a call without a certificate to an endpoint that demands one says so', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
-    t.after(() => s.close());
+    const s = await serve(t, { ca: pki.ca.cert });
     const e = await failure(client(t, { identity: kong }), s.url, { withClientCert: false });
     assert.equal(e.code, 'TLS_CLIENT_CERT_REQUIRED');
     assert.match(e.hint!, /without a client certificate on purpose/);
   });
 
   it('rejected: unknown CA (openssl sends alert 48, names no CAs)', async (t) => {
-    const s = await startOpensslServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      ca: pki.ca.cert,
-      clientAuth: 'require',
-      noCaNames: true,
-    });
-    t.after(() => s.close());
+    const s = await serveOpenssl(t, { noCaNames: true });
     const e = await failure(client(t, { identity: stranger }), s.url);
     assert.equal(e.code, 'TLS_CLIENT_CERT_REJECTED');
     assert.equal(e.details?.alert, 'unknown_ca (48)');
@@ -297,38 +286,33 @@ describe('the client certificate', () => {
     assert.deepEqual(tlsOf(e).alerts, ['unknown_ca (48)']);
   });
 
-  it('rejected: expired (openssl sends alert 45)', async (t) => {
-    const s = await startOpensslServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      ca: pki.ca.cert,
-      clientAuth: 'require',
+  for (const c of [
+    {
+      name: 'rejected: expired (openssl sends alert 45)',
+      identity: () => expired,
+      alert: 'certificate_expired (45)',
+      hint: /CN=kong-expired is valid until \d{4}-\d\d-\d\d/,
+    },
+    {
+      name: 'rejected: bad certificate (openssl sends alert 42 for a certificate not yet valid)',
+      identity: () => future,
+      alert: 'bad_certificate (42)',
+      message: /bad_certificate/,
+      hint: /your certificate CN=kong-future is not valid before \d{4}-\d\d-\d\dT/,
+    },
+  ]) {
+    it(c.name, async (t) => {
+      const s = await serveOpenssl(t);
+      const e = await failure(client(t, { identity: c.identity() }), s.url);
+      assert.equal(e.code, 'TLS_CLIENT_CERT_REJECTED');
+      assert.equal(e.details?.alert, c.alert);
+      if (c.message) assert.match(e.message, c.message);
+      assert.match(e.hint!, c.hint);
     });
-    t.after(() => s.close());
-    const e = await failure(client(t, { identity: expired }), s.url);
-    assert.equal(e.code, 'TLS_CLIENT_CERT_REJECTED');
-    assert.equal(e.details?.alert, 'certificate_expired (45)');
-    assert.match(e.hint!, /CN=kong-expired is valid until \d{4}-\d\d-\d\d/);
-  });
-
-  it('rejected: bad certificate (openssl sends alert 42 for a certificate not yet valid)', async (t) => {
-    const s = await startOpensslServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      ca: pki.ca.cert,
-      clientAuth: 'require',
-    });
-    t.after(() => s.close());
-    const e = await failure(client(t, { identity: future }), s.url);
-    assert.equal(e.code, 'TLS_CLIENT_CERT_REJECTED');
-    assert.equal(e.details?.alert, 'bad_certificate (42)');
-    assert.match(e.message, /bad_certificate/);
-    assert.match(e.hint!, /your certificate CN=kong-future is not valid before \d{4}-\d\d-\d\dT/);
-  });
+  }
 
   it('rejected without an alert (a Node server just closes): expired certificate named in the hint', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
-    t.after(() => s.close());
+    const s = await serve(t, { ca: pki.ca.cert });
     const e = await failure(client(t, { identity: expired }), s.url);
     assert.equal(e.code, 'TLS_CLIENT_CERT_REJECTED');
     assert.match(e.message, /closed the connection right after receiving it, without saying why/);
@@ -337,13 +321,10 @@ describe('the client certificate', () => {
 
   for (const version of ['TLSv1.3', 'TLSv1.2'] as const) {
     it(`not from a CA the server accepts (Node server, ${version})`, async (t) => {
-      const s = await startHttpsServer({
-        cert: pki.server.cert,
-        key: pki.server.key,
+      const s = await serve(t, {
         ca: [pki.ca.cert, pki.ca2.cert],
         maxVersion: version,
       });
-      t.after(() => s.close());
       const e = await failure(client(t, { identity: stranger }), s.url);
       assert.equal(e.code, 'TLS_CLIENT_CA_NOT_ACCEPTED');
       assert.equal(
@@ -358,13 +339,7 @@ describe('the client certificate', () => {
   }
 
   it('not from a CA the server accepts (openssl lists its CAs and sends alert 48)', async (t) => {
-    const s = await startOpensslServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
-      ca: pki.ca.cert,
-      clientAuth: 'require',
-    });
-    t.after(() => s.close());
+    const s = await serveOpenssl(t);
     const e = await failure(client(t, { identity: stranger }), s.url);
     assert.equal(e.code, 'TLS_CLIENT_CA_NOT_ACCEPTED');
     assert.equal(e.details?.alert, 'unknown_ca (48)');
@@ -411,8 +386,7 @@ describe('network failures', () => {
   });
 
   it('timeout waiting for the response', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, handler: () => {} });
-    t.after(() => s.close());
+    const s = await serve(t, { handler: () => {} });
     const e = await failure(client(t, { timeoutMs: 300 }), s.url);
     assert.equal(e.code, 'TIMEOUT');
     assert.match(e.message, /waiting for the response/);
@@ -422,16 +396,13 @@ describe('network failures', () => {
 describe('responses', () => {
   it('HTML where JSON is expected: NOT_JSON with status, content type and the start of the body', async (t) => {
     const page = `<!DOCTYPE html><html><head><title>502 Bad Gateway</title></head><body>${'x'.repeat(500)}</body></html>`;
-    const s = await startHttpsServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
+    const s = await serve(t, {
       handler: (_req, res) => {
         res.statusCode = 502;
         res.setHeader('content-type', 'text/html; charset=utf-8');
         res.end(page);
       },
     });
-    t.after(() => s.close());
     const e = await failure(client(t), `${s.url}/token`, { expectJson: true, step: 'token request' });
     assert.equal(e.code, 'NOT_JSON');
     assert.equal(e.kind, 'network');
@@ -447,16 +418,13 @@ describe('responses', () => {
   });
 
   it('HTTP error statuses with JSON are returned, not thrown', async (t) => {
-    const s = await startHttpsServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
+    const s = await serve(t, {
       handler: (_req, res) => {
         res.statusCode = 400;
         res.setHeader('content-type', 'application/json');
         res.end('{"error":"invalid_client"}');
       },
     });
-    t.after(() => s.close());
     const r = await client(t).request({ url: s.url, form: { grant_type: 'client_credentials' } });
     assert.equal(r.status, 400);
     assert.deepEqual(r.json, { error: 'invalid_client' });
@@ -465,9 +433,7 @@ describe('responses', () => {
   for (const declared of [true, false]) {
     it(`a body over the limit is cut off: RESPONSE_TOO_LARGE (${declared ? 'content-length' : 'chunked'})`, async (t) => {
       const big = Buffer.alloc(3 * 1024 * 1024, 'a');
-      const s = await startHttpsServer({
-        cert: pki.server.cert,
-        key: pki.server.key,
+      const s = await serve(t, {
         handler: (_req, res) => {
           res.setHeader('content-type', 'application/json');
           if (declared) res.setHeader('content-length', big.length);
@@ -475,7 +441,6 @@ describe('responses', () => {
           res.end(big);
         },
       });
-      t.after(() => s.close());
       const e = await failure(client(t, { maxBodyBytes: 1024 * 1024 }), s.url);
       assert.equal(e.code, 'RESPONSE_TOO_LARGE');
       assert.match(e.message, /larger than 1048576 bytes/);
@@ -485,8 +450,7 @@ describe('responses', () => {
 
 describe('probe (the tls command: status line and headers only, same connector and records)', () => {
   it('records the connection like request() and returns the status', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
-    t.after(() => s.close());
+    const s = await serve(t, { ca: pki.ca.cert });
     const lines: string[] = [];
     const c = client(t, { identity: kong, log: (l) => lines.push(l) });
     const r = await c.probe({ url: `${s.url}/probe?x=1`, method: 'HEAD' });
@@ -501,8 +465,7 @@ describe('probe (the tls command: status line and headers only, same connector a
   });
 
   it('fails exactly like request(): certificate required (TLS 1.3 alert 116)', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
-    t.after(() => s.close());
+    const s = await serve(t, { ca: pki.ca.cert });
     await assert.rejects(client(t).probe({ url: s.url }), (e: MtlsOAuthError) => {
       assert.equal(e.code, 'TLS_CLIENT_CERT_REQUIRED');
       assert.deepEqual(tlsOf(e).alerts, ['certificate_required (116)']);
@@ -511,16 +474,14 @@ describe('probe (the tls command: status line and headers only, same connector a
   });
 
   it('fails exactly like request(): rejected without an alert (Node server closes)', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, ca: pki.ca.cert });
-    t.after(() => s.close());
+    const s = await serve(t, { ca: pki.ca.cert });
     await assert.rejects(client(t, { identity: expired }).probe({ url: s.url }), {
       code: 'TLS_CLIENT_CERT_REJECTED',
     });
   });
 
   it('a server that never answers the request: TIMEOUT waiting for the response', async (t) => {
-    const s = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key, handler: () => {} });
-    t.after(() => s.close());
+    const s = await serve(t, { handler: () => {} });
     await assert.rejects(client(t, { timeoutMs: 300 }).probe({ url: s.url }), (e: MtlsOAuthError) => {
       assert.equal(e.code, 'TIMEOUT');
       assert.match(e.message, /waiting for the response/);
@@ -531,9 +492,7 @@ describe('probe (the tls command: status line and headers only, same connector a
 
 describe('verbose log', () => {
   it('shows requests, responses and the TLS record, with secrets redacted', async (t) => {
-    const s = await startHttpsServer({
-      cert: pki.server.cert,
-      key: pki.server.key,
+    const s = await serve(t, {
       ca: pki.ca.cert,
       handler: (_req, res) => {
         res.setHeader('content-type', 'application/json');
@@ -543,7 +502,6 @@ describe('verbose log', () => {
         );
       },
     });
-    t.after(() => s.close());
     const lines: string[] = [];
     const c = client(t, { identity: kong, log: (l) => lines.push(l) });
     await c.request({
