@@ -57,7 +57,8 @@ function lstatOrUndefined(path: string): Stats | undefined {
   } catch (e) {
     if (errnoCode(e) === 'ENOENT') return undefined;
     if (errnoCode(e) === 'ENOTDIR') throw notADirectory(path);
-    throw e;
+    // EACCES here: a folder on the way cannot be searched (or ELOOP, ENAMETOOLONG...).
+    throw unwritable(path, e);
   }
 }
 

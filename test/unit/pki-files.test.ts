@@ -165,13 +165,25 @@ describe('writeFilesAtomic', () => {
     assert.deepEqual(readdirSync(d), []);
   });
 
-  it('reports an unwritable directory as a usage error', {
-    skip: process.getuid?.() === 0 && 'root ignores permissions',
-  }, () => {
+  it('reports an unwritable directory as a usage error', () => {
     const d = fresh();
     const ro = join(d, 'ro');
     mkdirSync(ro, { mode: 0o555 });
-    assert.throws(() => writeFileAtomic(join(ro, 'a'), 'x'), usage('OUTPUT_UNWRITABLE'));
+    // Root ignores permissions: act as nobody for this one synchronous call (the saved set-user-ID
+    // stays root, so the effective IDs can be restored).
+    const root = process.getuid?.() === 0;
+    if (root) {
+      process.setegid!(65534);
+      process.seteuid!(65534);
+    }
+    try {
+      assert.throws(() => writeFileAtomic(join(ro, 'a'), 'x'), usage('OUTPUT_UNWRITABLE'));
+    } finally {
+      if (root) {
+        process.seteuid!(0);
+        process.setegid!(0);
+      }
+    }
   });
 });
 
