@@ -171,6 +171,68 @@ export async function resolveToken(o: {
   return { token, source: 'cache', kind, entry };
 }
 
+/** The flags introspect and revoke share (see addTokenInput). */
+export interface TokenInputOptions {
+  tokenTypeHint?: string;
+  fromCache?: string;
+  /** false with --no-cache */
+  cache: boolean;
+}
+
+/**
+ * The token argument and the --token-type-hint and --from-cache flags of introspect and revoke;
+ * `verb` says what the command does with the cached token. (--no-cache is the command's to add, last.)
+ */
+export function addTokenInput(cmd: Command, verb: string): Command {
+  return cmd
+    .argument('[TOKEN]', 'the token, or "-" to read it from stdin (default: the cached access token)')
+    .option('--token-type-hint <access_token|refresh_token>', 'tell the IdP what kind of token it is')
+    .option('--from-cache <access|refresh>', `${verb} the cached access or refresh token`);
+}
+
+/** What withTokenInput hands its function. */
+export interface TokenRun {
+  session: Session;
+  input: TokenInput;
+  /** token_type_hint to send: --token-type-hint, else the kind the token's source told */
+  hint?: string;
+}
+
+/**
+ * The plumbing of introspect and revoke: checks --token-type-hint, opens the session for
+ * `operations`, finds the token (resolveToken: argument, stdin or the cache unless --no-cache) and
+ * its token_type_hint, runs `fn`, and closes the session whatever happens.
+ */
+export async function withTokenInput<T>(
+  o: {
+    arg?: string;
+    opts: TokenInputOptions;
+    cmd: Command;
+    ui: Ui;
+    command: string;
+    operations: Operation[];
+  },
+  fn: (run: TokenRun) => Promise<T>,
+): Promise<T> {
+  checkTypeHint(o.opts.tokenTypeHint);
+  const session = await openSessionFor(o.cmd, o.ui, o.operations);
+  try {
+    const cache = await openCache(o.ui, o.opts.cache);
+    const input = await resolveToken({
+      arg: o.arg,
+      fromCache: o.opts.fromCache,
+      session,
+      cache,
+      ui: o.ui,
+      command: o.command,
+    });
+    const hint = o.opts.tokenTypeHint ?? (input.kind ? `${input.kind}_token` : undefined);
+    return await fn({ session, input, hint });
+  } finally {
+    await session.close();
+  }
+}
+
 /** Warnings about a cached entry: expired access token, obtained with another certificate. */
 export function warnAboutCachedEntry(ui: Ui, entry: CachedTokens, session: Session, kind: TokenKind): void {
   const now = Math.floor(Date.now() / 1000);

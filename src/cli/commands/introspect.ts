@@ -4,40 +4,32 @@
 
 import type { Command } from 'commander';
 import { usageError } from '../../core/errors.ts';
+import type { Operation } from '../../core/session.ts';
 import { addIdpOptions } from '../common.ts';
 import { renderIntrospection } from '../render-token.ts';
 import { type Check, execute, type Outcome } from '../run.ts';
-import { checkTypeHint, showOptions } from '../token-input.ts';
+import {
+  addTokenInput,
+  describeEndpoint,
+  describeInput,
+  showOptions,
+  type TokenInputOptions,
+  withTokenInput,
+} from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 
-interface IntrospectOptions {
-  tokenTypeHint?: string;
-  fromCache?: string;
+interface IntrospectOptions extends TokenInputOptions {
   expectActive?: boolean;
   expectInactive?: boolean;
-  cache: boolean;
 }
 
 async function run(arg: string | undefined, opts: IntrospectOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   if (opts.expectActive && opts.expectInactive) {
     throw usageError('EXPECT_BOTH', '--expect-active and --expect-inactive contradict each other');
   }
-  checkTypeHint(opts.tokenTypeHint);
-  const { openCache, openSessionFor, resolveToken, describeEndpoint, describeInput } = await import(
-    '../token-input.ts'
-  );
-  const session = await openSessionFor(cmd, ui, ['introspection']);
-  try {
-    const cache = await openCache(ui, opts.cache);
-    const input = await resolveToken({
-      arg,
-      fromCache: opts.fromCache,
-      session,
-      cache,
-      ui,
-      command: 'introspect',
-    });
-    const hint = opts.tokenTypeHint ?? (input.kind ? `${input.kind}_token` : undefined);
+  const operations: Operation[] = ['introspection'];
+  const io = { arg, opts, cmd, ui, command: 'introspect', operations };
+  return withTokenInput(io, async ({ session, input, hint }) => {
     const { introspectToken, bindingFromIntrospection } = await import('../../core/token-endpoint.ts');
     const endpoint = session.endpoint('introspection');
     const spinner = await ui.spinner(`introspection at ${endpoint.url}`);
@@ -70,18 +62,12 @@ async function run(arg: string | undefined, opts: IntrospectOptions, cmd: Comman
           from: `asked ${describeEndpoint(endpoint)} about ${describeInput(input)}`,
         }),
     };
-  } finally {
-    await session.close();
-  }
+  });
 }
 
 export function registerIntrospect(program: Command): void {
-  const cmd = program
-    .command('introspect')
-    .argument('[TOKEN]', 'the token, or "-" to read it from stdin (default: the cached access token)')
+  const cmd = addTokenInput(program.command('introspect'), 'introspect')
     .description('ask the IdP whether a token is active (RFC 7662), and check its certificate binding')
-    .option('--token-type-hint <access_token|refresh_token>', 'tell the IdP what kind of token it is')
-    .option('--from-cache <access|refresh>', 'introspect the cached access or refresh token')
     .option('--expect-active', 'exit 1 unless the token is active')
     .option('--expect-inactive', 'exit 1 unless the token is inactive')
     .option('--no-cache', 'do not read the token cache')

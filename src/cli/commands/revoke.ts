@@ -3,40 +3,28 @@
 // introspects afterwards and fails (exit 1) if the token is still active.
 
 import type { Command } from 'commander';
+import type { Operation } from '../../core/session.ts';
 import { addIdpOptions } from '../common.ts';
 import { renderChecks, secretText } from '../render-token.ts';
 import { type Check, execute, type Outcome } from '../run.ts';
-import { checkTypeHint, showOptions } from '../token-input.ts';
+import {
+  addTokenInput,
+  describeEndpoint,
+  describeInput,
+  showOptions,
+  type TokenInputOptions,
+  withTokenInput,
+} from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 
-interface RevokeOptions {
-  tokenTypeHint?: string;
-  fromCache?: string;
+interface RevokeOptions extends TokenInputOptions {
   verify?: boolean;
-  cache: boolean;
 }
 
 async function run(arg: string | undefined, opts: RevokeOptions, cmd: Command, ui: Ui): Promise<Outcome> {
-  checkTypeHint(opts.tokenTypeHint);
-  const { openCache, openSessionFor, resolveToken, describeEndpoint, describeInput } = await import(
-    '../token-input.ts'
-  );
-  const session = await openSessionFor(
-    cmd,
-    ui,
-    opts.verify ? ['revocation', 'introspection'] : ['revocation'],
-  );
-  try {
-    const cache = await openCache(ui, opts.cache);
-    const input = await resolveToken({
-      arg,
-      fromCache: opts.fromCache,
-      session,
-      cache,
-      ui,
-      command: 'revoke',
-    });
-    const hint = opts.tokenTypeHint ?? (input.kind ? `${input.kind}_token` : undefined);
+  const operations: Operation[] = opts.verify ? ['revocation', 'introspection'] : ['revocation'];
+  const io = { arg, opts, cmd, ui, command: 'revoke', operations };
+  return withTokenInput(io, async ({ session, input, hint }) => {
     const { revokeToken, introspectToken } = await import('../../core/token-endpoint.ts');
     const endpoint = session.endpoint('revocation');
     const spinner = await ui.spinner(`revocation at ${endpoint.url}`);
@@ -100,18 +88,12 @@ async function run(arg: string | undefined, opts: RevokeOptions, cmd: Command, u
         renderChecks(ui, checks);
       },
     };
-  } finally {
-    await session.close();
-  }
+  });
 }
 
 export function registerRevoke(program: Command): void {
-  const cmd = program
-    .command('revoke')
-    .argument('[TOKEN]', 'the token, or "-" to read it from stdin (default: the cached access token)')
+  const cmd = addTokenInput(program.command('revoke'), 'revoke')
     .description('revoke a token (RFC 7009); --verify introspects afterwards to prove it')
-    .option('--token-type-hint <access_token|refresh_token>', 'tell the IdP what kind of token it is')
-    .option('--from-cache <access|refresh>', 'revoke the cached access or refresh token')
     .option('--verify', 'introspect afterwards and fail (exit 1) if the token is still active')
     .option('--no-cache', 'do not read the token cache')
     .action(async (token: string | undefined, _opts, c: Command) => {
