@@ -6,7 +6,15 @@ import { table } from '../ui.ts';
 export function registerConfig(program: Command): void {
   const config = program
     .command('config')
-    .description('show the settings commands will use, and where each came from');
+    .description('show the settings commands will use, and where each came from')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ mtls-oauth config show
+  $ mtls-oauth config show --profile staging --json
+`,
+    );
   const show = config
     .command('show')
     .description('print the resolved settings (flag > environment > profile), secrets redacted')
