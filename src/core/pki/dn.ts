@@ -4,15 +4,12 @@
 
 import { usageError } from '../errors.ts';
 import forge, { type Asn1 as ForgeAsn1 } from './forge-lite.ts';
+import { type Dn, type DnAttribute, escapeValue, formatDn, RFC4514_SHORT } from './rfc4514.ts';
+
+export type { Dn, DnAttribute };
+export { formatDn };
 
 const { asn1 } = forge;
-
-export interface DnAttribute {
-  oid: string;
-  value: string;
-}
-/** RDNs in DER order (least specific first, as they are encoded); each RDN is a set of attributes. */
-export type Dn = DnAttribute[][];
 
 // RFC 4514 §3 names, plus the ones OpenSSL and Java print and users type.
 const NAMES: Record<string, string> = {
@@ -32,19 +29,6 @@ const NAMES: Record<string, string> = {
   EMAILADDRESS: '1.2.840.113549.1.9.1',
   E: '1.2.840.113549.1.9.1',
 };
-// RFC 4514 §3 lists these short names; the others are printed as dotted OID=#hex (§2.4),
-// which is how Java's X500Principal and `openssl -nameopt RFC2253` print them too.
-const RFC4514_SHORT: Record<string, string> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.6': 'C',
-  '2.5.4.9': 'STREET',
-  '0.9.2342.19200300.100.1.25': 'DC',
-  '0.9.2342.19200300.100.1.1': 'UID',
-};
 /** Friendlier labels for display only (never for the RFC 4514 string). */
 const LABELS: Record<string, string> = {
   ...RFC4514_SHORT,
@@ -57,17 +41,6 @@ const LABELS: Record<string, string> = {
 
 export function attributeLabel(oid: string): string {
   return LABELS[oid] ?? oid;
-}
-
-// RFC 4514 §2.4: only these need escaping. `=` does not, and Java's X500Principal and openssl
-// do not escape it, so escaping it would break an exact tls_client_auth_subject_dn comparison.
-function escapeValue(v: string): string {
-  let out = v
-    .replace(/[\\,+"<>;]/g, (c) => `\\${c}`)
-    .replace(/[\u0000-\u001f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
-  if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;
-  return out;
 }
 
 function split(s: string, sep: string): string[] {
@@ -141,23 +114,6 @@ export function parseDn(text: string): Dn {
     }),
   );
   return rdns.reverse();
-}
-
-/** The RFC 4514 string of a DN in DER order. Unknown attribute types print as OID=#hex (RFC 4514 §2.4). */
-export function formatDn(dn: Dn, rawValues?: Map<DnAttribute, string>): string {
-  return [...dn]
-    .reverse()
-    .map((rdn) =>
-      rdn
-        .map((a) => {
-          const short = RFC4514_SHORT[a.oid];
-          if (short) return `${short}=${escapeValue(a.value)}`;
-          const hex = rawValues?.get(a);
-          return hex ? `${a.oid}=#${hex}` : `${a.oid}=${escapeValue(a.value)}`;
-        })
-        .join('+'),
-    )
-    .join(',');
 }
 
 /** Display form with friendly labels (emailAddress=…), most specific first. Not for registration. */

@@ -6,7 +6,7 @@
 // prints (formatDn over dnFromAsn1): test/unit/transport-x509-names.test.ts holds the two
 // side by side on generated names.
 
-import type { Dn, DnAttribute } from '../pki/dn.ts';
+import { type Dn, type DnAttribute, formatDn } from '../pki/rfc4514.ts';
 
 interface Tlv {
   tag: number;
@@ -99,42 +99,8 @@ function readName(name: Tlv): { dn: Dn; raw: Map<DnAttribute, string> } {
   return { dn, raw };
 }
 
-// RFC 4514 formatting: the same rules as formatDn in src/core/pki/dn.ts.
-const RFC4514_SHORT: Record<string, string> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.6': 'C',
-  '2.5.4.9': 'STREET',
-  '0.9.2342.19200300.100.1.25': 'DC',
-  '0.9.2342.19200300.100.1.1': 'UID',
-};
-
-function escapeValue(v: string): string {
-  let out = v
-    .replace(/[\\,+"<>;]/g, (c) => `\\${c}`)
-    .replace(/[\u0000-\u001f]/g, (c) => `\\${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
-  if (out.startsWith('#') || out.startsWith(' ')) out = `\\${out}`;
-  if (out.endsWith(' ') && out.length > 1) out = `${out.slice(0, -1)}\\ `;
-  return out;
-}
-
 function format({ dn, raw }: { dn: Dn; raw: Map<DnAttribute, string> }): string {
-  return [...dn]
-    .reverse()
-    .map((rdn) =>
-      rdn
-        .map((a) => {
-          const short = RFC4514_SHORT[a.oid];
-          if (short) return `${short}=${escapeValue(a.value)}`;
-          const hex = raw.get(a);
-          return hex ? `${a.oid}=#${hex}` : `${a.oid}=${escapeValue(a.value)}`;
-        })
-        .join('+'),
-    )
-    .join(',');
+  return formatDn(dn, raw);
 }
 
 /** RFC 4514 string of a DER-encoded X.501 Name. Undecodable input gives `#<hex>`. */
