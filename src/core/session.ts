@@ -37,7 +37,7 @@ import { endpointChoice, type Operation as MetadataOperation } from './discovery
 import { errnoCode, usageError } from './errors.ts';
 import { cacheKey } from './token-cache.ts';
 import type { OAuthClient } from './token-endpoint.ts';
-import type { HttpClient } from './transport/http-client.ts';
+import type { HttpClient, HttpClientOptions } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
 /**
@@ -182,6 +182,33 @@ export async function credentialsFor(
   return c;
 }
 
+export const noCertificateWarning = (method: string) =>
+  `${method} without a client certificate: the requests go without one and the IdP will refuse them (pass --cert and --key, or --p12)`;
+
+/** The one HttpClient of a run, from the settings (warns loudly about --insecure). */
+export function httpClientFor(
+  Client: typeof HttpClient,
+  settings: Settings,
+  identity: ClientIdentity | undefined,
+  o: Pick<SessionOptions, 'log' | 'showSecrets' | 'warn'> & { http?: Partial<HttpClientOptions> },
+): HttpClient {
+  if (settings.insecure) {
+    o.warn?.(
+      "--insecure: the IdP's server certificate is NOT verified; anyone on the path can read the tokens and the client's requests. For testing only",
+    );
+  }
+  return new Client({
+    identity,
+    ca: settings.ca,
+    caMode: settings.caMode === 'replace' ? 'replace' : 'add',
+    insecure: !!settings.insecure,
+    timeoutMs: settings.timeout ? Math.round(settings.timeout * 1000) : undefined,
+    log: o.log,
+    showSecrets: o.showSecrets,
+    ...o.http,
+  });
+}
+
 /** Builds a session: identity, HTTP client, credentials, and metadata when needed. */
 export async function openSession(o: SessionOptions): Promise<Session> {
   const { settings } = o;
@@ -194,26 +221,8 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   ]);
   const identity = await loadClientIdentity(settings);
   const credentials = await credentialsFor(settings, !!identity);
-  if (usesCertificate(credentials.method) && !identity) {
-    o.warn?.(
-      `${credentials.method} without a client certificate: the requests go without one and the IdP will refuse them (pass --cert and --key, or --p12)`,
-    );
-  }
-  if (settings.insecure) {
-    o.warn?.(
-      "--insecure: the IdP's server certificate is NOT verified; anyone on the path can read the tokens and the client's requests. For testing only",
-    );
-  }
-
-  const http = new HttpClient({
-    identity,
-    ca: settings.ca,
-    caMode: settings.caMode === 'replace' ? 'replace' : 'add',
-    insecure: !!settings.insecure,
-    timeoutMs: settings.timeout ? Math.round(settings.timeout * 1000) : undefined,
-    log: o.log,
-    showSecrets: o.showSecrets,
-  });
+  if (usesCertificate(credentials.method) && !identity) o.warn?.(noCertificateWarning(credentials.method));
+  const http = httpClientFor(HttpClient, settings, identity, o);
   const withClientCert = !!identity;
 
   try {

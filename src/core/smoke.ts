@@ -41,7 +41,14 @@ import {
 } from './discovery.ts';
 import { type ErrorKind, isMtlsOAuthError, type MtlsOAuthError, usageError } from './errors.ts';
 import { redactJson } from './redact.ts';
-import { chooseEndpoint, credentialsFor, type Endpoint, type Operation } from './session.ts';
+import {
+  chooseEndpoint,
+  credentialsFor,
+  type Endpoint,
+  httpClientFor,
+  noCertificateWarning,
+  type Operation,
+} from './session.ts';
 import { type CachedTokens, cacheKey, type TokenCache } from './token-cache.ts';
 import {
   bindingFromIntrospection,
@@ -826,27 +833,10 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
               hasSigningKey: !!settings.signingKey,
             }),
       };
-  if (needsClient && usesCertificate(credentials.method) && !identity) {
-    o.warn?.(
-      `${credentials.method} without a client certificate: the requests go without one and the IdP will refuse them (pass --cert and --key, or --p12)`,
-    );
-  }
-  if (settings.insecure) {
-    o.warn?.(
-      "--insecure: the IdP's server certificate is NOT verified; anyone on the path can read the tokens and the client's requests. For testing only",
-    );
-  }
+  if (needsClient && usesCertificate(credentials.method) && !identity)
+    o.warn?.(noCertificateWarning(credentials.method));
   const { HttpClient } = await import('./transport/http-client.ts');
-  const http = new HttpClient({
-    identity,
-    ca: settings.ca,
-    caMode: settings.caMode === 'replace' ? 'replace' : 'add',
-    insecure: !!settings.insecure,
-    timeoutMs: settings.timeout ? Math.round(settings.timeout * 1000) : undefined,
-    log: o.log,
-    showSecrets: o.showSecrets,
-    ...o.http,
-  });
+  const http = httpClientFor(HttpClient, settings, identity, o);
   const st: RunState = {
     o,
     http,
