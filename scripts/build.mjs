@@ -37,8 +37,9 @@ await build({
   // `open` ships its own xdg-open script next to its module; it must stay in node_modules.
   external: ['open'],
   // node-forge is CommonJS and requires Node built-ins; give the ESM bundle a real `require`.
+  // Lazily: most chunks never call it, and createRequire costs about a millisecond each.
   banner: {
-    js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
+    js: "import { createRequire as __cr } from 'node:module'; let __rq; const require = (id) => (__rq ??= __cr(import.meta.url))(id);",
   },
   define: { __VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
