@@ -3,15 +3,15 @@
 // servers for the common failures.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { connectionSummary, likelyCauses } from '../../src/cli/doctor.ts';
 import type { ConnectionRecord } from '../../src/core/transport/diagnostics.ts';
 import { startBadServer } from '../helpers/bad-servers.ts';
-import { cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { jsonOf, runCli } from '../helpers/cli.ts';
+import type { PkiFiles, TestIdp } from '../helpers/idp.ts';
+import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import { makeCa } from '../helpers/pki.ts';
 import { startHttpsServer } from '../helpers/tls-servers.ts';
 
@@ -139,22 +139,19 @@ describe('likelyCauses (ranking)', () => {
 });
 
 describe('doctor in the CLI (-v, after the error)', () => {
+  let fx: IdpFixture;
   let idp: TestIdp;
   let files: PkiFiles;
   let home: string;
-  const env = () => cleanEnv({ HOME: home, MTLS_OAUTH_CACHE_DIR: join(home, 'cache') });
+  const env = () => fx.env();
   const doctorOf = (stderr: string) =>
     stderr.slice(stderr.indexOf('doctor: likely causes, most likely first'));
 
   before(async () => {
-    idp = await startIdp({ aliases: true });
-    home = mkdtempSync(join(tmpdir(), 'mtls-oauth-doctor-'));
-    files = writePkiFiles(idp.pki, join(home, 'certs'));
+    fx = await idpFixture({ aliases: true, prefix: 'mtls-oauth-doctor-' });
+    ({ idp, files, home } = fx);
   });
-  after(async () => {
-    await idp.close();
-    rmSync(home, { recursive: true, force: true });
-  });
+  after(() => fx.close());
 
   test("the server asks for a certificate from 'CN=Corp Issuing CA', yours is from 'CN=mtls-oauth Test CA'", async (t) => {
     const corp = await makeCa('CN=Corp Issuing CA,O=Corp');

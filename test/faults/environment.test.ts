@@ -3,52 +3,29 @@
 // keeps mutual TLS end to end, against a local proxy that records what it relayed.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, it, test } from 'node:test';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import { proxyFromEnvironment } from '../../src/core/proxy.ts';
 import { neutralizeInsecureTlsEnvironment } from '../../src/core/transport/environment.ts';
 import { HttpClient } from '../../src/core/transport/http-client.ts';
 import { type ConnectProxy, startConnectProxy } from '../helpers/bad-servers.ts';
-import { assertCleanFailure, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
-import { type PkiFiles, startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { assertCleanFailure, jsonOf, runCli } from '../helpers/cli.ts';
+import type { PkiFiles, TestIdp } from '../helpers/idp.ts';
+import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import { closedPort } from '../helpers/tls-servers.ts';
 
+let fx: IdpFixture;
 let idp: TestIdp;
 let files: PkiFiles;
-let home: string;
 
 before(async () => {
-  idp = await startIdp({ aliases: true });
-  home = mkdtempSync(join(tmpdir(), 'mtls-oauth-env-'));
-  files = writePkiFiles(idp.pki, join(home, 'certs'));
+  fx = await idpFixture({ aliases: true, prefix: 'mtls-oauth-env-' });
+  ({ idp, files } = fx);
 });
-after(async () => {
-  await idp.close();
-  rmSync(home, { recursive: true, force: true });
-});
+after(() => fx.close());
 
-const env = (extra: NodeJS.ProcessEnv = {}) =>
-  cleanEnv({
-    HOME: home,
-    XDG_CONFIG_HOME: join(home, 'config'),
-    MTLS_OAUTH_CACHE_DIR: join(home, 'cache'),
-    ...extra,
-  });
-const kong = () => [
-  '--issuer',
-  idp.issuer,
-  '--client-id',
-  'kong',
-  '--cert',
-  files.clientCert,
-  '--key',
-  files.clientKey,
-  '--ca',
-  files.ca,
-];
+const env = (extra: NodeJS.ProcessEnv = {}) => fx.env(extra);
+const kong = () => fx.args();
 
 describe('NODE_TLS_REJECT_UNAUTHORIZED=0', () => {
   it('in-process: an untrusted server still fails, for request() and for the probe', async (t) => {
