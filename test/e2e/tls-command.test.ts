@@ -2,7 +2,7 @@
 // case asserts the exit code, the error code (--json) and the hint (human output).
 
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it, type TestContext } from 'node:test';
 import { assertCleanFailure, assertNoStack, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
 import type { TestIdp } from '../helpers/idp.ts';
@@ -16,6 +16,7 @@ import {
   startSilentServer,
   type TransportPki,
 } from '../helpers/tls-servers.ts';
+import { unluckyPassphrase } from '../helpers/unlucky-passphrase.ts';
 
 let pki: TransportPki;
 before(async () => {
@@ -322,6 +323,20 @@ dns.lookup = function (host, opts, cb) {
         },
       );
       assertCleanFailure(r, 2, /wrong passphrase/);
+    });
+    it('wrong key passphrase that OpenSSL reports as a decoding error', async () => {
+      const passphrase = unluckyPassphrase(readFileSync(pki.path('client-enc.key'), 'utf8'));
+      const args = [
+        'tls',
+        'https://127.0.0.1:1/',
+        '--cert',
+        pki.path('client.crt'),
+        '--key',
+        pki.path('client-enc.key'),
+      ];
+      const r = await runCli(args, { env: cleanEnv({ MTLS_OAUTH_KEY_PASSPHRASE: passphrase }) });
+      assertCleanFailure(r, 2, /wrong passphrase for the private key/);
+      assert.doesNotMatch(r.stderr, /DECODER|unsupported/);
     });
     it('wrong PKCS#12 password', async () => {
       const r = await runCli(['tls', 'https://127.0.0.1:1/', '--p12', pki.path('client.p12')], {

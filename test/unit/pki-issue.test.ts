@@ -12,6 +12,7 @@ import { createTestPki, issueCertificate, loadCa, parseDays, subjectFrom } from 
 import { certificateJwks } from '../../src/core/pki/jwks.ts';
 import { KEY_TYPES, type KeyType } from '../../src/core/pki/keys.ts';
 import { parseSans } from '../../src/core/pki/san.ts';
+import { unluckyPassphrase } from '../helpers/unlucky-passphrase.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-pki-issue-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -227,6 +228,35 @@ describe('loadCa and issueCertificate', () => {
       openssl(['verify', '-x509_strict', '-purpose', 'sslclient', '-CAfile', file(pki.ca.pem), file(c.pem)]),
       /: OK/,
     );
+  });
+
+  it('an encrypted CA key, PEM or DER: a wrong passphrase is named as such even when OpenSSL calls it a decoding error', async () => {
+    const pki = await createTestPki();
+    for (const outform of ['PEM', 'DER'] as const) {
+      const encrypted = execFileSync(
+        'openssl',
+        ['pkcs8', '-topk8', '-v2', 'aes-256-cbc', '-outform', outform, '-passout', 'env:PW'],
+        { input: pki.ca.keyPem, env: { ...process.env, PW: 'correct horse' } },
+      );
+      const input = {
+        cert: Buffer.from(pki.ca.pem),
+        certSource: 'ca.crt',
+        key: encrypted,
+        keySource: 'ca.key',
+      };
+      assert.throws(() => loadCa(input), usage('KEY_PASSPHRASE_REQUIRED'), outform);
+      const unlucky = unluckyPassphrase(encrypted, outform === 'PEM' ? 'pem' : 'der');
+      assert.throws(
+        () => loadCa({ ...input, passphrase: unlucky }),
+        (e: any) => e.code === 'KEY_BAD_PASSPHRASE' && e.message === 'wrong passphrase for ca.key',
+        `${outform}: ${unlucky}`,
+      );
+      assert.ok(
+        loadCa({ ...input, passphrase: 'correct horse' }).certificate.raw.equals(
+          new X509Certificate(pki.ca.pem).raw,
+        ),
+      );
+    }
   });
 
   it('takes a legacy encrypted key (BEGIN RSA PRIVATE KEY with Proc-Type/DEK-Info headers)', async () => {

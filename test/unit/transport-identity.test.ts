@@ -1,11 +1,13 @@
 // Loading the client identity: every mistake a user can make is a usage error with a hint.
 
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import { x5tS256 } from '../../src/core/pki/thumbprint.ts';
 import { loadClientIdentity } from '../../src/core/transport/identity.ts';
 import { makeTransportPki, type TransportPki } from '../helpers/tls-servers.ts';
+import { unluckyPassphrase } from '../helpers/unlucky-passphrase.ts';
 
 let pki: TransportPki;
 before(async () => {
@@ -131,6 +133,16 @@ describe('loadClientIdentity', () => {
   it('encrypted key with a wrong passphrase', async () => {
     await usage(
       { cert: pki.path('client.crt'), key: pki.path('client-enc.key'), keyPassphrase: 'battery staple' },
+      'KEY_PASSPHRASE',
+      /wrong passphrase/,
+      /MTLS_OAUTH_KEY_PASSPHRASE/,
+    );
+  });
+
+  it('encrypted key with a wrong passphrase that gets past the padding check', async () => {
+    const keyPassphrase = unluckyPassphrase(readFileSync(pki.path('client-enc.key'), 'utf8'));
+    await usage(
+      { cert: pki.path('client.crt'), key: pki.path('client-enc.key'), keyPassphrase },
       'KEY_PASSPHRASE',
       /wrong passphrase/,
       /MTLS_OAUTH_KEY_PASSPHRASE/,

@@ -94,7 +94,9 @@ const PRIVATE_KEY_LABELS = ['PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'RSA PRIVATE
 
 export function isEncryptedKey(data: Buffer | string): boolean {
   const text = typeof data === 'string' ? data : data.toString('latin1');
-  return text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,ENCRYPTED/.test(text);
+  if (text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,ENCRYPTED/.test(text))
+    return true;
+  return typeof data !== 'string' && !looksLikePem(data) && isEncryptedDer(data);
 }
 
 /**
@@ -136,13 +138,22 @@ export function loadPrivateKey(data: Buffer, source: string, passphrase?: string
       });
     }
   }
+  const encrypted = isEncryptedDer(data);
+  if (encrypted && passphrase === undefined) {
+    throw usageError('KEY_PASSPHRASE_REQUIRED', `${source} is encrypted and needs its passphrase`, {
+      hint: 'give the passphrase through the environment variable option, or run in a terminal to be asked',
+    });
+  }
   for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
     try {
       return createPrivateKey({ key: data, format: 'der', type, passphrase });
     } catch (e) {
-      if (type === 'pkcs8' && passphrase !== undefined && errnoCode(e) === 'ERR_OSSL_BAD_DECRYPT') {
+      // Any failure of an encrypted key is the passphrase: a wrong one passes the padding check by chance
+      // now and then, and the garbage then fails to decode rather than to decrypt.
+      if (type === 'pkcs8' && encrypted) {
         throw usageError('KEY_BAD_PASSPHRASE', `wrong passphrase for ${source}`, {
           hint: 'check the passphrase (it is case-sensitive)',
+          details: { cause: errnoCode(e) },
         });
       }
     }
@@ -150,6 +161,16 @@ export function loadPrivateKey(data: Buffer, source: string, passphrase?: string
   throw usageError('BAD_KEY', `${source} does not hold a private key`, {
     hint: 'give the key as PEM (-----BEGIN PRIVATE KEY-----) or DER PKCS#8',
   });
+}
+
+// The PKCS#5 OID arc (1.2.840.113549.1.5: PBES1 and PBES2) in DER, found in an EncryptedPrivateKeyInfo's
+// AlgorithmIdentifier right after the outer SEQUENCE headers.
+const PKCS5_OID_PREFIX = Buffer.from([0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x05]);
+
+/** Whether DER bytes are an encrypted PKCS#8 key (EncryptedPrivateKeyInfo). */
+export function isEncryptedDer(data: Buffer): boolean {
+  const at = data.subarray(0, 16).indexOf(PKCS5_OID_PREFIX);
+  return at >= 0;
 }
 
 /** Whether a private key belongs to a certificate (public keys compared as SPKI DER). */

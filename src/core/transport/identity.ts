@@ -99,8 +99,10 @@ function loadPrivateKey(pem: string, file: string, passphrase: string | undefine
   try {
     return createPrivateKey({ key: pem, format: 'pem', ...(encrypted ? { passphrase } : {}) });
   } catch (e) {
-    const code = errnoCode(e);
-    if (encrypted && (code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(String(e)))) {
+    // An encrypted key that will not open is a wrong passphrase: OpenSSL says "bad decrypt" only when the
+    // padding check catches it; in about 1 of 256 wrong tries the padding passes by chance and the garbage
+    // fails to decode ("DECODER routines::unsupported") instead.
+    if (encrypted) {
       throw usageError('KEY_PASSPHRASE', `wrong passphrase for the private key ${file}`, {
         hint: 'check MTLS_OAUTH_KEY_PASSPHRASE; `openssl pkey -in FILE -noout` asks for it and tells you if it is right',
         cause: e,
