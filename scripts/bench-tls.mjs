@@ -7,7 +7,7 @@
 //   - `mtls-oauth tls https://127.0.0.1:PORT/` (one full mTLS probe) against `node -e 0`
 //     and against `curl --cert --key --cacert` doing the same handshake and GET. Goal: within 2x of node -e 0.
 //   - `mtls-oauth tls --all --issuer` (discovery through undici, then the probe), with and without
-//     the bin shim's `--liftoff-only` flag: the exit delay a process that used undici shows (V8
+//     the `--liftoff-only` flag undici-lite sets: the exit delay a process that used undici shows (V8
 //     tiering up undici's llhttp WebAssembly in the background). The single probe itself does not
 //     load undici (HttpClient.probe reads the status line on the connection it recorded).
 // Runs are interleaved (one of each per round) and the medians of whole-process wall times are
@@ -64,9 +64,15 @@ export function benchTls({ runs = 15, log = console.log } = {}) {
       const url = `https://127.0.0.1:${srv.port}/`;
       const f = srv.files;
       const env = cliEnv();
-      // The bin shim minus its --liftoff-only flag, to measure what the flag saves.
+      // The CLI with undici-lite's --liftoff-only flag swallowed, to measure what the flag saves.
       const noLiftoff = join(dir, 'mtls-oauth-no-liftoff.mjs');
-      writeFileSync(noLiftoff, `await import(${JSON.stringify(rootUrl('dist/main.js'))});\n`);
+      writeFileSync(
+        noLiftoff,
+        `import v8 from 'node:v8';
+const set = v8.setFlagsFromString;
+v8.setFlagsFromString = (flag) => (flag === '--liftoff-only' ? undefined : set(flag));
+await import(${JSON.stringify(rootUrl('dist/main.js'))});\n`,
+      );
       const probe = ['tls', url, ...tlsArgs(f)];
       // --all: discovery (an undici request) then the probe: the run that pays undici's exit delay.
       const all = ['tls', '--all', '--issuer', `https://127.0.0.1:${srv.port}`, ...tlsArgs(f)];

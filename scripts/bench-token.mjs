@@ -31,10 +31,8 @@ import {
 /** "123.4 ms", unpadded: this section aligns its columns itself. */
 const fmt = (x) => ms(x, 0);
 
-// The one-process sequence on src/core, bundled like the CLI (esbuild, liftoff-only like bin/).
+// The one-process sequence on src/core, bundled like the CLI (esbuild).
 const SEQUENCE_SOURCE = `
-import v8 from 'node:v8';
-v8.setFlagsFromString('--liftoff-only');
 const t0 = performance.now();
 const { openSession } = await import(${JSON.stringify(join(ROOT, 'src/core/session.ts'))});
 const { tokenRequest, introspectToken, revokeToken } = await import(${JSON.stringify(join(ROOT, 'src/core/token-endpoint.ts'))});

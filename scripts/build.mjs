@@ -22,6 +22,33 @@ const lazyChildProcess = {
   },
 };
 
+// Two undici modules the transport never reaches, replaced by stand-ins that fail loudly if it ever
+// did. client-h2.js requires node:http2 at load time (about 7 ms of every request's start), but
+// the transport offers only http/1.1 in ALPN (connector.ts). web/fetch/body.js (with fetch's util,
+// webidl and the multipart parser: ~100 kB to parse) serves FormData bodies; ours are strings.
+const UNREACHED_UNDICI = {
+  'client-h2.js':
+    "module.exports = function connectH2() { throw Object.assign(new Error('the server chose HTTP/2, which mtls-oauth does not offer'), { code: 'UND_ERR_INFO' }); };",
+  'body.js':
+    "module.exports = { extractBody() { throw new Error('mtls-oauth sends no FormData bodies'); } };",
+};
+const trimUndici = {
+  name: 'trim-undici',
+  setup(b) {
+    b.onResolve({ filter: /(^|[\\/])(client-h2|body)\.js$/ }, (args) => {
+      const name = args.path.split(/[\\/]/).pop();
+      const fromUndici = /node_modules[\\/]undici[\\/]lib[\\/]dispatcher[\\/]/.test(args.importer);
+      return fromUndici && name in UNREACHED_UNDICI
+        ? { path: name, namespace: 'unreached-undici' }
+        : undefined;
+    });
+    b.onLoad({ filter: /.*/, namespace: 'unreached-undici' }, (args) => ({
+      contents: UNREACHED_UNDICI[args.path],
+      loader: 'js',
+    }));
+  },
+};
+
 // Build beside dist/ and swap it in, so a test running the CLI never sees a half-written dist/.
 const tmp = `dist.tmp-${process.pid}`;
 await build({
@@ -43,7 +70,7 @@ await build({
   },
   define: { __VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
-  plugins: [lazyChildProcess],
+  plugins: [lazyChildProcess, trimUndici],
 });
 const old = `dist.old-${process.pid}`;
 try {

@@ -316,10 +316,6 @@ export class HttpClient {
         headers,
         body,
         signal: controller.signal,
-        // ...and the body stream can hold all of it, so undici never pauses its parser for
-        // back-pressure. (A response that ends, connection: close, exactly while the parser is
-        // paused trips an assertion in undici 7's Parser.finish and kills the process.)
-        highWaterMark: this.maxBodyBytes + 64 * 1024,
       });
     } catch (e) {
       clearTimeout(timer);

@@ -1,0 +1,62 @@
+import { Command, Option } from 'commander';
+import { commands } from './commands/index.ts';
+import { EXIT } from './exit-codes.ts';
+
+declare const __VERSION__: string | undefined;
+
+const program = new Command('mtls-oauth')
+  .description('Test OAuth 2.0 / OpenID Connect flows with mutual-TLS client authentication (RFC 8705).')
+  .version(typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev', '-V, --version')
+  .option('--json', 'print exactly one JSON document on stdout (for scripts and CI)')
+  .option('-v, --verbose', 'show each request, response and TLS connection on stderr (secrets redacted)')
+  .option('--show-secrets', 'print tokens and other secrets in full')
+  .option('--no-color', 'plain output (also: NO_COLOR=1)')
+  .addOption(new Option('--debug', 'show stack traces for unexpected errors').hideHelp())
+  .showHelpAfterError('(run with --help for usage)')
+  .configureOutput({ outputError: (str, write) => write(str) })
+  .exitOverride();
+
+// `mtls-oauth --help | head`: the reader went away; there is nobody left to tell.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw e;
+  });
+}
+
+for (const register of commands) register(program);
+
+program.addHelpText(
+  'after',
+  `
+Exit codes:
+  0 success   1 a check failed   2 usage or bad input   3 network or TLS failure
+  4 the IdP answered with an OAuth error   5 timed out   130 interrupted
+
+Examples:
+  $ mtls-oauth certs init                        # a test CA and a CN=kong client certificate in ./certs
+  $ mtls-oauth discover https://idp.example.com  # what the IdP supports for mTLS
+  $ mtls-oauth token --issuer https://idp.example.com --client-id kong \\
+      --cert certs/client.crt --key certs/client.key
+`,
+);
+
+(async () => {
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    // commander throws on --help/--version (exit 0) and on usage errors (already printed).
+    const err = e as { code?: string; exitCode?: number };
+    if (
+      err.code === 'commander.helpDisplayed' ||
+      err.code === 'commander.version' ||
+      err.code === 'commander.help'
+    ) {
+      process.exitCode = EXIT.ok;
+    } else if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+      process.exitCode = EXIT.usage;
+    } else {
+      throw e;
+    }
+  }
+})();
