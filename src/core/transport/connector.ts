@@ -123,6 +123,50 @@ function peerChain(socket: TLSSocket): Buffer[] {
   return out;
 }
 
+/** The record fields that come from reading the server's handshake flight (applyFlight). */
+const FLIGHT_FIELDS = [
+  'clientCertRequested',
+  'clientCertSent',
+  'acceptableCAs',
+  'signatureAlgorithms',
+  'certificateTypes',
+  'handshakeAnalysis',
+] as const;
+
+/**
+ * Reading the flight (a TLS 1.3 decryption) costs a few ms per connection that most successful
+ * runs never look at. The fields read it on first use instead: any read or write of one of them
+ * (a renderer, JSON.stringify, a diagnosis) runs `analyze` once and turns them into plain fields.
+ * `settle()` does the same at once (false when it already happened); `pending()` tells whether it has.
+ */
+function analyzeOnFirstUse(record: ConnectionRecord, analyze: () => void) {
+  const fields = record as unknown as Record<string, unknown>;
+  let pending = true;
+  const settle = () => {
+    if (!pending) return false;
+    pending = false;
+    for (const k of FLIGHT_FIELDS) delete fields[k];
+    analyze();
+    return true;
+  };
+  const lazy = { settle, pending: () => pending };
+  for (const k of FLIGHT_FIELDS) {
+    Object.defineProperty(record, k, {
+      configurable: true,
+      enumerable: true,
+      get() {
+        settle();
+        return fields[k];
+      },
+      set(v) {
+        settle();
+        fields[k] = v;
+      },
+    });
+  }
+  return lazy;
+}
+
 /** Fills in what the server said in its handshake flight (CertificateRequest, alerts). */
 function applyFlight(record: ConnectionRecord, flight: ServerFlight, identity: ClientIdentity | undefined) {
   if (flight.certificateRequested !== undefined) record.clientCertRequested = flight.certificateRequested;
@@ -278,12 +322,23 @@ export function createConnector(o: ConnectorOptions) {
       };
       let verifiedOk = false;
       let pendingSession: Buffer | undefined;
+      let resumed = false;
       const analyze = () => {
         try {
           applyFlight(record, analyzeServerFlight(tap.received(), keylog), o.identity);
         } catch (e) {
           record.handshakeAnalysis = `could not read the handshake: ${(e as Error).message}`;
         }
+        if (resumed && record.clientCertRequested === false) {
+          // A resumed session carries the identity of the first handshake; no new CertificateRequest.
+          delete record.clientCertRequested;
+          delete record.clientCertSent;
+        }
+      };
+      // Until the handshake completes, every failure is read at once; after it, on first use.
+      let lazy: ReturnType<typeof analyzeOnFirstUse> | undefined;
+      const analyzeNow = () => {
+        if (!lazy?.settle()) analyze();
       };
       try {
         tls = tlsConnect(opts);
@@ -301,11 +356,14 @@ export function createConnector(o: ConnectorOptions) {
       });
       s.on('error', (e: Error) => {
         firstError(e);
-        analyze();
+        // Alerts after the handshake (TLS 1.3 certificate_required) are in the flight too.
+        analyzeNow();
         finish(e);
       });
       s.on('close', () => {
-        analyze();
+        // Still unread: keep the bytes (at most TAP_LIMIT) for whoever reads the record later.
+        if (lazy?.pending()) return;
+        analyzeNow();
         keylog.length = 0;
         tap.rx.length = 0;
       });
@@ -319,12 +377,8 @@ export function createConnector(o: ConnectorOptions) {
         try {
           record.serverChain = peerChain(s).map((c) => summarizeCertificate(c));
         } catch {}
-        analyze();
-        if (record.sessionReused && record.clientCertRequested === false) {
-          // A resumed session carries the identity of the first handshake; no new CertificateRequest.
-          delete record.clientCertRequested;
-          delete record.clientCertSent;
-        }
+        resumed = record.sessionReused;
+        lazy = analyzeOnFirstUse(record, analyze);
         // Verification, as Node's own onConnectSecure does it: chain, then host name (not on resumption).
         let verifyError: Error | undefined;
         if (!s.authorized) {
