@@ -5,7 +5,6 @@
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, TLSSocket } from 'node:tls';
-import type forgeTypes from 'node-forge';
 import type { Settings } from '../config.ts';
 import { errnoCode, usageError } from '../errors.ts';
 import { x5tS256 } from '../pki/thumbprint.ts';
@@ -221,21 +220,12 @@ async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
   return summarize(leaf, chain, file, tls);
 }
 
-/** The other certificates in a PKCS#12 file (intermediates), best effort: the leaf is what matters. */
+/** The other certificates in a PKCS#12 file (intermediates), best effort: the leaf is what matters.
+ *  OpenSSL has already opened the file; the project's own reader (pki/p12.ts) lists its certificates. */
 async function p12ExtraCertificates(pfx: Buffer, password: string, leaf: X509Certificate) {
   try {
-    const { default: forge } = await import('node-forge');
-    const asn = forge.asn1.fromDer(forge.util.createBuffer(pfx.toString('binary')));
-    const p12 = forge.pkcs12.pkcs12FromAsn1(asn, false, password);
-    const out: X509Certificate[] = [];
-    for (const bag of p12.getBags({ bagType: forge.pki.oids.certBag })[forge.pki.oids.certBag] ?? []) {
-      const node =
-        (bag as { asn1?: forgeTypes.asn1.Asn1 }).asn1 ?? (bag.cert && forge.pki.certificateToAsn1(bag.cert));
-      if (!node) continue;
-      const cert = new X509Certificate(Buffer.from(forge.asn1.toDer(node).getBytes(), 'binary'));
-      if (!cert.raw.equals(leaf.raw)) out.push(cert);
-    }
-    return out;
+    const { readP12 } = await import('../pki/p12.ts');
+    return readP12(pfx, password, 'PKCS#12').certificates.filter((c) => !c.raw.equals(leaf.raw));
   } catch {
     return [];
   }
