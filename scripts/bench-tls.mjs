@@ -22,6 +22,7 @@ import {
   isMain,
   medians,
   ms,
+  ROOT,
   rootUrl,
   runsFromEnv,
   startChild,
@@ -64,14 +65,16 @@ export function benchTls({ runs = 15, log = console.log } = {}) {
       const url = `https://127.0.0.1:${srv.port}/`;
       const f = srv.files;
       const env = cliEnv();
-      // The CLI with undici-lite's --liftoff-only flag swallowed, to measure what the flag saves.
-      const noLiftoff = join(dir, 'mtls-oauth-no-liftoff.mjs');
+      // The CLI with its --liftoff-only flag swallowed (boot.cjs and undici-lite.ts set it), to
+      // measure what the flag saves. No code cache: its stamp would not match.
+      const noLiftoff = join(dir, 'mtls-oauth-no-liftoff.cjs');
       writeFileSync(
         noLiftoff,
-        `import v8 from 'node:v8';
+        `const v8 = require('node:v8');
 const set = v8.setFlagsFromString;
 v8.setFlagsFromString = (flag) => (flag === '--liftoff-only' ? undefined : set(flag));
-await import(${JSON.stringify(rootUrl('dist/main.js'))});\n`,
+process.env.MTLS_OAUTH_CODE_CACHE = 'off';
+require(${JSON.stringify(join(ROOT, 'dist/cli/boot.cjs'))});\n`,
       );
       const probe = ['tls', url, ...tlsArgs(f)];
       // --all: discovery (an undici request) then the probe: the run that pays undici's exit delay.

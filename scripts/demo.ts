@@ -122,7 +122,7 @@ function expectExit(r: Run, code: number, what: string): void {
 }
 
 async function main(): Promise<void> {
-  if (!existsSync(fileURLToPath(new URL('../dist/main.js', import.meta.url)))) {
+  if (!existsSync(fileURLToPath(new URL('../dist/cli/main.cjs', import.meta.url)))) {
     throw new Error('dist/ is missing: run `npm run build` first (or `npm run demo`, which does)');
   }
   const started = Date.now();

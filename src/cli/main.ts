@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { commands } from './commands/index.ts';
+import { registerCommands } from './commands/index.ts';
 import { EXIT } from './exit-codes.ts';
 
 declare const __VERSION__: string | undefined;
@@ -24,7 +24,7 @@ for (const stream of [process.stdout, process.stderr]) {
   });
 }
 
-for (const register of commands) register(program);
+registerCommands(program, process.argv.slice(2));
 
 program.addHelpText(
   'after',
@@ -41,9 +41,8 @@ Examples:
 `,
 );
 
-try {
-  await program.parseAsync(process.argv);
-} catch (e) {
+// No top-level await: the CLI bundle is CommonJS (dist/cli/main.cjs), for V8's code cache.
+program.parseAsync(process.argv).catch((e: unknown) => {
   // commander throws on --help/--version (exit 0) and on usage errors (already printed).
   const err = e as { code?: string; exitCode?: number };
   if (
@@ -57,4 +56,4 @@ try {
   } else {
     throw e;
   }
-}
+});

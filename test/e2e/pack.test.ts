@@ -47,7 +47,7 @@ const work = mkdtempSync(join(tmpdir(), 'mtls-oauth-pack-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 test('npm pack: the tarball installs into an empty directory and runs `mtls-oauth login --help`', () => {
-  assert.ok(existsSync(join(ROOT, 'dist', 'main.js')), 'dist/ is built (npm run build)');
+  assert.ok(existsSync(join(ROOT, 'dist', 'cli', 'main.cjs')), 'dist/ is built (npm run build)');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
   // 1. Pack.
@@ -71,7 +71,16 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
   for (const absent of ['src', 'test', 'scripts', 'node_modules', 'tsconfig.json']) {
     assert.ok(!top.includes(absent), `${absent} is not packed`);
   }
-  assert.ok(existsSync(join(installed, 'dist', 'main.js')));
+  for (const file of [
+    'dist/cli/main.cjs',
+    'dist/cli/boot.cjs',
+    'dist/cli/llhttp.wasm',
+    'dist/index.js',
+    'bin/package.json',
+  ])
+    assert.ok(existsSync(join(installed, file)), `${file} is packed`);
+  // Bytecode compiled here must never ship: each installation makes its own.
+  assert.ok(!existsSync(join(installed, 'dist', 'cli', '.code-cache')), 'no code cache is packed');
   assert.ok(existsSync(join(project, 'node_modules', 'open', 'package.json')), 'open (external) installed');
 
   // 3. Run it the way a user would, through npx and through the bin link.
@@ -101,4 +110,14 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
   });
   assert.equal(direct.status, 0, direct.stderr);
   assert.equal(direct.stdout.trim(), pkg.version);
+  // The installed CLI keeps its code cache beside its bundle (writable here), one per command.
+  const caches = readdirSync(join(installed, 'dist', 'cli', '.code-cache'));
+  assert.ok(
+    caches.some((f) => f.startsWith('main.login-help.')),
+    caches.join(' '),
+  );
+  assert.ok(
+    caches.some((f) => f.startsWith('main.root-help.')),
+    caches.join(' '),
+  );
 });

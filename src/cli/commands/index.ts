@@ -12,14 +12,28 @@ import { registerSmoke } from './smoke.ts';
 import { registerTls } from './tls.ts';
 import { registerToken } from './token.ts';
 
-export const commands: Array<(program: Command) => void> = [
-  registerConfig,
-  registerTls,
-  registerDiscover,
-  registerToken,
-  registerIntrospect,
-  registerRevoke,
-  registerSmoke,
-  registerLogin,
-  registerCerts,
-];
+/** Every command by name, in the order the root help lists them. */
+export const commands: Record<string, (program: Command) => void> = {
+  config: registerConfig,
+  tls: registerTls,
+  discover: registerDiscover,
+  token: registerToken,
+  introspect: registerIntrospect,
+  revoke: registerRevoke,
+  smoke: registerSmoke,
+  login: registerLogin,
+  certs: registerCerts,
+};
+
+/**
+ * Registers the command `argv` names, or every command when it names none (the root help, `help
+ * CMD`, a typo that commander should answer with a suggestion). Building a command's options costs
+ * time at every start; a run needs only its own.
+ */
+export function registerCommands(program: Command, argv: string[]): void {
+  // The root options are all flags, so the first word that is not an option is the command.
+  const name = argv.find((a) => !a.startsWith('-'));
+  const only = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (only) only(program);
+  else for (const register of Object.values(commands)) register(program);
+}

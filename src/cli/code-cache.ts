@@ -1,0 +1,134 @@
+// Runs a CommonJS bundle with V8's code cache, as Node 22's module.enableCompileCache() does (Node 20
+// has no such thing). Without it, every start of the CLI parses and compiles its bundle again: about
+// a third of what a one-request run spends before its first byte goes out.
+//
+// A cache holds the bytecode of the functions that ran, so there is one per command (the functions
+// `token` needs are not those `--help` needs): the first run of a command writes it when the
+// process exits, later runs of that command load it. V8 rejects a cache made by another V8 version
+// or other flags (the file is then written again); the key carries the bundle's size and mtime, so a
+// rebuilt bundle never meets the bytecode of the old one.
+//
+// Where: `.code-cache/` beside the bundle, when that is writable (a checkout, npx), else the user's
+// cache directory. Never a shared folder such as /tmp: bytecode is code, and another user must not
+// be able to plant it. MTLS_OAUTH_CODE_CACHE=off runs without (nothing read, nothing written).
+// Every cache failure is silent: the CLI runs the same, only slower.
+
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import Module, { createRequire } from 'node:module';
+import { homedir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { Script, constants as vmConstants } from 'node:vm';
+
+/** The cache's name for this run: the command (its help apart), from the arguments. */
+export function cacheKeyFor(argv: string[]): string {
+  const command = argv.find((a) => !a.startsWith('-'));
+  const name = command && /^[a-z][a-z-]{0,19}$/.test(command) ? command : command ? 'other' : 'root';
+  const help = argv.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V');
+  return help ? `${name}-help` : name;
+}
+
+/** The user's cache directory for this tool (XDG on Linux, the platform's own elsewhere). */
+function userCacheRoot(env: NodeJS.ProcessEnv): string {
+  if (process.platform === 'win32' && env.LOCALAPPDATA) return join(env.LOCALAPPDATA, 'mtls-oauth', 'Cache');
+  if (process.platform === 'darwin') return join(env.HOME || homedir(), 'Library', 'Caches', 'mtls-oauth');
+  return join(env.XDG_CACHE_HOME || join(env.HOME || homedir(), '.cache'), 'mtls-oauth');
+}
+
+/** Writes `data` into the first of `dirs` that takes it (created private); atomically. */
+function writeFirst(dirs: string[], name: string, data: Buffer): string | undefined {
+  for (const dir of dirs) {
+    try {
+      mkdirSync(dir, { recursive: true, mode: 0o700 });
+      const file = join(dir, name);
+      const tmp = `${file}.${process.pid}.tmp`;
+      writeFileSync(tmp, data, { mode: 0o600 });
+      renameSync(tmp, file);
+      return file;
+    } catch {}
+  }
+  return undefined;
+}
+
+export interface CodeCacheOptions {
+  /** Cache name for this run (cacheKeyFor(process.argv.slice(2))). */
+  key: string;
+  env?: NodeJS.ProcessEnv;
+  /** Overrides where caches go (tests). */
+  dirs?: string[];
+}
+
+/** What happened, for tests and `MTLS_OAUTH_CODE_CACHE=verbose`. */
+export interface CodeCacheOutcome {
+  /** The cache file read, when one was. */
+  file?: string;
+  state: 'off' | 'hit' | 'rejected' | 'miss';
+}
+
+/**
+ * Loads `bundle` (a CommonJS file) as a module, compiled with its code cache when there is one;
+ * schedules writing the cache at process exit when there was none or V8 rejected it.
+ */
+export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): CodeCacheOutcome {
+  const env = opts.env ?? process.env;
+  // The build makes the bundle pure ASCII (scripts/build.mjs checks), which latin1 reads faster.
+  const source = readFileSync(bundle, 'latin1');
+  const setting = (env.MTLS_OAUTH_CODE_CACHE ?? '').toLowerCase();
+  let outcome: CodeCacheOutcome = { state: 'off' };
+  let dirs: string[] = [];
+  let name = '';
+  let cached: Buffer | undefined;
+  if (setting !== 'off' && setting !== '0') {
+    const st = statSync(bundle);
+    const stamp = `${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}`;
+    name = `${basename(bundle).replace(/\.c?js$/, '')}.${opts.key}.${stamp}.v8`;
+    dirs = opts.dirs ?? [join(dirname(bundle), '.code-cache'), join(userCacheRoot(env), 'code-cache')];
+    outcome = { state: 'miss' };
+    for (const dir of dirs) {
+      try {
+        cached = readFileSync(join(dir, name));
+        outcome.file = join(dir, name);
+        // A cache that V8 rejects is rewritten where it was found.
+        dirs = [dir, ...dirs.filter((d) => d !== dir)];
+        break;
+      } catch {}
+    }
+  }
+
+  // The CommonJS wrapper on the first line, so that line numbers in stack traces stay those of the file.
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+    filename: bundle,
+    ...(cached ? { cachedData: cached } : {}),
+    // `import()` in the bundle (of the ES-module-only `open`) goes to Node's own loader.
+    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+  });
+  if (cached) outcome.state = script.cachedDataRejected ? 'rejected' : 'hit';
+  if (dirs.length && outcome.state !== 'hit') {
+    process.once('exit', () => {
+      try {
+        const file = writeFirst(dirs, name, script.createCachedData());
+        if (file) dropOtherBuilds(file);
+      } catch {}
+    });
+  }
+  if (setting === 'verbose') process.stderr.write(`code cache: ${outcome.state} ${outcome.file ?? ''}\n`);
+
+  const mod = new Module(bundle);
+  mod.filename = bundle;
+  mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
+    dirname(bundle),
+  );
+  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
+  wrapper.call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname(bundle));
+  mod.loaded = true;
+  return outcome;
+}
+
+/** Removes the caches of other builds (another stamp) of the same bundle and key beside `file`. */
+function dropOtherBuilds(file: string) {
+  const [name, key] = basename(file).split('.');
+  for (const other of readdirSync(dirname(file))) {
+    const [n, k] = other.split('.');
+    if (n === name && k === key && other !== basename(file) && other.endsWith('.v8'))
+      rmSync(join(dirname(file), other), { force: true });
+  }
+}

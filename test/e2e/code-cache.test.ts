@@ -1,0 +1,152 @@
+// The built CLI's V8 code cache (src/cli/code-cache.ts): written on a command's first run, read on
+// the next, rejected and rewritten when it does not fit, never in the way. Each test runs a private
+// copy of bin/ and dist/cli/, so that its cache starts empty and other tests never see it.
+
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { cacheKeyFor } from '../../src/cli/code-cache.ts';
+import { cleanEnv } from '../helpers/cli.ts';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const work = mkdtempSync(join(tmpdir(), 'mtls-oauth-code-cache-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+
+let copies = 0;
+/** A private installation: bin/ and dist/cli/ copied; returns its paths. */
+function install() {
+  const dir = join(work, `install-${copies++}`);
+  cpSync(join(ROOT, 'bin'), join(dir, 'bin'), { recursive: true });
+  cpSync(join(ROOT, 'dist', 'cli'), join(dir, 'dist', 'cli'), {
+    recursive: true,
+    filter: (src) => !src.includes('.code-cache'),
+  });
+  const home = join(dir, 'home');
+  return {
+    bin: join(dir, 'bin', 'mtls-oauth'),
+    bundle: join(dir, 'dist', 'cli', 'main.cjs'),
+    cacheDir: join(dir, 'dist', 'cli', '.code-cache'),
+    userCacheDir: join(home, 'xdg-cache', 'mtls-oauth', 'code-cache'),
+    env: (extra: NodeJS.ProcessEnv = {}) =>
+      cleanEnv({
+        HOME: home,
+        XDG_CACHE_HOME: join(home, 'xdg-cache'),
+        MTLS_OAUTH_CODE_CACHE: 'verbose',
+        ...extra,
+      }),
+  };
+}
+
+function run(bin: string, args: string[], env: NodeJS.ProcessEnv) {
+  const r = spawnSync(process.execPath, [bin, ...args], { env, encoding: 'utf8', timeout: 30_000 });
+  const state = /^code cache: (\w+)/m.exec(r.stderr)?.[1];
+  return { ...r, state };
+}
+
+const files = (dir: string) => (existsSync(dir) ? readdirSync(dir).sort() : []);
+
+describe('cacheKeyFor', () => {
+  it('one cache per command, its help apart', () => {
+    assert.equal(cacheKeyFor([]), 'root');
+    assert.equal(cacheKeyFor(['--help']), 'root-help');
+    assert.equal(cacheKeyFor(['--version']), 'root-help');
+    assert.equal(cacheKeyFor(['token', '--grant', 'client_credentials']), 'token');
+    assert.equal(cacheKeyFor(['--json', 'smoke']), 'smoke');
+    assert.equal(cacheKeyFor(['token', '-h']), 'token-help');
+    assert.equal(cacheKeyFor(['certs', 'init']), 'certs');
+  });
+  it('a name that is not a plain command word never becomes part of a file name', () => {
+    assert.equal(cacheKeyFor(['../../etc/passwd']), 'other');
+    assert.equal(cacheKeyFor(['Token']), 'other');
+    assert.equal(cacheKeyFor(['a'.repeat(40)]), 'other');
+  });
+});
+
+describe('the code cache of the built CLI', () => {
+  it('first run writes it (private files), the next reads it; the output is the same', () => {
+    const i = install();
+    const first = run(i.bin, ['--version'], i.env());
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.state, 'miss');
+    const written = files(i.cacheDir);
+    assert.equal(written.length, 1, written.join(' '));
+    assert.match(written[0], /^main\.root-help\.v\d+\.\d+\.\d+-\w+-\d+-\d+\.v8$/);
+    assert.equal(statSync(join(i.cacheDir, written[0])).mode & 0o777, 0o600);
+    assert.equal(statSync(i.cacheDir).mode & 0o777, 0o700);
+
+    const second = run(i.bin, ['--version'], i.env());
+    assert.equal(second.state, 'hit');
+    assert.equal(second.stdout, first.stdout);
+    // Another command has its own cache.
+    const help = run(i.bin, ['token', '--help'], i.env());
+    assert.equal(help.status, 0, help.stderr);
+    assert.equal(help.state, 'miss');
+    assert.match(help.stdout, /^Usage: mtls-oauth token/);
+    assert.equal(files(i.cacheDir).length, 2);
+  });
+
+  it('a damaged cache is rejected, the command still works, and the cache is written again', () => {
+    const i = install();
+    run(i.bin, ['--version'], i.env());
+    const [name] = files(i.cacheDir);
+    writeFileSync(join(i.cacheDir, name), Buffer.alloc(4096, 7));
+    const r = run(i.bin, ['--version'], i.env());
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.state, 'rejected');
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+    assert.equal(run(i.bin, ['--version'], i.env()).state, 'hit');
+  });
+
+  it('a rebuilt bundle never meets the old bytecode, and the old cache is dropped', () => {
+    const i = install();
+    run(i.bin, ['--version'], i.env());
+    const [before] = files(i.cacheDir);
+    const later = new Date(statSync(i.bundle).mtimeMs + 5_000);
+    utimesSync(i.bundle, later, later);
+    const r = run(i.bin, ['--version'], i.env());
+    assert.equal(r.state, 'miss');
+    const after = files(i.cacheDir);
+    assert.equal(after.length, 1, after.join(' '));
+    assert.notEqual(after[0], before);
+  });
+
+  it('MTLS_OAUTH_CODE_CACHE=off reads and writes nothing', () => {
+    const i = install();
+    const r = run(i.bin, ['--version'], i.env({ MTLS_OAUTH_CODE_CACHE: 'off' }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.stderr, '');
+    assert.deepEqual(files(i.cacheDir), []);
+    assert.deepEqual(files(i.userCacheDir), []);
+  });
+
+  it('beside the bundle when it can, else in the user cache directory; nowhere when neither works', () => {
+    const i = install();
+    // A file where the cache directory would be: that place cannot take a cache.
+    writeFileSync(i.cacheDir, 'not a directory');
+    assert.equal(run(i.bin, ['--version'], i.env()).state, 'miss');
+    assert.equal(files(i.userCacheDir).length, 1);
+    assert.equal(run(i.bin, ['--version'], i.env()).state, 'hit');
+
+    const j = install();
+    writeFileSync(j.cacheDir, 'not a directory');
+    const blocked = join(work, `blocked-${copies}`);
+    writeFileSync(blocked, 'not a directory either');
+    const r = run(j.bin, ['--version'], j.env({ XDG_CACHE_HOME: blocked }));
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
+    assert.equal(run(j.bin, ['--version'], j.env({ XDG_CACHE_HOME: blocked })).state, 'miss');
+  });
+});
