@@ -77,6 +77,22 @@ const wasmFiles = {
     }));
   },
 };
+// src/cli/import-esm.ts in the CLI bundle: a call into a file beside it that Node compiles itself,
+// so that its import() has Node's module loader (see there).
+const IMPORT_ESM_FILE =
+  "'use strict';\n// See src/cli/import-esm.ts.\nmodule.exports = (specifier) => import(specifier);\n";
+const importEsmFile = {
+  name: 'import-esm-file',
+  setup(b) {
+    b.onResolve({ filter: /[\\/]import-esm\.ts$/ }, () => ({ path: 'import-esm', namespace: 'import-esm' }));
+    b.onLoad({ filter: /.*/, namespace: 'import-esm' }, () => ({
+      contents: "module.exports = { importEsm: (specifier) => require('./import-esm.cjs')(specifier) };",
+      loader: 'js',
+    }));
+    b.onResolve({ filter: /^\.\/import-esm\.cjs$/ }, (args) => ({ path: args.path, external: true }));
+  },
+};
+
 function writeWasmFiles(dir) {
   for (const name of LLHTTP) {
     const bytes = require(`undici/lib/llhttp/${name}`);
@@ -110,9 +126,10 @@ await build({
   // Comments and layout cost reading and hashing at every start; names stay (stack traces, --debug),
   // and the source map points back into src/.
   minifyWhitespace: true,
-  plugins: [...common.plugins, wasmFiles],
+  plugins: [...common.plugins, wasmFiles, importEsmFile],
 });
 writeWasmFiles(`${tmp}/cli`);
+writeFileSync(`${tmp}/cli/import-esm.cjs`, IMPORT_ESM_FILE);
 // The code cache loader reads the bundle as latin1 (faster than UTF-8): it must be ASCII, as
 // esbuild writes by default (non-ASCII characters in strings escaped, comments dropped).
 for (const name of ['main.cjs', 'boot.cjs']) {
@@ -120,6 +137,13 @@ for (const name of ['main.cjs', 'boot.cjs']) {
   if (at >= 0)
     throw new Error(`dist/cli/${name} is not ASCII (byte ${at}): the code cache loader reads it as latin1`);
 }
+// A script compiled from a code cache has no module loader: an import() left in the bundle (one
+// that esbuild could not turn into a bundled module) would fail at run time. Use import-esm.ts.
+const dynamicImport = /\bimport\(\s*["'`]([^"'`]*)/.exec(readFileSync(`${tmp}/cli/main.cjs`, 'latin1'));
+if (dynamicImport)
+  throw new Error(
+    `dist/cli/main.cjs still has import("${dynamicImport[1]}"): load it with src/cli/import-esm.ts`,
+  );
 
 // The library (`import 'mtls-oauth'`): ES modules, split so that heavy modules load on use.
 await build({

@@ -17,7 +17,7 @@ import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, wri
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
-import { Script, constants as vmConstants } from 'node:vm';
+import { Script } from 'node:vm';
 
 /** The cache's name for this run: the command (its help apart), from the arguments. */
 export function cacheKeyFor(argv: string[]): string {
@@ -98,8 +98,7 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
   const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
     filename: bundle,
     ...(cached ? { cachedData: cached } : {}),
-    // `import()` in the bundle (of the ES-module-only `open`) goes to Node's own loader.
-    importModuleDynamically: vmConstants.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    // No import() in here: a script from a code cache has no module loader (import-esm.ts).
   });
   if (cached) outcome.state = script.cachedDataRejected ? 'rejected' : 'hit';
   if (dirs.length && outcome.state !== 'hit') {

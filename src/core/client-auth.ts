@@ -1,7 +1,7 @@
 // Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3,
 // RFC 7523 private_key_jwt, RFC 8705 mutual TLS).
 
-import { randomUUID } from 'node:crypto';
+import { createPrivateKey, type JsonWebKey, type KeyObject, randomUUID } from 'node:crypto';
 import { usageError } from './errors.ts';
 
 export const AUTH_METHODS = [
@@ -114,12 +114,11 @@ export async function assertionSigner(
   keyText: string,
 ): Promise<(claims: Record<string, unknown>) => Promise<string>> {
   const jose = await import('jose');
-  const { createPrivateKey } = await import('node:crypto');
-  let key: import('node:crypto').KeyObject;
+  let key: KeyObject;
   let kid: string | undefined;
   try {
     if (keyText.trim().startsWith('{')) {
-      const jwk = JSON.parse(keyText) as import('node:crypto').JsonWebKey & { kid?: string };
+      const jwk = JSON.parse(keyText) as JsonWebKey & { kid?: string };
       kid = jwk.kid;
       key = createPrivateKey({ key: jwk, format: 'jwk' });
     } else {

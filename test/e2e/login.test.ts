@@ -9,7 +9,7 @@
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
 import { createHash, generateKeyPairSync } from 'node:crypto';
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -203,6 +203,29 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
       assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'no secret printed');
     }
     assert.deepEqual(idp.serverErrors, []);
+  });
+
+  test('without --no-browser the system browser gets the URL (twice: once from a warm code cache)', async (t) => {
+    // `open` hands the URL to its xdg-open script, which honours $BROWSER; elsewhere it calls the
+    // platform's own opener, which a test cannot stand in for.
+    if (process.platform !== 'linux') return t.skip('open uses xdg-open (and so $BROWSER) only on Linux');
+    const browser = join(fx.home, 'browser.sh');
+    writeFileSync(browser, `#!/bin/sh\nprintf '%s' "$1" > "$0.url"\n`, { mode: 0o755 });
+    for (const round of [1, 2]) {
+      rmSync(`${browser}.url`, { force: true });
+      const run = startLogin(['login', ...fx.args()], { ...env().env, BROWSER: browser });
+      const url = await run.url;
+      let opened = '';
+      for (let i = 0; i < 100 && !opened; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        opened = existsSync(`${browser}.url`) ? readFileSync(`${browser}.url`, 'utf8') : '';
+      }
+      assert.equal(opened, url, `round ${round}: the browser was given the authorization URL`);
+      await completeLogin(idp, url, { login: 'alice' });
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /could not open a browser|warning/i);
+    }
   });
 
   test('--json with offline_access: the envelope, the named checks, a refresh token cached', async () => {

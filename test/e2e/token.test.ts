@@ -2,8 +2,8 @@
 // mtls_endpoint_aliases: output, --json envelope, exit codes, secrets, the cache, the grants.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { createHash, generateKeyPairSync } from 'node:crypto';
+import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
@@ -279,5 +279,55 @@ describe('mtls-oauth token against endpoints that do not answer OAuth', () => {
     const big = await fx.run([...base, '--token-endpoint', `${fx.server.url}/big`, '--json']);
     assert.equal(big.code, 3);
     assert.equal(jsonOf(big).error!.code, 'RESPONSE_TOO_LARGE');
+  });
+});
+
+describe('mtls-oauth token --auth private_key_jwt (built CLI)', () => {
+  let fx: IdpFixture;
+  let signingKey: string;
+
+  before(async () => {
+    const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    fx = await idpFixture({
+      prefix: 'e2e-token-jwt-',
+      clients: [
+        {
+          client_id: 'jwt-client',
+          token_endpoint_auth_method: 'private_key_jwt',
+          jwks: { keys: [{ ...signer.publicKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256' }] },
+          grant_types: ['client_credentials'],
+          response_types: [],
+          redirect_uris: [],
+          scope: 'api:read',
+        },
+      ],
+    });
+    signingKey = join(fx.home, 'signing.pem');
+    writeFileSync(signingKey, signer.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  });
+  after(() => fx?.close());
+
+  test('a client assertion signed with --signing-key: a token, twice (cold and warm code cache)', async () => {
+    const args = [
+      'token',
+      '--issuer',
+      fx.idp.issuer,
+      '--client-id',
+      'jwt-client',
+      '--signing-key',
+      signingKey,
+      '--ca',
+      fx.files.ca,
+      '--no-cache',
+      '--json',
+    ];
+    for (const round of [1, 2]) {
+      const r = await fx.run(args);
+      assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
+      assertNoStack(r);
+      const doc = jsonOf(r);
+      assert.equal(doc.ok, true);
+      assert.equal(doc.result.token_type, 'Bearer');
+    }
   });
 });

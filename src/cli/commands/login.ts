@@ -8,6 +8,7 @@ import { resolveSettings, SETTINGS, type SettingName, type Settings } from '../.
 import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
 import { addIdpOptions } from '../common.ts';
+import { importEsm } from '../import-esm.ts';
 import { claimText, formatDuration, renderChecks, timeWithCountdown } from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
 import { type Spinner, table, type Ui } from '../ui.ts';
@@ -127,7 +128,7 @@ async function openBrowser(url: string, report: (line: string) => void): Promise
   try {
     // `open` hands the URL to the platform's opener as one argument, so on Windows it reaches the
     // browser whole (a bare `cmd /c start` would cut it at the first "&").
-    const { default: open } = await import('open');
+    const { default: open } = await importEsm<typeof import('open')>('open');
     const child = await open(url);
     child.once('error', (e) => failed(e.message));
     child.once('exit', (code) => {
