@@ -1,9 +1,10 @@
 // What the sections of `npm run bench` share (scripts/bench.mjs and bench-{token,smoke,tls}.mjs):
 // timing whole processes, the CLI's environment, a local server in a child process (the test IdP
-// or a bare mTLS server) with its PEM files in a temporary folder, and curl's mTLS arguments.
+// or a bare mTLS server) with its PEM files in a temporary folder, curl's mTLS arguments, and the
+// floor program (the least any Node.js process takes for the same requests).
 
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -118,6 +119,49 @@ export const curlForm = (f, url, token) => [
   'client_id=kong',
   url,
 ];
+
+// ---------------------------------------------------------------------------------------------
+// The floor: the least any Node.js process can take for a run of requests
+
+/**
+ * A minimal CommonJS program: node:https with kept-alive agents (one with the client certificate,
+ * one without), the requests one after another, nothing else: no CLI, no checks, no output. What it
+ * takes is what any Node.js tool making these requests takes at least. Arguments: a JSON plan
+ * { cert, key, ca, requests: [{ url, body?, withCert }] }; "{token}" in a body is the first
+ * response's access_token.
+ */
+const FLOOR_SOURCE = `'use strict';
+const https = require('node:https');
+const fs = require('node:fs');
+const plan = JSON.parse(process.argv[2]);
+const ca = fs.readFileSync(plan.ca);
+const withCert = new https.Agent({ keepAlive: true, maxSockets: 1, ca, cert: fs.readFileSync(plan.cert), key: fs.readFileSync(plan.key) });
+const plain = new https.Agent({ keepAlive: true, maxSockets: 1, ca });
+const send = (q, body) => new Promise((resolve, reject) => {
+  const headers = body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) };
+  const req = https.request(q.url, { method: body === undefined ? 'GET' : 'POST', agent: q.withCert ? withCert : plain, headers }, (res) => {
+    let text = '';
+    res.setEncoding('utf8').on('data', (d) => (text += d)).on('end', () => (res.statusCode === 200 ? resolve(text) : reject(new Error(q.url + ': HTTP ' + res.statusCode))));
+  });
+  req.on('error', reject).end(body);
+});
+(async () => {
+  let token;
+  for (const q of plan.requests) {
+    const text = await send(q, q.body === undefined ? undefined : q.body.replace('{token}', token));
+    if (token === undefined && text.includes('access_token')) token = JSON.parse(text).access_token;
+  }
+  withCert.destroy();
+  plain.destroy();
+})().catch((e) => { console.error(e.message); process.exitCode = 1; });
+`;
+
+/** Writes the floor program into `dir`; returns (plan) => the arguments to time with process.execPath. */
+export function floorProgram(dir) {
+  const file = join(dir, 'floor.cjs');
+  writeFileSync(file, FLOOR_SOURCE);
+  return (plan) => [file, JSON.stringify(plan)];
+}
 
 // ---------------------------------------------------------------------------------------------
 // A local server in a child process (the measurements block this one)

@@ -6,6 +6,8 @@
 //     revoke, introspect again (five requests) in one process, against the same five requests made
 //     by five curl invocations (discovery without a certificate, the rest with it, at the aliases).
 //                                                   Goal (issue 6): smoke takes less wall time.
+//     Beside them, the floor: the same five requests from a minimal node:https program
+//     (bench-lib.mjs), the least any Node.js process takes for them.
 //   - the full `mtls-oauth smoke` (all seven steps: also the TLS probe and the binding check),
 //     against the same five curls, for scale.
 // Medians of whole-process wall times, runs interleaved; the machine is noisy, so read the ratios.
@@ -15,6 +17,7 @@ import {
   cliEnv,
   curlForm,
   curlToken,
+  floorProgram,
   isMain,
   medians,
   ms,
@@ -56,6 +59,21 @@ export function benchSmoke({ runs = 15, log = console.log } = {}) {
         return d.t + t.t + i1.t + r.t + i2.t;
       };
 
+      // The floor: the same five requests from a bare node:https program (bench-lib.mjs).
+      const form = 'token={token}&client_id=kong';
+      const floor = floorProgram(dir)({
+        cert: f.clientCert,
+        key: f.clientKey,
+        ca: f.ca,
+        requests: [
+          { url: `${idp.issuer}/.well-known/openid-configuration`, withCert: false },
+          { url: a.token_endpoint, body: 'grant_type=client_credentials&client_id=kong', withCert: true },
+          { url: a.introspection_endpoint, body: form, withCert: true },
+          { url: a.revocation_endpoint, body: form, withCert: true },
+          { url: a.introspection_endpoint, body: form, withCert: true },
+        ],
+      });
+
       // Warm-up: disk caches, the IdP's first requests; and a check that both runs pass.
       timed(process.execPath, ['-e', '0']);
       const check = JSON.parse(timed(process.execPath, [...five, '--json'], { env }).stdout);
@@ -67,9 +85,10 @@ export function benchSmoke({ runs = 15, log = console.log } = {}) {
       }
       const handshakes = check.tls.length;
       timed(process.execPath, full, { env });
+      timed(process.execPath, floor); // throws if it fails
       fiveCurls();
 
-      const r = { nodeE0: [], five: [], fiveRun: [], fiveSteps: [], full: [], curls: [] };
+      const r = { nodeE0: [], five: [], fiveRun: [], fiveSteps: [], full: [], curls: [], floor: [] };
       for (let i = 0; i < runs; i++) {
         r.nodeE0.push(timed(process.execPath, ['-e', '0']).t);
         // --json costs nothing measurable and tells how much of the wall time the run itself took.
@@ -80,6 +99,7 @@ export function benchSmoke({ runs = 15, log = console.log } = {}) {
         r.fiveSteps.push(inner.steps.reduce((t, s) => t + s.timeMs, 0));
         r.full.push(timed(process.execPath, full, { env }).t);
         r.curls.push(fiveCurls());
+        r.floor.push(timed(process.execPath, floor).t);
       }
       const m = medians(r);
       log(
@@ -93,6 +113,9 @@ export function benchSmoke({ runs = 15, log = console.log } = {}) {
         `    of which the run (certificate, transport, steps) ${ms(m.fiveRun)}, the five steps ${ms(m.fiveSteps)}; the rest is Node starting and loading the CLI`,
       );
       log(`  the same five requests as five curl invocations   ${ms(m.curls)}`);
+      log(
+        `    the floor: a bare node:https program, same 5     ${ms(m.floor)}  (${m.floor < m.curls ? 'faster' : 'slower'} than the five curls; node -e 0 alone is ${(m.nodeE0 / m.curls).toFixed(2)}x them)`,
+      );
       log(`  smoke, all 7 steps (+ TLS probe, binding check)   ${ms(m.full)}`);
       log(
         `  goal: smoke faster than five curls: ${m.five < m.curls ? 'met' : 'NOT met'} (${(m.curls / m.five).toFixed(2)}x; all 7 steps: ${(m.curls / m.full).toFixed(2)}x)`,

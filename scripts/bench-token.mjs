@@ -5,22 +5,22 @@
 //   1. `mtls-oauth token --grant client_credentials` (the built CLI, explicit token endpoint, no
 //      cache, no binding introspection: the same single POST) against `curl` doing that POST with
 //      --cert/--key/--cacert, and against `node -e 0`.           Goal: token within 2x of node -e 0.
-//   2. token + introspect + revoke + introspect in one process (a small script on src/core, bundled
-//      with esbuild like the CLI; one TLS handshake per host) against four curl invocations.
-//                                                               Goal: the sequence beats the curls.
+//   2. token + introspect + revoke + introspect in one process: the built CLI's
+//      `smoke --steps introspect,introspect-after-revoke` with explicit endpoints (no discovery; one
+//      TLS handshake), against four curl invocations.           Goal: the sequence beats the curls.
+//      Beside it, the floor: the same four requests from a minimal node:https program
+//      (bench-lib.mjs), the least any Node.js process takes for them.
 // Medians of whole-process wall times; the machine is noisy, so read the ratios.
 
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import {
   BIN,
   cliEnv,
   curlForm,
   curlToken,
+  floorProgram,
   isMain,
   medians,
   ms,
-  ROOT,
   runsFromEnv,
   startIdpProcess,
   timed,
@@ -31,49 +31,6 @@ import {
 /** "123.4 ms", unpadded: this section aligns its columns itself. */
 const fmt = (x) => ms(x, 0);
 
-// The one-process sequence on src/core, bundled like the CLI (esbuild).
-const SEQUENCE_SOURCE = `
-const t0 = performance.now();
-const { openSession } = await import(${JSON.stringify(join(ROOT, 'src/core/session.ts'))});
-const { tokenRequest, introspectToken, revokeToken } = await import(${JSON.stringify(join(ROOT, 'src/core/token-endpoint.ts'))});
-const [tokenEndpoint, introspectionEndpoint, revocationEndpoint, cert, key, ca] = process.argv.slice(2);
-const s = await openSession({
-  settings: { clientId: 'kong', cert, key, ca, tokenEndpoint, introspectionEndpoint, revocationEndpoint },
-});
-const t1 = performance.now();
-const { token } = await tokenRequest(s.client, s.endpoint('token').url, { grant_type: 'client_credentials' });
-const a = await introspectToken(s.client, s.endpoint('introspection').url, token.access_token);
-await revokeToken(s.client, s.endpoint('revocation').url, token.access_token);
-const b = await introspectToken(s.client, s.endpoint('introspection').url, token.access_token);
-const t2 = performance.now();
-if (!a.response.active || b.response.active) throw new Error('unexpected introspection answers');
-const handshakes = s.http.connections.length;
-await s.close();
-process.stdout.write(JSON.stringify({ setupMs: t1 - t0, requestsMs: t2 - t1, handshakes }) + '\\n');
-`;
-
-async function bundleSequence(dir) {
-  const { build } = await import('esbuild');
-  const entry = join(dir, 'sequence-entry.mjs');
-  writeFileSync(entry, SEQUENCE_SOURCE);
-  const out = join(dir, 'sequence.mjs');
-  await build({
-    entryPoints: [entry],
-    outfile: out,
-    bundle: true,
-    format: 'esm',
-    platform: 'node',
-    target: 'node20',
-    external: ['open'],
-    banner: {
-      js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);",
-    },
-    logLevel: 'warning',
-    nodePaths: [join(ROOT, 'node_modules')],
-  });
-  return out;
-}
-
 /** Runs the section; returns the numbers (also printed). */
 export function benchToken({ runs = 15, log = console.log } = {}) {
   return withServer(
@@ -82,7 +39,7 @@ export function benchToken({ runs = 15, log = console.log } = {}) {
     async (idp, dir) => {
       const f = idp.files;
       const ep = idp.endpoints;
-      const env = cliEnv({ MTLS_OAUTH_CACHE_DIR: dir });
+      const env = cliEnv({ MTLS_OAUTH_CACHE_DIR: dir, XDG_CONFIG_HOME: dir });
       const cli = [
         BIN,
         'token',
@@ -96,36 +53,57 @@ export function benchToken({ runs = 15, log = console.log } = {}) {
         '--no-cache',
         '--no-introspect',
       ];
+      const sequence = [
+        BIN,
+        'smoke',
+        '--client-id',
+        'kong',
+        ...tlsArgs(f),
+        '--token-endpoint',
+        ep.token,
+        '--introspection-endpoint',
+        ep.introspection,
+        '--revocation-endpoint',
+        ep.revocation,
+        '--steps',
+        'introspect,introspect-after-revoke',
+      ];
       const curlT = curlToken(f, ep.token);
-      const sequence = await bundleSequence(dir);
-      const seqArgs = [sequence, ep.token, ep.introspection, ep.revocation, f.clientCert, f.clientKey, f.ca];
+      const form = 'token={token}&client_id=kong';
+      const floor = floorProgram(dir)({
+        cert: f.clientCert,
+        key: f.clientKey,
+        ca: f.ca,
+        requests: [
+          { url: ep.token, body: 'grant_type=client_credentials&client_id=kong', withCert: true },
+          { url: ep.introspection, body: form, withCert: true },
+          { url: ep.revocation, body: form, withCert: true },
+          { url: ep.introspection, body: form, withCert: true },
+        ],
+      });
 
-      // Warm-up: disk caches, the IdP's first requests.
+      // Warm-up (disk caches, the IdP's first requests, the CLI's code cache), and a check that the
+      // sequence is the four requests on one connection.
       timed('node', ['-e', '0']);
       timed(process.execPath, cli, { env });
       timed('curl', curlT);
-      timed(process.execPath, seqArgs);
+      const check = JSON.parse(timed(process.execPath, [...sequence, '--json'], { env }).stdout);
+      const plan = check.checks.map((c) => c.name).join(',');
+      if (!check.ok || plan !== 'token,introspect,revoke,introspect-after-revoke') {
+        throw new Error(`unexpected sequence run: ${plan} ok=${check.ok}`);
+      }
+      const handshakes = check.tls.length;
+      timed(process.execPath, floor); // throws if it fails
 
-      const r = {
-        nodeE0: [],
-        cli: [],
-        curl: [],
-        seq: [],
-        seqSetup: [],
-        seqRequests: [],
-        curl4: [],
-        handshakes: 0,
-      };
+      const r = { nodeE0: [], cli: [], curl: [], seq: [], seqRun: [], floor: [], curl4: [] };
       for (let i = 0; i < runs; i++) {
         r.nodeE0.push(timed(process.execPath, ['-e', '0']).t);
         r.cli.push(timed(process.execPath, cli, { env }).t);
         r.curl.push(timed('curl', curlT).t);
-        const s = timed(process.execPath, seqArgs);
-        const inner = JSON.parse(s.stdout);
+        const s = timed(process.execPath, [...sequence, '--json'], { env });
         r.seq.push(s.t);
-        r.seqSetup.push(inner.setupMs);
-        r.seqRequests.push(inner.requestsMs);
-        r.handshakes = inner.handshakes;
+        r.seqRun.push(JSON.parse(s.stdout).result.timeMs);
+        r.floor.push(timed(process.execPath, floor).t);
         // Four curls: the token, then introspect, revoke, introspect with it.
         const t = timed('curl', curlT);
         const token = JSON.parse(t.stdout).access_token;
@@ -137,22 +115,33 @@ export function benchToken({ runs = 15, log = console.log } = {}) {
         r.curl4.push(t.t + a.t + b.t + c.t);
       }
       const m = medians(r);
-      log(`token (medians of ${runs} runs, whole processes, one local test IdP)`);
-      log(`  node -e 0                                  ${fmt(m.nodeE0)}`);
-      log(
-        `  mtls-oauth token --grant client_credentials ${fmt(m.cli)}  (${(m.cli / m.nodeE0).toFixed(2)}x node -e 0; goal <= 2x)`,
+      const x = (t) => `${(t / m.nodeE0).toFixed(2)}x node -e 0`;
+      const row = (label, t, note) =>
+        log(`  ${label.padEnd(46)} ${fmt(t).padStart(8)}${note ? `  (${note})` : ''}`);
+      log(`token (medians of ${runs} interleaved runs, whole processes, one local test IdP)`);
+      row('node -e 0', m.nodeE0);
+      row(
+        'mtls-oauth token --grant client_credentials',
+        m.cli,
+        `${x(m.cli)}; goal <= 2x: ${m.cli <= 2 * m.nodeE0 ? 'met' : 'NOT met'}`,
       );
-      log(
-        `  curl, the same POST                        ${fmt(m.curl)}  (mtls-oauth ${(m.cli / m.curl).toFixed(1)}x curl)`,
+      row('curl, the same POST', m.curl, `mtls-oauth ${(m.cli / m.curl).toFixed(1)}x curl`);
+      row(
+        'token+introspect+revoke+introspect, mtls-oauth',
+        m.seq,
+        `smoke --steps; ${handshakes} handshake${handshakes === 1 ? '' : 's'}; the run itself ${fmt(m.seqRun)}`,
       );
-      log(
-        `  token+introspect+revoke+introspect, 1 proc ${fmt(m.seq)}  (setup ${fmt(m.seqSetup)}, the 4 requests ${fmt(m.seqRequests)}, ${m.handshakes} handshake${m.handshakes === 1 ? '' : 's'})`,
+      row(
+        'the same as four curl invocations',
+        m.curl4,
+        `goal: mtls-oauth faster: ${m.seq < m.curl4 ? 'met' : 'NOT met'}`,
       );
-      log(
-        `  the same as four curl invocations          ${fmt(m.curl4)}  (goal: the sequence faster: ${m.seq < m.curl4 ? 'met' : 'NOT met'}; in-process requests alone ${(m.curl4 / m.seqRequests).toFixed(1)}x faster)`,
+      row(
+        '  the floor: a bare node:https program, same 4',
+        m.floor,
+        `${m.floor < m.curl4 ? 'faster' : 'slower'} than the four curls; node -e 0 alone is ${(m.nodeE0 / m.curl4).toFixed(2)}x them`,
       );
-      log(`  goal token <= 2x node -e 0: ${m.cli <= 2 * m.nodeE0 ? 'met' : 'NOT met'}`);
-      return m;
+      return { ...m, handshakes };
     },
   );
 }

@@ -18,7 +18,7 @@ import {
 import { openTunnel, type ProxyRoute, type ProxyTarget } from '../proxy.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
 import { type ConnectionRecord, summarizeCertificate, VERIFY_MESSAGES } from './diagnostics.ts';
-import type { ClientIdentity } from './identity.ts';
+import { type ClientIdentity, takeCheckedContext } from './identity.ts';
 import { dnFromDer } from './x509-names.ts';
 
 /** The most server bytes kept per connection for the analysis (handshake + a little after it). */
@@ -198,11 +198,13 @@ function applyFlight(record: ConnectionRecord, flight: ServerFlight, identity: C
  */
 export function buildSecureContext(o: Pick<ConnectorOptions, 'identity' | 'ca' | 'caMode'>): SecureContext {
   const base = o.identity ? o.identity.tls : {};
-  if (!o.ca || o.caMode === 'replace') return createSecureContext({ ...base, ...(o.ca ? { ca: o.ca } : {}) });
+  if (o.ca && o.caMode === 'replace') return createSecureContext({ ...base, ca: o.ca });
+  // Node's roots, maybe plus `ca`: the context the identity was checked with is that already.
+  const ctx = (o.identity && takeCheckedContext(o.identity)) || createSecureContext(base);
+  if (!o.ca) return ctx;
   // Adding to the roots: a `ca` option would replace them, and passing [...rootCertificates, ca]
   // costs ~60 ms of parsing. The context's own addCACert copies the root store once and adds to it
   // (what Node itself does for each `ca` entry), keeping NODE_EXTRA_CA_CERTS too.
-  const ctx = createSecureContext(base);
   const native = (ctx as { context?: { addCACert?: (pem: string) => void } }).context;
   if (typeof native?.addCACert === 'function') {
     native.addCACert(o.ca);

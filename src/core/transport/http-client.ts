@@ -228,6 +228,17 @@ export class HttpClient {
     this.opts.log?.(line);
   }
 
+  /** Logs (-v) the TLS record of each connection not in `known` yet, and adds it there. Nothing is
+   *  described when nothing logs: describing reads the record's handshake analysis (connector.ts). */
+  private logConnections(known: Set<ConnectionRecord>) {
+    if (!this.opts.log) return;
+    for (const r of this.connections) {
+      if (known.has(r)) continue;
+      known.add(r);
+      for (const line of describeConnection(r)) this.log(`* ${line}`);
+    }
+  }
+
   /** HTTP error statuses are returned, not thrown; transport/TLS failures throw MtlsOAuthError with details.tls. */
   async request(req: RequestOptions): Promise<HttpResult> {
     const method = req.method ?? (req.form ? 'POST' : 'GET');
@@ -275,13 +286,7 @@ export class HttpClient {
       timedOut = true;
       controller.abort();
     }, this.timeoutMs);
-    const logNewConnections = () => {
-      for (const r of this.connections) {
-        if (known.has(r)) continue;
-        known.add(r);
-        for (const line of describeConnection(r)) this.log(`* ${line}`);
-      }
-    };
+    const logNewConnections = () => this.logConnections(known);
     const classify = (e: unknown) =>
       classifyFailure(e, {
         url: url.toString(),
@@ -460,13 +465,7 @@ export class HttpClient {
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const latestKey = `${withCert ? 'cert' : 'plain'}|${url.protocol}|${url.hostname}:${port}`;
     const known = new Set(this.connections);
-    const logNewConnections = () => {
-      for (const r of this.connections) {
-        if (known.has(r)) continue;
-        known.add(r);
-        for (const line of describeConnection(r)) this.log(`* ${line}`);
-      }
-    };
+    const logNewConnections = () => this.logConnections(known);
     const head = [
       `${method} ${url.pathname}${url.search} HTTP/1.1`,
       `host: ${url.host}`,

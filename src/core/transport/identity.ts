@@ -4,7 +4,7 @@
 
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createSecureContext, TLSSocket } from 'node:tls';
+import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Settings } from '../config.ts';
 import { errnoCode, usageError } from '../errors.ts';
 import { x5tS256 } from '../pki/thumbprint.ts';
@@ -25,6 +25,16 @@ export interface ClientIdentity {
   x5tS256: string;
   /** "certs/client.crt + certs/client.key" or "client.p12" */
   source: string;
+  /** The TLS context OpenSSL built from `tls` while checking it, for the first agent to take
+   *  (takeCheckedContext): building another costs a few ms of every run. */
+  checkedContext?: SecureContext;
+}
+
+/** The identity's checked TLS context, once: whoever takes it may add trust anchors to it. */
+export function takeCheckedContext(identity: ClientIdentity): SecureContext | undefined {
+  const ctx = identity.checkedContext;
+  delete identity.checkedContext;
+  return ctx;
 }
 
 type IdentitySettings = Pick<Settings, 'cert' | 'key' | 'p12' | 'keyPassphrase' | 'p12Password'>;
@@ -119,9 +129,10 @@ function summarize(
   chain: X509Certificate[],
   source: string,
   tls: ClientIdentity['tls'],
-) {
+  checkedContext: SecureContext,
+): ClientIdentity {
   const names = certificateNames(leaf.raw);
-  return {
+  const identity: ClientIdentity = {
     tls,
     certificate: leaf,
     chain,
@@ -129,7 +140,14 @@ function summarize(
     issuerDn: names.issuer,
     x5tS256: x5tS256(leaf),
     source,
-  } satisfies ClientIdentity;
+  };
+  // Not enumerable: the identity is printed and serialised; a native context is neither.
+  Object.defineProperty(identity, 'checkedContext', {
+    value: checkedContext,
+    configurable: true,
+    writable: true,
+  });
+  return identity;
 }
 
 function loadPem(s: IdentitySettings): ClientIdentity {
@@ -155,8 +173,8 @@ function loadPem(s: IdentitySettings): ClientIdentity {
   }
   const tls = { cert: certPem, key: keyPem, ...(s.keyPassphrase ? { passphrase: s.keyPassphrase } : {}) };
   // OpenSSL is the last word: what it refuses here it would refuse at connect time.
-  tryContext(tls, s.cert);
-  return summarize(leaf, chain, `${s.cert} + ${s.key}`, tls);
+  const checked = tryContext(tls, s.cert);
+  return summarize(leaf, chain, `${s.cert} + ${s.key}`, tls, checked);
 }
 
 function tryContext(tls: ClientIdentity['tls'], file: string) {
@@ -217,7 +235,7 @@ async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
   }
   const leaf = new X509Certificate(raw);
   const chain = [leaf, ...(await p12ExtraCertificates(pfx, s.p12Password ?? '', leaf))];
-  return summarize(leaf, chain, file, tls);
+  return summarize(leaf, chain, file, tls, ctx);
 }
 
 /** The other certificates in a PKCS#12 file (intermediates), best effort: the leaf is what matters.
