@@ -2,11 +2,16 @@
 // code cache loader. Built to dist/cli/boot.cjs.
 
 import { join } from 'node:path';
-import v8 from 'node:v8';
 import { cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
 
-// undici-lite.ts sets this flag when undici loads (see there why). V8 stamps a code cache with a
-// hash of its flags and rejects it under any others, so every run sets it first, before compiling.
-v8.setFlagsFromString('--liftoff-only');
+/** Runs that never make an HTTP request (help, version, certificates, settings): no undici. */
+const withoutHttp = (key: string) => key.endsWith('-help') || ['root', 'certs', 'config'].includes(key);
 
-requireWithCodeCache(join(__dirname, 'main.cjs'), { key: cacheKeyFor(process.argv.slice(2)) });
+const key = cacheKeyFor(process.argv.slice(2));
+// undici-lite.ts sets --liftoff-only when undici loads (see there why). V8 stamps a code cache with
+// a hash of its flags and rejects it under any others, so a run that may load undici sets the flag
+// first, before compiling; one that never does saves loading node:v8. Either way, all runs of one
+// cache key start with the same flags.
+if (!withoutHttp(key)) require('node:v8').setFlagsFromString('--liftoff-only');
+
+requireWithCodeCache(join(__dirname, 'main.cjs'), { key });
