@@ -356,10 +356,11 @@ export function createConnector(o: ConnectorOptions) {
         if (verifiedOk) sessions.set(sessionKey, session);
         else pendingSession = session;
       });
-      s.on('error', (e: Error) => {
+      s.on('error', (e: Error & { code?: string }) => {
         firstError(e);
-        // Alerts after the handshake (TLS 1.3 certificate_required) are in the flight too.
-        analyzeNow();
+        // Alerts after the handshake (TLS 1.3 certificate_required) are in the flight too. undici
+        // closing a socket it is done with is no failure: the analysis stays for whoever reads it.
+        if (!(e.code && IGNORED_SOCKET_ERRORS.has(e.code))) analyzeNow();
         finish(e);
       });
       s.on('close', () => {
