@@ -22,7 +22,6 @@
 //   report.ok      // no step failed
 //   report.unreachable  // set when the IdP could not be reached at all (no answer to anything)
 
-import { performance } from 'node:perf_hooks';
 import {
   type AuthMethod,
   type ClientCredentials,
@@ -30,6 +29,7 @@ import {
   parseAuthMethod,
   usesCertificate,
 } from './client-auth.ts';
+import { now } from './clock.ts';
 import type { Settings } from './config.ts';
 import {
   type Check,
@@ -787,7 +787,7 @@ function applyExpectation(out: StepOutcome, expect: ExpectFail | undefined, skip
 
 /** Runs the smoke test. Usage errors (bad settings, unreadable certificate) throw before any request. */
 export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
-  const started = performance.now();
+  const started = now();
   const { settings } = o;
   const plan = planSteps(o.steps, settings);
   const expectations = new Map((o.expectFail ?? []).map((x) => [x.step, x]));
@@ -864,14 +864,14 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
         out = { status: 'skip', detail: `needs ${blocker}${why}`, ok: false };
       } else {
         o.onStep?.(name);
-        const t0 = performance.now();
+        const t0 = now();
         try {
           out = await RUN[name](st);
         } catch (e) {
           if (!isMtlsOAuthError(e) || e.kind === 'internal' || e.kind === 'interrupted') throw e;
           out = failed(e);
         }
-        timeMs = performance.now() - t0;
+        timeMs = now() - t0;
       }
       done.set(name, out);
       const x = applyExpectation(out, expectations.get(name), !!blocker);
@@ -908,7 +908,7 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     steps: results,
     ok: !results.some((r) => r.status === 'fail'),
     connections: http.connections,
-    timeMs: Math.round((performance.now() - started) * 10) / 10,
+    timeMs: Math.round((now() - started) * 10) / 10,
   };
   for (const op of ['token', 'introspection', 'revocation'] as const) {
     const e = endpointOf(st, op);

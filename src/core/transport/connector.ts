@@ -15,6 +15,7 @@ import {
   type TLSSocket,
   connect as tlsConnect,
 } from 'node:tls';
+import { now } from '../clock.ts';
 import { openTunnel, type ProxyRoute, type ProxyTarget } from '../proxy.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
 import { type ConnectionRecord, summarizeCertificate, VERIFY_MESSAGES } from './diagnostics.ts';
@@ -107,7 +108,7 @@ class ConnectError extends Error {
   }
 }
 
-const ms = (t0: number) => Math.round((performance.now() - t0) * 100) / 100;
+const ms = (t0: number) => Math.round((now() - t0) * 100) / 100;
 
 function peerChain(socket: TLSSocket): Buffer[] {
   const out: Buffer[] = [];
@@ -242,7 +243,7 @@ export function createConnector(o: ConnectorOptions) {
         : null,
     };
     o.onRecord(record);
-    const t0 = performance.now();
+    const t0 = now();
     let done = false;
     let tls: TLSSocket | undefined;
     const finish = (err: Error | null, s?: Socket | TLSSocket) => {
@@ -287,7 +288,7 @@ export function createConnector(o: ConnectorOptions) {
     raw.once('connect', () => {
       record.timings.tcpMs = ms(t0);
       if (!route) return afterTcp();
-      const tp = performance.now();
+      const tp = now();
       openTunnel(raw, { hostname, port, protocol: params.protocol }, route).then(
         () => {
           record.timings.proxyMs = ms(tp);
@@ -307,7 +308,7 @@ export function createConnector(o: ConnectorOptions) {
         finish(null, raw);
         return;
       }
-      const t1 = performance.now();
+      const t1 = now();
       const tap = new TapSocket(raw);
       const keylog: string[] = [];
       const sessionKey = servername ?? hostname;
