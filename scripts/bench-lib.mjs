@@ -156,11 +156,25 @@ const send = (q, body) => new Promise((resolve, reject) => {
 })().catch((e) => { console.error(e.message); process.exitCode = 1; });
 `;
 
-/** Writes the floor program into `dir`; returns (plan) => the arguments to time with process.execPath. */
-export function floorProgram(dir) {
+/**
+ * Writes the floor program into `dir`; returns the arguments to time with process.execPath for:
+ * [a GET of `discovery` without a certificate, when given,] the client-credentials grant for kong
+ * at `token`, then introspection, revocation and introspection of that token, with the client
+ * certificate of `files` ({ clientCert, clientKey, ca }).
+ */
+export function floorProgram(dir, files, { discovery, token, introspection, revocation }) {
   const file = join(dir, 'floor.cjs');
   writeFileSync(file, FLOOR_SOURCE);
-  return (plan) => [file, JSON.stringify(plan)];
+  const form = 'token={token}&client_id=kong';
+  const requests = [
+    ...(discovery ? [{ url: discovery, withCert: false }] : []),
+    { url: token, body: 'grant_type=client_credentials&client_id=kong', withCert: true },
+    { url: introspection, body: form, withCert: true },
+    { url: revocation, body: form, withCert: true },
+    { url: introspection, body: form, withCert: true },
+  ];
+  const plan = { cert: files.clientCert, key: files.clientKey, ca: files.ca, requests };
+  return [file, JSON.stringify(plan)];
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -60,18 +60,11 @@ export function benchSmoke({ runs = 15, log = console.log } = {}) {
       };
 
       // The floor: the same five requests from a bare node:https program (bench-lib.mjs).
-      const form = 'token={token}&client_id=kong';
-      const floor = floorProgram(dir)({
-        cert: f.clientCert,
-        key: f.clientKey,
-        ca: f.ca,
-        requests: [
-          { url: `${idp.issuer}/.well-known/openid-configuration`, withCert: false },
-          { url: a.token_endpoint, body: 'grant_type=client_credentials&client_id=kong', withCert: true },
-          { url: a.introspection_endpoint, body: form, withCert: true },
-          { url: a.revocation_endpoint, body: form, withCert: true },
-          { url: a.introspection_endpoint, body: form, withCert: true },
-        ],
+      const floor = floorProgram(dir, f, {
+        discovery: `${idp.issuer}/.well-known/openid-configuration`,
+        token: a.token_endpoint,
+        introspection: a.introspection_endpoint,
+        revocation: a.revocation_endpoint,
       });
 
       // Warm-up: disk caches, the IdP's first requests; and a check that both runs pass.

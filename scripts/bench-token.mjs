@@ -69,18 +69,7 @@ export function benchToken({ runs = 15, log = console.log } = {}) {
         'introspect,introspect-after-revoke',
       ];
       const curlT = curlToken(f, ep.token);
-      const form = 'token={token}&client_id=kong';
-      const floor = floorProgram(dir)({
-        cert: f.clientCert,
-        key: f.clientKey,
-        ca: f.ca,
-        requests: [
-          { url: ep.token, body: 'grant_type=client_credentials&client_id=kong', withCert: true },
-          { url: ep.introspection, body: form, withCert: true },
-          { url: ep.revocation, body: form, withCert: true },
-          { url: ep.introspection, body: form, withCert: true },
-        ],
-      });
+      const floor = floorProgram(dir, f, ep);
 
       // Warm-up (disk caches, the IdP's first requests, the CLI's code cache), and a check that the
       // sequence is the four requests on one connection.

@@ -2,8 +2,9 @@
 // mtls_endpoint_aliases: output, --json envelope, exit codes, secrets, the cache, the grants.
 
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
@@ -12,6 +13,7 @@ import {
   authorizationCode,
   type IdpFixture,
   idpFixture,
+  jwtClient,
   type ServerFixture,
   serverFixture,
 } from '../helpers/idp-fixture.ts';
@@ -285,27 +287,18 @@ describe('mtls-oauth token against endpoints that do not answer OAuth', () => {
 describe('mtls-oauth token --auth private_key_jwt (built CLI)', () => {
   let fx: IdpFixture;
   let signingKey: string;
+  let keyDir: string;
 
   before(async () => {
-    const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    fx = await idpFixture({
-      prefix: 'e2e-token-jwt-',
-      clients: [
-        {
-          client_id: 'jwt-client',
-          token_endpoint_auth_method: 'private_key_jwt',
-          jwks: { keys: [{ ...signer.publicKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256' }] },
-          grant_types: ['client_credentials'],
-          response_types: [],
-          redirect_uris: [],
-          scope: 'api:read',
-        },
-      ],
-    });
-    signingKey = join(fx.home, 'signing.pem');
-    writeFileSync(signingKey, signer.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    // The client's key exists before the IdP that registers it (and so before the fixture's home).
+    keyDir = mkdtempSync(join(tmpdir(), 'e2e-token-jwt-key-'));
+    signingKey = join(keyDir, 'signing.pem');
+    fx = await idpFixture({ prefix: 'e2e-token-jwt-', clients: [jwtClient(signingKey)] });
   });
-  after(() => fx?.close());
+  after(async () => {
+    await fx?.close();
+    rmSync(keyDir, { recursive: true, force: true });
+  });
 
   test('a client assertion signed with --signing-key: a token, twice (cold and warm code cache)', async () => {
     const args = [

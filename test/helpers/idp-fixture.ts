@@ -10,7 +10,7 @@
 // Layout of fx.home: certs/ (the PEM files), config/ (XDG_CONFIG_HOME), cache/ (the token cache).
 // cliHome() is that home alone; serverFixture() puts a small non-IdP https server beside it.
 
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -181,6 +181,24 @@ export function intruderClient(pki: IdpPki): ClientMetadata {
     grant_types: ['client_credentials'],
     response_types: [],
     redirect_uris: [],
+  };
+}
+
+/**
+ * The `jwt-client` client: private_key_jwt with a fresh EC P-256 key, whose private half is written
+ * (PEM, 0600) to `signingKeyFile` for --signing-key / Settings.signingKey.
+ */
+export function jwtClient(signingKeyFile: string): ClientMetadata {
+  const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  writeFileSync(signingKeyFile, signer.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  return {
+    client_id: 'jwt-client',
+    token_endpoint_auth_method: 'private_key_jwt',
+    jwks: { keys: [{ ...signer.publicKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256' }] },
+    grant_types: ['client_credentials'],
+    response_types: [],
+    redirect_uris: [],
+    scope: 'api:read',
   };
 }
 

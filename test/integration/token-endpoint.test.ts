@@ -3,7 +3,7 @@
 // purpose (HTML, oversize bodies, 503, a bare WWW-Authenticate).
 
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,13 @@ import {
   tokenRequest,
 } from '../../src/core/token-endpoint.ts';
 import { makeIdpPki, type PkiFiles, RESOURCE, type TestIdp } from '../helpers/idp.ts';
-import { authorizationCode, type IdpFixture, idpFixture, intruderClient } from '../helpers/idp-fixture.ts';
+import {
+  authorizationCode,
+  type IdpFixture,
+  idpFixture,
+  intruderClient,
+  jwtClient,
+} from '../helpers/idp-fixture.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { startHttpsServer } from '../helpers/tls-servers.ts';
 
@@ -399,26 +405,10 @@ describe('against the test IdP without aliases, with JWT access tokens', () => {
   let files: PkiFiles;
   before(async () => {
     const pki = await makeIdpPki();
-    const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-    writeFileSync(
-      join(dir, 'signing.pem'),
-      signer.privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
-    );
     fx = await idpFixture({
       pki,
       jwtAccessTokens: true,
-      clients: [
-        {
-          client_id: 'jwt-client',
-          token_endpoint_auth_method: 'private_key_jwt',
-          jwks: { keys: [{ ...signer.publicKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256' }] },
-          grant_types: ['client_credentials'],
-          response_types: [],
-          redirect_uris: [],
-          scope: 'api:read',
-        },
-        intruderClient(pki),
-      ],
+      clients: [jwtClient(join(dir, 'signing.pem')), intruderClient(pki)],
     });
     ({ idp, files } = fx);
   });
