@@ -1,6 +1,7 @@
 // Bundles the CLI (dist/cli/) and the library (dist/index.js) with esbuild. One bundle starts faster
 // than hundreds of node_modules files (see ../shared/sketches/README.md); heavy modules (undici,
 // jose, ora) initialise only when a command needs them.
+import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
@@ -117,9 +118,8 @@ const common = {
 // The CLI: one CommonJS bundle, which bin/mtls-oauth runs through V8's code cache
 // (src/cli/code-cache.ts; ES modules cannot use it on Node 20), and the loader that does it.
 // Heavy modules stay lazy inside the bundle: esbuild initialises a module at its first import().
-await build({
+const cli = {
   ...common,
-  entryPoints: { main: 'src/cli/main.ts', boot: 'src/cli/boot.ts' },
   outdir: `${tmp}/cli`,
   outExtension: { '.js': '.cjs' },
   format: 'cjs',
@@ -127,6 +127,18 @@ await build({
   // and the source map points back into src/.
   minifyWhitespace: true,
   plugins: [...common.plugins, wasmFiles, importEsmFile],
+};
+await build({ ...cli, entryPoints: { main: 'src/cli/main.ts' } });
+// V8 checks a code cache against its source's length only: boot names the caches after a hash of
+// the bundle's content, so that no other build of it ever runs with this one's bytecode.
+const bundleHash = createHash('sha256')
+  .update(readFileSync(`${tmp}/cli/main.cjs`))
+  .digest('hex')
+  .slice(0, 16);
+await build({
+  ...cli,
+  entryPoints: { boot: 'src/cli/boot.ts' },
+  define: { ...common.define, __BUNDLE_HASH__: JSON.stringify(bundleHash) },
 });
 writeWasmFiles(`${tmp}/cli`);
 writeFileSync(`${tmp}/cli/import-esm.cjs`, IMPORT_ESM_FILE);

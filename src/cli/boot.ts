@@ -14,4 +14,5 @@ const key = cacheKeyFor(process.argv.slice(2));
 // cache key start with the same flags.
 if (!withoutHttp(key)) require('node:v8').setFlagsFromString('--liftoff-only');
 
-requireWithCodeCache(join(__dirname, 'main.cjs'), { key });
+declare const __BUNDLE_HASH__: string;
+requireWithCodeCache(join(__dirname, 'main.cjs'), { key, bundleHash: __BUNDLE_HASH__ });

@@ -5,15 +5,15 @@
 // A cache holds the bytecode of the functions that ran, so there is one per command (the functions
 // `token` needs are not those `--help` needs): the first run of a command writes it when the
 // process exits, later runs of that command load it. V8 rejects a cache made by another V8 version
-// or other flags (the file is then written again); the key carries the bundle's size and mtime, so a
-// rebuilt bundle never meets the bytecode of the old one.
+// or other flags (the file is then written again), but checks the source only by its length: the
+// file name carries a hash of the bundle (made by the build), so another build never meets it.
 //
 // Where: `.code-cache/` beside the bundle, when that is writable (a checkout, npx), else the user's
 // cache directory. Never a shared folder such as /tmp: bytecode is code, and another user must not
 // be able to plant it. MTLS_OAUTH_CODE_CACHE=off runs without (nothing read, nothing written).
 // Every cache failure is silent: the CLI runs the same, only slower.
 
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import Module, { createRequire } from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
@@ -52,9 +52,9 @@ function writeFirst(dirs: string[], name: string, data: Buffer): string | undefi
 export interface CodeCacheOptions {
   /** Cache name for this run (cacheKeyFor(process.argv.slice(2))). */
   key: string;
+  /** A hash of the bundle's content, from the build. */
+  bundleHash: string;
   env?: NodeJS.ProcessEnv;
-  /** Overrides where caches go (tests). */
-  dirs?: string[];
 }
 
 /** What happened, for tests and `MTLS_OAUTH_CODE_CACHE=verbose`. */
@@ -78,10 +78,9 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
   let name = '';
   let cached: Buffer | undefined;
   if (setting !== 'off' && setting !== '0') {
-    const st = statSync(bundle);
-    const stamp = `${process.version}-${process.arch}-${st.size}-${Math.trunc(st.mtimeMs)}`;
+    const stamp = `${process.version}-${process.arch}-${opts.bundleHash}`;
     name = `${basename(bundle).replace(/\.c?js$/, '')}.${opts.key}.${stamp}.v8`;
-    dirs = opts.dirs ?? [join(dirname(bundle), '.code-cache'), join(userCacheRoot(env), 'code-cache')];
+    dirs = [join(dirname(bundle), '.code-cache'), join(userCacheRoot(env), 'code-cache')];
     outcome = { state: 'miss' };
     for (const dir of dirs) {
       try {
