@@ -94,7 +94,11 @@ export class Ui {
 
   /** A spinner on stderr, only on a TTY and never under --json; otherwise a no-op. */
   async spinner(text: string): Promise<Spinner> {
-    if (this.json || !this.stderr.isTTY || process.env.CI) return { text: () => {}, stop: () => {} };
+    const none = { text: () => {}, stop: () => {} };
+    if (this.json || !this.stderr.isTTY || process.env.CI) return none;
+    // A terminal that reports no width (`script`, some CI pseudo-terminals): ora 9 divides the
+    // line by a width of 0 and then clears lines forever when it stops.
+    if (!((this.stderr as { columns?: number }).columns! > 0)) return none;
     const { default: ora } = await import('ora');
     const s = ora({ text, stream: this.stderr, discardStdin: false }).start();
     return {

@@ -3,10 +3,11 @@
 
 import type { Command } from 'commander';
 import type { CertificateInfo } from '../../core/pki/parse.ts';
+import { canPrompt } from '../prompt.ts';
 import { execute, printChecks } from '../run.ts';
 import { table, type Ui } from '../ui.ts';
 import { validityText } from './certs-common.ts';
-import { canPrompt, readSecret } from './certs-secrets.ts';
+import { readSecret } from './certs-secrets.ts';
 
 interface InspectFlags {
   key?: string;

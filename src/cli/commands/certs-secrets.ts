@@ -1,7 +1,8 @@
 // Passwords and passphrases for `certs`: from an environment variable the user names (never from
 // argv, where every user of the machine can read them), or typed at a prompt without echo.
 
-import { MtlsOAuthError, usageError } from '../../core/errors.ts';
+import { usageError } from '../../core/errors.ts';
+import { canPrompt, promptHidden } from '../prompt.ts';
 
 export interface SecretSource {
   /** The value of e.g. --p12-password-env: the name of an environment variable. */
@@ -16,10 +17,6 @@ export interface SecretSource {
   confirm?: boolean;
   /** Refuse an empty value (creating a file: an empty password protects nothing). */
   nonEmpty?: boolean;
-}
-
-export function canPrompt(): boolean {
-  return !!process.stdin.isTTY && !!process.stderr.isTTY;
 }
 
 /** The secret from the named variable, the fallback variable, or a prompt; usage errors otherwise. */
@@ -70,43 +67,4 @@ export async function readSecret(src: SecretSource): Promise<string> {
 
 function capitalize(s: string): string {
   return s.charAt(0).toUpperCase() + s.slice(1);
-}
-
-/** Reads a line from the terminal without echoing it. Ctrl-C is an interruption (exit 130). */
-export function promptHidden(question: string): Promise<string> {
-  const stdin = process.stdin;
-  process.stderr.write(question);
-  return new Promise((resolve, reject) => {
-    let value = '';
-    const finish = () => {
-      stdin.off('data', onData);
-      stdin.setRawMode(false);
-      stdin.pause();
-      process.stderr.write('\n');
-    };
-    const onData = (chunk: string) => {
-      if (chunk.startsWith('\u001b')) return; // arrow keys and other escape sequences
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') {
-          finish();
-          resolve(value);
-          return;
-        }
-        if (ch === '\u0003') {
-          finish();
-          reject(new MtlsOAuthError('interrupted', 'INTERRUPTED', 'interrupted; nothing was written'));
-          return;
-        }
-        if (ch === '\u007f' || ch === '\b') {
-          value = Array.from(value).slice(0, -1).join('');
-        } else if (ch >= ' ') {
-          value += ch;
-        }
-      }
-    };
-    stdin.setRawMode(true);
-    stdin.setEncoding('utf8');
-    stdin.resume();
-    stdin.on('data', onData);
-  });
 }

@@ -3,8 +3,9 @@
 // checked, and the tokens cached for introspect, revoke and the refresh grant.
 
 import type { Command } from 'commander';
-import { MtlsOAuthError, usageError } from '../../core/errors.ts';
+import { usageError } from '../../core/errors.ts';
 import { addIdpOptions } from '../common.ts';
+import { canPrompt, promptHidden } from '../prompt.ts';
 import { renderToken } from '../render-token.ts';
 import { type Check, execute, type Outcome } from '../run.ts';
 import { showOptions } from '../token-input.ts';
@@ -26,39 +27,16 @@ interface TokenOptions {
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/** Reads a line from the terminal without echoing it (for the password grant). */
-async function promptHidden(ui: Ui, question: string): Promise<string> {
-  const stdin = process.stdin;
-  if (!stdin.isTTY || typeof stdin.setRawMode !== 'function') {
+/** The password grant's password, typed at the terminal (never a flag: the process list shows it). */
+async function askPassword(username: string | undefined): Promise<string> {
+  if (!canPrompt()) {
     throw usageError('NO_PASSWORD', 'the password grant needs a password and there is no terminal to ask', {
       hint: 'set MTLS_OAUTH_PASSWORD (never pass a password as a flag: the process list shows it)',
     });
   }
-  ui.err(question);
-  return new Promise((resolve, reject) => {
-    let value = '';
-    stdin.setRawMode(true);
-    stdin.resume();
-    stdin.setEncoding('utf8');
-    const done = (err?: Error) => {
-      stdin.setRawMode(false);
-      stdin.pause();
-      stdin.off('data', onData);
-      ui.err('');
-      if (err) reject(err);
-      else resolve(value);
-    };
-    const onData = (chunk: string) => {
-      for (const ch of chunk) {
-        if (ch === '\r' || ch === '\n' || ch === '\u0004') return done();
-        if (ch === '\u0003') return done(new MtlsOAuthError('interrupted', 'INTERRUPTED', 'interrupted'));
-        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
-        else value += ch;
-      }
-    };
-    stdin.on('data', onData);
-  });
+  return promptHidden(`Password for ${username ?? '?'}: `);
 }
+
 async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   const [
     { GRANT_TYPES, grantParams, tokenRequest, checkTokenBinding },
@@ -136,8 +114,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     }
     let password: string | undefined;
     if (grant === 'password') {
-      password =
-        process.env.MTLS_OAUTH_PASSWORD || (await promptHidden(ui, `password for ${opts.username ?? '?'}: `));
+      password = process.env.MTLS_OAUTH_PASSWORD || (await askPassword(opts.username));
     }
 
     const params = grantParams({
