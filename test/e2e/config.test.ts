@@ -30,6 +30,24 @@ describe('mtls-oauth config show', () => {
     assert.doesNotMatch(r.stdout, /top-secret-value/, 'secrets redacted');
   });
 
+  it('names the token cache file and where its location comes from', async () => {
+    const human = await runCli(['config', 'show'], { cwd: dir, env });
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(
+      human.stdout,
+      new RegExp(`^token cache: ${join(dir, 'xdg', 'mtls-oauth', 'tokens.json')}  \\(default\\)$`, 'm'),
+    );
+    const cacheDir = join(dir, 'elsewhere');
+    const r = await runCli(['config', 'show', '--json'], {
+      cwd: dir,
+      env: { ...env, MTLS_OAUTH_CACHE_DIR: cacheDir },
+    });
+    assert.deepEqual(jsonOf(r).result.tokenCache, {
+      file: join(cacheDir, 'tokens.json'),
+      source: 'env MTLS_OAUTH_CACHE_DIR',
+    });
+  });
+
   it('warns about a secret given as a flag', async () => {
     const r = await runCli(['config', 'show', '--client-secret', 'hunter2-hunter2'], { cwd: dir, env });
     assert.equal(r.code, 0);

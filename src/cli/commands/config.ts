@@ -23,7 +23,12 @@ Examples:
         const { SETTINGS } = await import('../../core/config.ts');
         const { shorten } = await import('../../core/redact.ts');
         const { settingsFor } = await import('../common.ts');
+        const { defaultCacheFile } = await import('../../core/token-cache.ts');
         const r = settingsFor(cmd, ui);
+        const tokenCache = {
+          file: defaultCacheFile(),
+          source: process.env.MTLS_OAUTH_CACHE_DIR ? 'env MTLS_OAUTH_CACHE_DIR' : 'default',
+        };
         const entries = Object.entries(r.settings).map(([name, value]) => {
           const spec = SETTINGS[name as keyof typeof SETTINGS] as { secret?: boolean };
           const shown =
@@ -34,12 +39,14 @@ Examples:
           result: {
             configFile: r.configFile ?? null,
             profile: r.profile ?? null,
+            tokenCache,
             settings: Object.fromEntries(entries.map((e) => [e.name, { value: e.value, source: e.source }])),
           },
           human: () => {
             ui.out(
               `config file: ${r.configFile ?? '(none found)'}${r.profile ? `, profile "${r.profile}"` : ''}`,
             );
+            ui.out(`token cache: ${tokenCache.file}  ${ui.c.dim(`(${tokenCache.source})`)}`);
             if (entries.length === 0) {
               ui.out('no settings: pass flags, set MTLS_OAUTH_* variables, or write ./mtls-oauth.json');
               return;
