@@ -12,6 +12,8 @@ export function canPrompt(): boolean {
 /** Reads a line from the terminal without echoing it. Ctrl-C is an interruption (exit 130). */
 export function promptHidden(question: string): Promise<string> {
   const stdin = process.stdin;
+  // Echo off before the question shows: whatever is typed the moment it appears stays unseen.
+  stdin.setRawMode(true);
   process.stderr.write(question);
   return new Promise((resolve, reject) => {
     let value = '';
@@ -41,7 +43,6 @@ export function promptHidden(question: string): Promise<string> {
         }
       }
     };
-    stdin.setRawMode(true);
     stdin.setEncoding('utf8');
     stdin.resume();
     stdin.on('data', onData);
