@@ -216,7 +216,7 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
       const run = startLogin(['login', ...fx.args()], { ...env().env, BROWSER: browser });
       const url = await run.url;
       let opened = '';
-      for (let i = 0; i < 100 && !opened; i++) {
+      for (let i = 0; i < 400 && !opened; i++) {
         await new Promise((r) => setTimeout(r, 50));
         opened = existsSync(`${browser}.url`) ? readFileSync(`${browser}.url`, 'utf8') : '';
       }
