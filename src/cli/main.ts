@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { EXIT } from './exit-codes.ts';
+import { commanderOutput } from './stdio.ts';
 
 declare const __VERSION__: string | undefined;
 
@@ -13,16 +14,8 @@ const program = new Command('mtls-oauth')
   .option('--no-color', 'plain output (also: NO_COLOR=1)')
   .addOption(new Option('--debug', 'show stack traces for unexpected errors').hideHelp())
   .showHelpAfterError('(run with --help for usage)')
-  .configureOutput({ outputError: (str, write) => write(str) })
+  .configureOutput(commanderOutput())
   .exitOverride();
-
-// `mtls-oauth --help | head`: the reader went away; there is nobody left to tell.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (e: NodeJS.ErrnoException) => {
-    if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw e;
-  });
-}
 
 registerCommands(program, process.argv.slice(2));
 

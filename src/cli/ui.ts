@@ -2,6 +2,7 @@
 // exactly one JSON document and the human writers are silent.
 
 import type { ChalkInstance } from 'chalk';
+import { guardStdio } from './stdio.ts';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -49,6 +50,7 @@ export class Ui {
     this.json = !!opts.json;
     this.verbose = !!opts.verbose;
     this.showSecrets = !!opts.showSecrets;
+    if (!streams.stdout || !streams.stderr) guardStdio();
     this.stdout = streams.stdout ?? process.stdout;
     this.stderr = streams.stderr ?? process.stderr;
   }

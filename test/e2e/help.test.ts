@@ -1,8 +1,17 @@
 // Every command's --help ends with worked examples; --version prints the package version.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { describe, it } from 'node:test';
-import { runCli } from '../helpers/cli.ts';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { BIN, cleanEnv, runCli } from '../helpers/cli.ts';
+import { makeTestPki } from '../helpers/pki.ts';
+
+const work = mkdtempSync(join(tmpdir(), 'mtls-oauth-help-'));
+after(() => rmSync(work, { recursive: true, force: true }));
+const CA_CERT = join(work, 'ca.crt');
+writeFileSync(CA_CERT, (await makeTestPki()).ca.cert);
 
 const COMMANDS = [
   [],
@@ -43,5 +52,44 @@ describe('help and version', () => {
     const r = await runCli(['frobnicate']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /unknown command 'frobnicate'/);
+    assert.match(r.stderr, /\n\(run with --help for usage\)\n$/);
+    const typo = await runCli(['tokn']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /^error: unknown command 'tokn'\n\(Did you mean token\?\)\n/);
+  });
+});
+
+describe('a reader that goes away (`mtls-oauth ... | head`)', () => {
+  /** Runs the CLI with its stdout closed by the reader before it writes; the exit code and stderr. */
+  function withClosedStdout(args: string[]): Promise<{ code: number | null; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(process.execPath, [BIN, ...args], {
+        env: cleanEnv(),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child.stdout.destroy();
+      let stderr = '';
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+      });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      child.on('error', reject);
+      child.on('close', (code) => {
+        clearTimeout(timer);
+        resolve({ code, stderr });
+      });
+    });
+  }
+
+  it('--help (written straight to the descriptor): exit 0, nothing on stderr', async () => {
+    const r = await withClosedStdout(['--help']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
+  });
+
+  it('a command writing through its output stream: exit 0, nothing on stderr', async () => {
+    const r = await withClosedStdout(['certs', 'inspect', CA_CERT]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, '');
   });
 });

@@ -1,0 +1,74 @@
+// stdout and stderr for a CLI whose reader may go away (`mtls-oauth ... | head`): EPIPE ends the
+// process quietly with the exit code so far.
+//
+// process.stdout and process.stderr are streams Node builds on first use, loading its stream
+// machinery (about 4 ms when they are pipes). `--help`, `--version` and usage errors never need
+// them: commander writes those straight to the file descriptors (commanderOutput).
+
+import { fstatSync, writeSync } from 'node:fs';
+import type { OutputConfiguration } from 'commander';
+
+const gone = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'EPIPE';
+
+let guarded = false;
+/** Turns EPIPE on process.stdout / process.stderr into a quiet exit. Once; on the first Ui. */
+export function guardStdio(): void {
+  if (guarded) return;
+  guarded = true;
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (gone(e)) process.exit(process.exitCode ?? 0);
+      throw e;
+    });
+  }
+}
+
+/** Writes all of `text` to fd 1 or 2 now; EPIPE exits quietly. */
+export function writeFd(fd: 1 | 2, text: string): void {
+  const bytes = Buffer.from(text);
+  let done = 0;
+  while (done < bytes.length) {
+    try {
+      done += writeSync(fd, bytes, done);
+    } catch (e) {
+      if (gone(e)) process.exit(process.exitCode ?? 0);
+      if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
+      // A non-blocking pipe that is full: the stream queues the rest.
+      guardStdio();
+      (fd === 1 ? process.stdout : process.stderr).write(bytes.subarray(done));
+      return;
+    }
+  }
+}
+
+/** Whether fd may be a terminal: only character devices can be (so can /dev/null: then ask the stream). */
+function mayBeTty(fd: number): boolean {
+  try {
+    return fstatSync(fd).isCharacterDevice();
+  } catch {
+    return false;
+  }
+}
+
+/** commander's output settings: its own defaults, but without building a stream that is not a terminal. */
+export function commanderOutput(): OutputConfiguration {
+  const tty = (fd: 1 | 2) => mayBeTty(fd) && !!(fd === 1 ? process.stdout : process.stderr).isTTY;
+  const stream = (fd: 1 | 2) => (fd === 1 ? process.stdout : process.stderr);
+  // commander's own useColor() (not exported by its index): NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE.
+  const forced = (): boolean | undefined => {
+    const env = process.env;
+    if (env.NO_COLOR || env.FORCE_COLOR === '0' || env.FORCE_COLOR === 'false') return false;
+    if (env.FORCE_COLOR || env.CLICOLOR_FORCE !== undefined) return true;
+    return undefined;
+  };
+  return {
+    writeOut: (text: string) => writeFd(1, text),
+    writeErr: (text: string) => writeFd(2, text),
+    outputError: (text: string, write: (text: string) => void) => write(text),
+    // undefined when not a terminal, as commander's own default does (its types say number).
+    getOutHelpWidth: () => (tty(1) ? stream(1).columns : undefined) as number,
+    getErrHelpWidth: () => (tty(2) ? stream(2).columns : undefined) as number,
+    getOutHasColors: () => forced() ?? (tty(1) && !!stream(1).hasColors?.()),
+    getErrHasColors: () => forced() ?? (tty(2) && !!stream(2).hasColors?.()),
+  };
+}
