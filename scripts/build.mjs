@@ -1,6 +1,7 @@
 // Bundles the CLI (dist/cli/) and the library (dist/index.js) with esbuild. One bundle starts faster
 // than hundreds of node_modules files (see ../shared/sketches/README.md); heavy modules (undici,
 // jose, ora) initialise only when a command needs them.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -171,6 +172,16 @@ await build({
     js: "import { createRequire as __cr } from 'node:module'; let __rq; const require = (id) => (__rq ??= __cr(import.meta.url))(id);",
   },
 });
+// Its type declarations (tsconfig.types.json), from the TypeScript this checkout type-checks with.
+const tsc = spawnSync(
+  process.execPath,
+  [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.types.json', '--outDir', `${tmp}/types`],
+  { stdio: 'inherit' },
+);
+if (tsc.status !== 0) {
+  rmSync(tmp, { recursive: true, force: true });
+  throw new Error('the type declarations did not build (tsc -p tsconfig.types.json)');
+}
 const old = `dist.old-${process.pid}`;
 try {
   renameSync('dist', old);

@@ -72,6 +72,7 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
     assert.ok(!top.includes(absent), `${absent} is not packed`);
   }
   for (const file of [
+    'dist/types/core/index.d.ts',
     'dist/cli/main.cjs',
     'dist/cli/boot.cjs',
     'dist/cli/llhttp.wasm',
@@ -110,6 +111,51 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
   });
   assert.equal(direct.status, 0, direct.stderr);
   assert.equal(direct.stdout.trim(), pkg.version);
+  // 4. The library's types: a TypeScript consumer type-checks against them (and a wrong type is
+  //    caught: the declarations are real, not `any`). They name types of bundled modules (jose,
+  //    undici), which the consumer does not install: skipLibCheck, as `tsc --init` sets it.
+  writeFileSync(
+    join(project, 'main.ts'),
+    `import { MtlsOAuthError, openSession, type Settings, x5tS256 } from 'mtls-oauth';
+const settings: Settings = { issuer: 'https://idp.example.com', clientId: 'kong' };
+export async function tokenUrl(): Promise<string> {
+  const session = await openSession({ settings });
+  if (!(session.identity === undefined || typeof x5tS256 === 'function')) throw new MtlsOAuthError('usage', 'X', 'x');
+  return session.endpoint('token').url;
+}
+export const wrong: Settings = { issuer: 42 };
+`,
+  );
+  writeFileSync(
+    join(project, 'tsconfig.json'),
+    JSON.stringify({
+      compilerOptions: {
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        strict: true,
+        noEmit: true,
+        skipLibCheck: true,
+        typeRoots: [join(ROOT, 'node_modules', '@types')],
+        types: ['node'],
+      },
+      files: ['main.ts'],
+    }),
+  );
+  const tsc = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', project],
+    {
+      encoding: 'utf8',
+      timeout: 60_000,
+    },
+  );
+  const errors = tsc.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
+  assert.deepEqual(
+    errors.map((l) => l.replace(/^.*?main\.ts/, 'main.ts')),
+    ["main.ts(8,34): error TS2322: Type 'number' is not assignable to type 'string'."],
+    tsc.stdout,
+  );
+
   // The installed CLI keeps its code cache beside its bundle (writable here), one per command.
   const caches = readdirSync(join(installed, 'dist', 'cli', '.code-cache'));
   assert.ok(
