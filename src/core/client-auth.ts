@@ -43,6 +43,9 @@ export interface ClientCredentials {
   clientSecret?: string;
   /** private_key_jwt: signs the assertion; given the claims, returns a compact JWS. */
   signAssertion?: (claims: Record<string, unknown>) => Promise<string>;
+  /** private_key_jwt: the assertion's `aud` for every endpoint (the issuer, or a URL the IdP names);
+   *  without it, the URL of the endpoint called (OIDC Core §9, RFC 7523 §3). */
+  assertionAudience?: string;
 }
 
 export interface AuthenticatedRequest {
@@ -92,7 +95,7 @@ export async function authenticate(
       body.client_assertion = await c.signAssertion({
         iss: c.clientId,
         sub: c.clientId,
-        aud: endpoint,
+        aud: c.assertionAudience ?? endpoint,
         jti: randomUUID(),
         iat: now,
         exp: now + 60,

@@ -73,6 +73,13 @@ export const SETTINGS = {
     flag: '--signing-key',
     describe: 'private key for private_key_jwt (PEM or JWK)',
   },
+  assertionAudience: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_ASSERTION_AUDIENCE',
+    flag: '--assertion-audience',
+    describe:
+      'private_key_jwt: the aud of the assertion: "endpoint" (the URL called; default), "issuer", or a URL',
+  },
   keyPassphrase: {
     kind: 'string',
     env: 'MTLS_OAUTH_KEY_PASSPHRASE',
@@ -269,6 +276,16 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
   }
   if (settings.caMode !== undefined && settings.caMode !== 'add' && settings.caMode !== 'replace') {
     throw usageError('CONFIG_TYPE', `"caMode" must be "add" or "replace", got "${settings.caMode}"`);
+  }
+  const aud = out.settings.assertionAudience;
+  if (aud !== undefined && aud !== 'endpoint' && aud !== 'issuer' && !/^https?:\/\/[^\s]+$/.test(aud)) {
+    throw usageError(
+      'CONFIG_TYPE',
+      `"assertionAudience" must be "endpoint", "issuer" or an http(s) URL, got "${aud}"`,
+      {
+        hint: 'most IdPs take the token endpoint URL (the default); some want their issuer: --assertion-audience issuer',
+      },
+    );
   }
   return out;
 }

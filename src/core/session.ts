@@ -178,6 +178,17 @@ export async function credentialsFor(
       });
     }
     c.signAssertion = await assertionSigner(readSigningKey(settings.signingKey));
+    const aud = settings.assertionAudience;
+    if (aud === 'issuer') {
+      if (!settings.issuer) {
+        throw usageError('MISSING_ISSUER', '--assertion-audience issuer needs the issuer', {
+          hint: 'pass --issuer URL (or MTLS_OAUTH_ISSUER), or give the audience itself: --assertion-audience URL',
+        });
+      }
+      c.assertionAudience = settings.issuer;
+    } else if (aud && aud !== 'endpoint') {
+      c.assertionAudience = aud;
+    }
   }
   return c;
 }

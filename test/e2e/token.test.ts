@@ -323,4 +323,31 @@ describe('mtls-oauth token --auth private_key_jwt (built CLI)', () => {
       assert.equal(doc.result.token_type, 'Bearer');
     }
   });
+
+  test('--assertion-audience issuer works; without an issuer, or with a bad value, a usage error', async () => {
+    const base = [
+      'token',
+      '--client-id',
+      'jwt-client',
+      '--signing-key',
+      signingKey,
+      '--ca',
+      fx.files.ca,
+      '--no-cache',
+    ];
+    const ok = await fx.run([...base, '--issuer', fx.idp.issuer, '--assertion-audience', 'issuer']);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /✓ token for jwt-client \(private_key_jwt\)/);
+
+    const noIssuer = await fx.run([
+      ...base,
+      '--token-endpoint',
+      `${fx.idp.issuer}/token`,
+      '--assertion-audience',
+      'issuer',
+    ]);
+    assertCleanFailure(noIssuer, 2, /--assertion-audience issuer needs the issuer/);
+    const bad = await fx.run([...base, '--issuer', fx.idp.issuer, '--assertion-audience', 'the idp']);
+    assertCleanFailure(bad, 2, /"assertionAudience" must be "endpoint", "issuer" or an http\(s\) URL/);
+  });
 });

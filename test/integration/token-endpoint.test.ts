@@ -467,6 +467,26 @@ describe('against the test IdP without aliases, with JWT access tokens', () => {
       },
     );
   });
+
+  test('--assertion-audience: the issuer is taken; an audience the IdP does not answer to is invalid_client', async () => {
+    const jwt = {
+      issuer: idp.issuer,
+      clientId: 'jwt-client',
+      signingKey: join(dir, 'signing.pem'),
+      ca: files.ca,
+    };
+    await withSession({ ...jwt, assertionAudience: 'issuer' }, async (s) => {
+      assert.equal(s.credentials.assertionAudience, idp.issuer);
+      const { token } = await clientCredentials(s, { resource: RESOURCE });
+      assert.equal(token.token_type, 'Bearer');
+    });
+    await withSession({ ...jwt, assertionAudience: 'https://somebody-else.example/token' }, async (s) => {
+      await rejectsWith(clientCredentials(s), (e) => {
+        assert.equal(e.kind, 'oauth');
+        assert.equal((e.details!.response as { error: string }).error, 'invalid_client');
+      });
+    });
+  });
 });
 
 describe('answers that are not OAuth', () => {

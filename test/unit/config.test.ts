@@ -58,6 +58,11 @@ describe('settings resolution', () => {
       [{ profiles: { p: { timeout: 'soon' } } }, /"timeout" must be a positive number/],
       [{ profiles: { p: { insecure: 'maybe' } } }, /"insecure" must be true or false/],
       [{ profile: {} }, /unknown key "profile"/],
+      [{ profiles: { p: { caMode: 'merge' } } }, /"caMode" must be "add" or "replace"/],
+      [
+        { profiles: { p: { assertionAudience: 'the idp' } } },
+        /"assertionAudience" must be "endpoint", "issuer" or/,
+      ],
     ];
     for (const [doc, re] of cases) {
       writeFileSync(bad, JSON.stringify(doc));
@@ -65,6 +70,10 @@ describe('settings resolution', () => {
         () => resolveSettings({ flags: {}, env: { HOME: dir }, configPath: bad, profile: 'p', cwd: dir }),
         (e: Error & { kind?: string }) => e.kind === 'usage' && re.test(e.message),
       );
+    }
+    for (const ok of ['endpoint', 'issuer', 'https://idp.example.com/oauth2/token']) {
+      const r = resolveSettings({ flags: { assertionAudience: ok }, env: {}, cwd: dir });
+      assert.equal(r.settings.assertionAudience, ok);
     }
     writeFileSync(bad, '{ not json');
     assert.throws(() => resolveSettings({ flags: {}, env: {}, configPath: bad, cwd: dir }), /not valid JSON/);
