@@ -300,20 +300,20 @@ describe('mtls-oauth token --auth private_key_jwt (built CLI)', () => {
     rmSync(keyDir, { recursive: true, force: true });
   });
 
+  /** `token` as jwt-client with its signing key, without the issuer and the token cache. */
+  const jwtArgs = () => [
+    'token',
+    '--client-id',
+    'jwt-client',
+    '--signing-key',
+    signingKey,
+    '--ca',
+    fx.files.ca,
+    '--no-cache',
+  ];
+
   test('a client assertion signed with --signing-key: a token, twice (cold and warm code cache)', async () => {
-    const args = [
-      'token',
-      '--issuer',
-      fx.idp.issuer,
-      '--client-id',
-      'jwt-client',
-      '--signing-key',
-      signingKey,
-      '--ca',
-      fx.files.ca,
-      '--no-cache',
-      '--json',
-    ];
+    const args = [...jwtArgs(), '--issuer', fx.idp.issuer, '--json'];
     for (const round of [1, 2]) {
       const r = await fx.run(args);
       assert.equal(r.code, 0, `round ${round}: ${r.stderr}`);
@@ -325,16 +325,7 @@ describe('mtls-oauth token --auth private_key_jwt (built CLI)', () => {
   });
 
   test('--assertion-audience issuer works; without an issuer, or with a bad value, a usage error', async () => {
-    const base = [
-      'token',
-      '--client-id',
-      'jwt-client',
-      '--signing-key',
-      signingKey,
-      '--ca',
-      fx.files.ca,
-      '--no-cache',
-    ];
+    const base = jwtArgs();
     const ok = await fx.run([...base, '--issuer', fx.idp.issuer, '--assertion-audience', 'issuer']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /✓ token for jwt-client \(private_key_jwt\)/);
