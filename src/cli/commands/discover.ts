@@ -166,19 +166,18 @@ async function run(issuerArg: string | undefined, cmd: Command, ctx: Context): P
       },
     );
   }
-  const [{ discover, invalidDocumentError, parseIssuerInput }, { HttpClient }] = await Promise.all([
-    import('../../core/discovery.ts'),
-    import('../../core/transport/http-client.ts'),
-  ]);
+  const [{ discover, invalidDocumentError, parseIssuerInput }, { HttpClient }, { httpClientFor }] =
+    await Promise.all([
+      import('../../core/discovery.ts'),
+      import('../../core/transport/http-client.ts'),
+      import('../../core/session.ts'),
+    ]);
   parseIssuerInput(issuer); // usage errors before any connection
-  if (settings.insecure) ui.warn("--insecure: the IdP's server certificate is NOT verified for this run");
-  const client = new HttpClient({
-    ca: settings.ca,
-    caMode: settings.caMode as 'add' | 'replace' | undefined,
-    insecure: settings.insecure,
-    timeoutMs: settings.timeout ? settings.timeout * 1000 : undefined,
-    showSecrets: ui.showSecrets,
+  // Discovery presents no client certificate: the metadata is public.
+  const client = httpClientFor(HttpClient, settings, undefined, {
     log: ui.verbose ? (line) => ui.debug(line) : undefined,
+    showSecrets: ui.showSecrets,
+    warn: (m) => ui.warn(m),
   });
   const spinner = await ui.spinner(`discovering ${issuer}`);
   let report: DiscoveryReport;

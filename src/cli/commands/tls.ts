@@ -76,25 +76,17 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
       hint: 'mtls-oauth tls https://idp.example.com/oauth2/token --cert certs/client.crt --key certs/client.key',
     });
   }
-  const [{ loadClientIdentity }, { HttpClient }, render] = await Promise.all([
+  const [{ loadClientIdentity }, { HttpClient }, { httpClientFor }, render] = await Promise.all([
     import('../../core/transport/identity.ts'),
     import('../../core/transport/http-client.ts'),
+    import('../../core/session.ts'),
     import('../render-tls.ts'),
   ]);
   const identity = await loadClientIdentity(settings);
-  if (settings.insecure) {
-    ui.warn(
-      "--insecure: the server's certificate is NOT verified for this run (the connection is still recorded)",
-    );
-  }
-  const client = new HttpClient({
-    identity,
-    ca: settings.ca,
-    caMode: settings.caMode as 'add' | 'replace' | undefined,
-    insecure: settings.insecure,
-    timeoutMs: settings.timeout ? settings.timeout * 1000 : undefined,
-    showSecrets: ui.showSecrets,
+  const client = httpClientFor(HttpClient, settings, identity, {
     log: ui.verbose ? (line) => ui.debug(line) : undefined,
+    showSecrets: ui.showSecrets,
+    warn: (m) => ui.warn(m),
   });
   const method = opts.method ?? 'GET';
   const identityInfo = identity

@@ -228,6 +228,33 @@ export class HttpClient {
     this.opts.log?.(line);
   }
 
+  /** A failed request as an MtlsOAuthError: what the transport knows about this client, plus `o`. */
+  private diagnose(
+    e: unknown,
+    o: {
+      url: URL;
+      step?: string;
+      record?: ConnectionRecord;
+      withCert: boolean;
+      timedOut: boolean;
+      phase: 'headers' | 'body';
+    },
+  ) {
+    return classifyFailure(e, {
+      url: o.url.toString(),
+      step: o.step,
+      record: o.record,
+      identity: this.opts.identity,
+      withClientCert: o.withCert,
+      timeoutMs: this.timeoutMs,
+      timedOut: o.timedOut,
+      caFile: this.opts.ca,
+      caMode: this.opts.caMode,
+      phase: o.phase,
+      maxHeaderBytes: this.maxHeaderBytes,
+    });
+  }
+
   /** Logs (-v) the TLS record of each connection not in `known` yet, and adds it there. Nothing is
    *  described when nothing logs: describing reads the record's handshake analysis (connector.ts). */
   private logConnections(known: Set<ConnectionRecord>) {
@@ -288,19 +315,7 @@ export class HttpClient {
     }, this.timeoutMs);
     const logNewConnections = () => this.logConnections(known);
     const classify = (e: unknown) =>
-      classifyFailure(e, {
-        url: url.toString(),
-        step: req.step,
-        record: connection(),
-        identity: this.opts.identity,
-        withClientCert: withCert,
-        timeoutMs: this.timeoutMs,
-        timedOut,
-        caFile: this.opts.ca,
-        caMode: this.opts.caMode,
-        phase,
-        maxHeaderBytes: this.maxHeaderBytes,
-      });
+      this.diagnose(e, { url, step: req.step, record: connection(), withCert, timedOut, phase });
     const fail = (e: unknown): never => {
       logNewConnections();
       const err = classify(e);
@@ -537,18 +552,13 @@ export class HttpClient {
       },
     ).catch((e) => {
       logNewConnections();
-      const err = classifyFailure(e, {
-        url: url.toString(),
+      const err = this.diagnose(e, {
+        url,
         step: req.step,
         record: this.latest.get(latestKey),
-        identity: this.opts.identity,
-        withClientCert: withCert,
-        timeoutMs: this.timeoutMs,
+        withCert,
         timedOut,
-        caFile: this.opts.ca,
-        caMode: this.opts.caMode,
         phase: 'headers',
-        maxHeaderBytes: this.maxHeaderBytes,
       });
       this.log(`! ${err.code}: ${err.message}`);
       throw err;
