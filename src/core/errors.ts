@@ -47,3 +47,18 @@ export function errnoCode(e: unknown): string | undefined {
     ? e.code
     : undefined;
 }
+
+/** Why a file could not be read, in a few words ("no such file", "permission denied", ...). */
+export function whyUnreadable(e: unknown): string {
+  switch (errnoCode(e)) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return (e as Error)?.message ?? String(e);
+  }
+}

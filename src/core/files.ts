@@ -28,7 +28,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errnoCode, MtlsOAuthError, usageError } from './errors.ts';
+import { errnoCode, MtlsOAuthError, usageError, whyUnreadable } from './errors.ts';
 import { holdSignals } from './signal-guard.ts';
 
 export interface OutputFile {
@@ -389,16 +389,7 @@ export function readInputFile(path: string, what: string): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
-    const code = errnoCode(e);
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES' || code === 'EPERM'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : ((e as Error)?.message ?? String(e));
-    throw usageError('INPUT_UNREADABLE', `cannot read ${what} ${path}: ${why}`, {
+    throw usageError('INPUT_UNREADABLE', `cannot read ${what} ${path}: ${whyUnreadable(e)}`, {
       hint: 'check the path',
       cause: e,
     });

@@ -6,7 +6,7 @@ import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Settings } from '../config.ts';
-import { errnoCode, usageError } from '../errors.ts';
+import { errnoCode, usageError, whyUnreadable } from '../errors.ts';
 import { x5tS256 } from '../pki/thumbprint.ts';
 import { certificateNames } from './x509-names.ts';
 
@@ -46,15 +46,7 @@ function readFile(path: string, what: string): Buffer {
     return readFileSync(path);
   } catch (e) {
     const code = errnoCode(e);
-    const why =
-      code === 'ENOENT'
-        ? 'no such file'
-        : code === 'EACCES'
-          ? 'permission denied'
-          : code === 'EISDIR'
-            ? 'it is a directory'
-            : (e as Error).message;
-    throw usageError('CERT_FILE_UNREADABLE', `cannot read the ${what} ${path}: ${why}`, {
+    throw usageError('CERT_FILE_UNREADABLE', `cannot read the ${what} ${path}: ${whyUnreadable(e)}`, {
       hint:
         code === 'ENOENT'
           ? `check the path; \`mtls-oauth certs init\` writes certs/client.crt and certs/client.key`
