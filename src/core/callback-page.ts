@@ -36,9 +36,14 @@ export function echo(value: string, max = 300): string {
   return clean.length > max ? `${clean.slice(0, max)}…` : clean;
 }
 
+type Tone = 'ok' | 'fail' | 'wait';
+
+const MARK: Record<Tone, string> = { ok: '✓', fail: '✗', wait: '…' };
+
 interface PageContent {
   status: number;
-  ok: boolean;
+  /** The heading's colour and mark: ✓ done, ✗ failed, … still going. */
+  tone: Tone;
   title: string;
   /** Plain-text paragraphs (escaped when rendered). */
   paragraphs: string[];
@@ -50,7 +55,7 @@ interface PageContent {
 const STYLE =
   'body{font:16px/1.5 system-ui,sans-serif;margin:0;padding:3rem 1rem;background:#f6f7f9;color:#1f2328}' +
   'main{max-width:36rem;margin:auto;background:#fff;border-radius:8px;padding:1.5rem 2rem;box-shadow:0 1px 3px #0002}' +
-  'h1{font-size:1.4rem;margin:0 0 1rem}.ok h1{color:#1a7f37}.fail h1{color:#cf222e}' +
+  'h1{font-size:1.4rem;margin:0 0 1rem}.ok h1{color:#1a7f37}.fail h1{color:#cf222e}.wait h1{color:#9a6700}' +
   'dl{display:grid;grid-template-columns:max-content 1fr;gap:.25rem 1rem}dt{font-weight:600}' +
   'dd{margin:0;font-family:ui-monospace,monospace;overflow-wrap:anywhere;white-space:pre-wrap}' +
   'footer{margin-top:1.5rem;color:#656d76;font-size:.875rem}';
@@ -70,8 +75,8 @@ function render(p: PageContent): CallbackPage {
 <style>${STYLE}</style>
 </head>
 <body>
-<main class="${p.ok ? 'ok' : 'fail'}">
-<h1>${p.ok ? '✓' : '✗'} ${escapeHtml(p.title)}</h1>
+<main class="${p.tone}">
+<h1>${MARK[p.tone]} ${escapeHtml(p.title)}</h1>
 ${paragraphs}
 ${facts}
 <footer>mtls-oauth loopback callback</footer>
@@ -84,12 +89,52 @@ ${facts}
 
 const CLOSE_TAB = 'You can close this tab and return to the terminal.';
 
+/** The login finished: the code was exchanged and every check passed (the terminal has the details). */
 export function successPage(): CallbackPage {
   return render({
     status: 200,
-    ok: true,
+    tone: 'ok',
     title: 'Login succeeded',
-    paragraphs: ['mtls-oauth received the authorization response and is finishing the login.', CLOSE_TAB],
+    paragraphs: [
+      'The code was exchanged and the tokens passed their checks. The details are in the terminal.',
+      CLOSE_TAB,
+    ],
+  });
+}
+
+/**
+ * The login failed after the authorization response was accepted: the code exchange was refused,
+ * or a check of the tokens failed. `step` and `code` are ours; `error` (the IdP's OAuth error
+ * code, when it sent one) is network text and echoed.
+ */
+export function loginFailedPage(step: string, code: string, error?: string): CallbackPage {
+  const facts: Array<[string, string]> = [
+    ['step', step],
+    ['code', code],
+  ];
+  if (error) facts.push(['error', echo(error, 100)]);
+  return render({
+    status: 200,
+    tone: 'fail',
+    title: 'Login failed',
+    paragraphs: [
+      `The authorization response arrived, but the ${step} failed.`,
+      'See the terminal for the message and a hint.',
+    ],
+    facts,
+  });
+}
+
+/** The browser waited a few seconds and the login is still going (a slow IdP): the terminal will tell. */
+export function stillWorkingPage(): CallbackPage {
+  return render({
+    status: 200,
+    tone: 'wait',
+    title: 'Still working: see the terminal',
+    paragraphs: [
+      'mtls-oauth received the authorization response and is still exchanging the code and checking the tokens.',
+      'The outcome will be in the terminal; reloading this page shows it here too while mtls-oauth runs.',
+    ],
   });
 }
 
@@ -99,7 +144,7 @@ export function idpErrorPage(error: string, description?: string): CallbackPage 
   if (description) facts.push(['description', echo(description)]);
   return render({
     status: 400,
-    ok: false,
+    tone: 'fail',
     title: 'Login failed',
     paragraphs: ['The identity provider answered with an error.', CLOSE_TAB],
     facts,
@@ -117,7 +162,7 @@ export function badStatePage(problem: StateProblem): CallbackPage {
   }[problem];
   return render({
     status: 400,
-    ok: false,
+    tone: 'fail',
     title: 'Not the response mtls-oauth is waiting for',
     paragraphs: [
       what,
@@ -130,7 +175,7 @@ export function badStatePage(problem: StateProblem): CallbackPage {
 export function issuerProblemPage(expected: string, received: string | undefined): CallbackPage {
   return render({
     status: 400,
-    ok: false,
+    tone: 'fail',
     title: 'Login stopped: unexpected issuer',
     paragraphs: [
       received === undefined
@@ -150,20 +195,20 @@ export function issuerProblemPage(expected: string, received: string | undefined
 export function invalidResponsePage(reason: string): CallbackPage {
   return render({
     status: 400,
-    ok: false,
+    tone: 'fail',
     title: 'Login failed: malformed response',
     paragraphs: [reason, 'Nothing was exchanged.', CLOSE_TAB],
   });
 }
 
 export function notFoundPage(): CallbackPage {
-  return render({ status: 404, ok: false, title: 'Not found', paragraphs: ['There is nothing here.'] });
+  return render({ status: 404, tone: 'fail', title: 'Not found', paragraphs: ['There is nothing here.'] });
 }
 
 export function forbiddenHostPage(): CallbackPage {
   return render({
     status: 403,
-    ok: false,
+    tone: 'fail',
     title: 'Forbidden',
     paragraphs: ['This callback only answers requests addressed to the loopback address it listens on.'],
   });
@@ -172,19 +217,19 @@ export function forbiddenHostPage(): CallbackPage {
 export function methodNotAllowedPage(): CallbackPage {
   return render({
     status: 405,
-    ok: false,
+    tone: 'fail',
     title: 'Method not allowed',
     paragraphs: ['The callback accepts GET only.'],
     extraHeaders: { Allow: 'GET' },
   });
 }
 
-/** A request that arrives (on a kept-alive connection) after the flow has ended. */
+/** A request after the flow ended without an outcome to show (timeout, Ctrl-C, closed). */
 export function finishedPage(): CallbackPage {
   return render({
     status: 410,
-    ok: false,
+    tone: 'fail',
     title: 'This login has already finished',
-    paragraphs: [CLOSE_TAB],
+    paragraphs: ['See the terminal for its outcome.', CLOSE_TAB],
   });
 }

@@ -12,7 +12,9 @@
 //   token-cache.ts                         the tokens kept for introspect, revoke and refresh
 //
 // Opening the browser and printing belong to the caller (onAuthorizationUrl): this module never
-// prints. The result carries the named checks `state`, `iss`, `pkce`, `id_token` and `binding`.
+// prints. The browser's request to the callback is held while the code is exchanged and the tokens
+// checked (loopback.ts bounds the wait), so the page it gets tells the real outcome: success, or the
+// step that failed with its error code. The result carries the named checks `state`, `iss`, `pkce`, `id_token` and `binding`.
 // A failure of the flow itself (the IdP's error response, a wrong issuer, a timeout, Ctrl-C, a
 // refused code exchange) is thrown as an MtlsOAuthError; an ID token that fails validation is not
 // thrown but reported (the `id_token` check fails, `failure` says why, and nothing is cached).
@@ -26,12 +28,14 @@ import {
   parseAuthorizationEndpoint,
   scopeHasOpenid,
 } from './authorization-request.ts';
+import { type CallbackPage, loginFailedPage, successPage } from './callback-page.ts';
 import type { Metadata } from './discovery/metadata.ts';
 import { isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
 import { type IdTokenClaims, type IdTokenValidation, validateIdToken } from './id-token.ts';
 import {
   assertLoopbackHost,
   type CallbackEvent,
+  type CallbackResult,
   DEFAULT_CALLBACK_PATH,
   type LoopbackHost,
   startCallbackListener,
@@ -155,6 +159,11 @@ export interface LoginOptions {
   onCallbackEvent?: (event: CallbackEvent) => void;
   /** The step that starts now (for a spinner). */
   onStep?: (step: LoginStep, detail: string) => void;
+  /**
+   * Keep the callback answering the outcome page on reloads until the process exits (the CLI; it
+   * never keeps the process alive). Default: the listener shuts down once the page is out.
+   */
+  keepCallbackPage?: boolean;
 }
 
 export interface LoginUser {
@@ -306,12 +315,12 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
     timeoutMs: o.timeoutMs,
     signal: o.signal,
     onEvent: o.onCallbackEvent,
+    linger: o.keepCallbackPage,
   });
   const deadline = Date.now() + o.timeoutMs;
   const redirectUri = spec.redirectUri ?? listener.redirectUri;
 
-  // 3. The authorization request, handed to the browser; 4. the one accepted response.
-  let callback: Awaited<typeof listener.result>;
+  // 3. The authorization request, handed to the browser.
   try {
     const url = buildAuthorizationUrl({
       authorizationEndpoint,
@@ -325,15 +334,74 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
       extraParams: extra,
     });
     await o.onAuthorizationUrl({ url: url.href, redirectUri, deadline });
-    callback = await listener.result;
-  } finally {
+  } catch (e) {
     await listener.close();
+    throw e;
   }
-  aborted();
+
+  // 4. The one accepted response. A response that ends the flow (the IdP's error, a wrong iss), a
+  // timeout or Ctrl-C: the listener has answered the browser (or closed) itself.
+  const callback = await listener.result;
+
+  // 5-8 run while the browser waits (bounded) for the page that tells how they went.
+  const progress: Progress = { step: 'token request' };
+  try {
+    aborted();
+    const flow = {
+      metadata,
+      authorizationEndpoint,
+      tokenEndpoint,
+      callback,
+      redirectUri,
+      scope,
+      pkce,
+      nonce,
+    };
+    const result = await finishLogin(o, flow, progress);
+    const f = result.failure;
+    await listener.finish(f ? loginFailedPage(progress.failedStep ?? progress.step, f.code) : successPage());
+    return result;
+  } catch (e) {
+    await listener.finish(failedStepPage(progress.step, e));
+    throw e;
+  }
+}
+
+/** What steps 1-4 of login() established. */
+interface AcceptedFlow {
+  metadata: Metadata;
+  authorizationEndpoint: string;
+  tokenEndpoint: Endpoint;
+  callback: CallbackResult;
+  redirectUri: string;
+  scope: string;
+  pkce: { verifier: string };
+  nonce?: string;
+}
+
+/** The step running (for the browser's page), and the one whose check failed. */
+interface Progress {
+  step: LoginStep;
+  failedStep?: LoginStep;
+}
+
+/** Steps 5-8 of login(): the code exchange, the ID token, the binding, the cache. */
+async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progress): Promise<LoginResult> {
+  const { session } = o;
+  const { metadata, authorizationEndpoint, tokenEndpoint, callback, redirectUri, scope, pkce, nonce } = flow;
+  const issuer = metadata.issuer;
+  const openid = scopeHasOpenid(scope);
+  const aborted = () => {
+    if (o.signal?.aborted) throw interrupted();
+  };
+  const enter = (step: LoginStep, detail: string) => {
+    progress.step = step;
+    o.onStep?.(step, detail);
+  };
 
   // 5. The code exchange: over mTLS (the alias, where there is one), the same redirect_uri, the verifier.
   const { tokenRequest, grantParams, checkTokenBinding } = await import('./token-endpoint.ts');
-  o.onStep?.('token request', tokenEndpoint.url);
+  enter('token request', tokenEndpoint.url);
   const exchange = await tokenRequest(
     session.client,
     tokenEndpoint.url,
@@ -365,6 +433,7 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
     const detail =
       'the token response has no id_token although the scope includes openid (OIDC Core §3.1.3.3)';
     checks.push({ name: 'id_token', status: 'fail', detail });
+    progress.failedStep = 'ID token validation';
     failure = {
       code: 'ID_TOKEN_MISSING',
       message: detail,
@@ -372,10 +441,11 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
     };
   } else {
     const jwksUri = metadata.jwks_uri;
-    o.onStep?.('ID token validation', jwksUri ?? issuer);
+    enter('ID token validation', jwksUri ?? issuer);
     if (!jwksUri) {
       const detail = "the IdP's metadata has no jwks_uri: the ID token's signature cannot be checked";
       checks.push({ name: 'id_token', status: 'fail', detail });
+      progress.failedStep = 'ID token validation';
       failure = {
         code: 'ID_TOKEN_INVALID',
         message: detail,
@@ -409,6 +479,7 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
           status: 'fail',
           detail: e.message.replace(/^ID token rejected: /, ''),
         });
+        progress.failedStep = 'ID token validation';
         failure = {
           code: e.code,
           message: `${e.message}; the tokens were not cached`,
@@ -420,7 +491,7 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
   aborted();
 
   // 7. The access token's binding to our certificate (RFC 8705 §3).
-  o.onStep?.('binding check', session.identity ? session.identity.x5tS256 : 'no client certificate');
+  enter('binding check', session.identity ? session.identity.x5tS256 : 'no client certificate');
   const introspection =
     o.introspect !== false && session.hasEndpoint('introspection')
       ? session.endpoint('introspection').url
@@ -436,6 +507,7 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
   });
   checks.push(...exchange.checks);
   if (!failure && binding.status === 'fail') {
+    progress.failedStep = 'binding check';
     failure = {
       code: 'BINDING_MISMATCH',
       message: `the access token is not bound to the client certificate used: ${binding.detail}`,
@@ -482,6 +554,13 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
     rejectedCallbacks: callback.rejected,
     ...(failure ? { failure } : {}),
   };
+}
+
+/** The browser's page for a login that failed in `step` with `e` (and the IdP's OAuth error code, if any). */
+function failedStepPage(step: LoginStep, e: unknown): CallbackPage {
+  if (!isMtlsOAuthError(e)) return loginFailedPage(step, 'INTERNAL');
+  const response = e.details?.response as { error?: unknown } | undefined;
+  return loginFailedPage(step, e.code, typeof response?.error === 'string' ? response.error : undefined);
 }
 
 /** The issuer's JWK Set over the session's transport (public: no client certificate). */

@@ -18,12 +18,23 @@
 // never be exchanged. The same holds for a missing `iss` when the IdP advertises
 // `authorization_response_iss_parameter_supported` (ISS_MISSING).
 //
-// When the flow ends (accepted response, failure, timeout, abort or close()), the server stops
-// listening and destroys kept-alive connections too (closeAllConnections), so the process never
-// hangs on a browser's idle connection; `result` settles only after the port is free.
+// After the decision the listener no longer looks at what reaches the callback path; it only reports
+// the outcome there (SECURITY.md's "closes after it" read as: accepts nothing more):
+//
+//   - an accepted code: the browser's request is held while the caller exchanges the code and checks
+//     the tokens, then answered with the page the caller passes to finish(); after holdMs (a few
+//     seconds) it gets a "still working: see the terminal" page instead;
+//   - a response that ends the flow (an error, a wrong iss): its page at once;
+//   - a reload after that gets the same final page, never a second exchange.
+//
+// Without `linger` the listener shuts down once the final page is out. With `linger` (the CLI) it
+// keeps answering the final page for as long as the process lives, so a reload shows the outcome
+// rather than a connection error, but nothing it holds keeps the process alive: the server and its
+// sockets are unref'd once the flow is decided (a held request only for its bounded wait). A timeout,
+// an abort or close() always shuts it down and destroys kept-alive connections (closeAllConnections).
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { finished } from 'node:stream';
 import {
   badStatePage,
@@ -36,7 +47,7 @@ import {
   issuerProblemPage,
   methodNotAllowedPage,
   notFoundPage,
-  successPage,
+  stillWorkingPage,
 } from './callback-page.ts';
 import { errnoCode, MtlsOAuthError, usageError } from './errors.ts';
 import { constantTimeEqual } from './pkce.ts';
@@ -50,6 +61,9 @@ const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** How long the final page may take to reach the browser before connections are destroyed anyway. */
 const FINAL_PAGE_GRACE_MS = 2000;
+
+/** How long the browser's request waits for the outcome before it gets "still working". */
+export const DEFAULT_HOLD_MS = 5000;
 
 export interface Check {
   name: string;
@@ -74,6 +88,10 @@ export interface CallbackListenerOptions {
   signal?: AbortSignal;
   /** Told about every request turned away and about the accepted one (for progress output). */
   onEvent?: (event: CallbackEvent) => void;
+  /** How long the browser's request is held for finish() after an accepted code (default 5 s). */
+  holdMs?: number;
+  /** Keep answering the final page until the process exits (unref'd); default: shut down once it is out. */
+  linger?: boolean;
 }
 
 export type CallbackEvent =
@@ -100,9 +118,17 @@ export interface CallbackListener {
   host: LoopbackHost;
   port: number;
   path: string;
-  /** Settles once, after the server has closed: the accepted response, or an MtlsOAuthError. */
+  /**
+   * Settles once: the accepted response (at once: the browser's request is held until finish()), or
+   * an MtlsOAuthError (after the server has closed, unless it lingers with the error's page).
+   */
   result: Promise<CallbackResult>;
-  /** Closes the listener (idempotent). Before a response it makes `result` reject with CALLBACK_CLOSED. */
+  /**
+   * The outcome of the login an accepted code started (the page the held request and every reload
+   * get). Resolves once the page is out and, without `linger`, the port is free. No-op otherwise.
+   */
+  finish(page: CallbackPage): Promise<void>;
+  /** Shuts the listener down (idempotent). Before a response it makes `result` reject with CALLBACK_CLOSED. */
   close(): Promise<void>;
 }
 
@@ -165,8 +191,8 @@ export interface CallbackExpectations {
 export type CallbackVerdict =
   /** Not our response: answer with the page and keep waiting. */
   | { action: 'ignore'; page: CallbackPage; reason: string }
-  /** Our response, and it carries a code. */
-  | { action: 'accept'; page: CallbackPage; code: string; state: string; iss?: string; checks: Check[] }
+  /** Our response, and it carries a code (its page is the login's outcome: finish()). */
+  | { action: 'accept'; code: string; state: string; iss?: string; checks: Check[] }
   /** Our response, and it ends the flow with this error. */
   | { action: 'fail'; page: CallbackPage; error: MtlsOAuthError };
 
@@ -202,7 +228,7 @@ export function evaluateCallback(params: URLSearchParams, x: CallbackExpectation
     const reason = 'The response carries neither a code nor an error.';
     return fail(invalidResponsePage(reason), 'check', 'CALLBACK_INVALID', reason, checks);
   }
-  return { action: 'accept', page: successPage(), code, state: states[0], iss, checks };
+  return { action: 'accept', code, state: states[0], iss, checks };
 }
 
 function checkIss(
@@ -383,11 +409,20 @@ function splitTarget(target: string | undefined): { path: string; query: string 
 
 type Outcome = { ok: true; value: CallbackResult } | { ok: false; error: MtlsOAuthError };
 
+/**
+ * waiting: for the one valid response. finishing: accepted; the caller exchanges the code while the
+ * browser's request is held. finished: the outcome is known; the callback path answers its page.
+ * closed: shut down (or shutting down).
+ */
+type Phase = 'waiting' | 'finishing' | 'finished' | 'closed';
+
 export async function startCallbackListener(opts: CallbackListenerOptions): Promise<CallbackListener> {
   const host = assertLoopbackHost(opts.host);
   const path = assertPath(opts.path ?? DEFAULT_CALLBACK_PATH);
   const requestedPort = assertPort(opts.port ?? 0);
   const timeoutMs = assertTimeout(opts.timeoutMs);
+  const holdMs = assertTimeout(opts.holdMs ?? DEFAULT_HOLD_MS);
+  const linger = opts.linger === true;
   if (!opts.expectedState)
     throw usageError('CALLBACK_STATE_MISSING', 'the callback needs the state it must expect');
   if (opts.signal?.aborted) throw interrupted();
@@ -408,34 +443,80 @@ export async function startCallbackListener(opts: CallbackListenerOptions): Prom
   });
   result.catch(() => {}); // the caller may attach its handler later; never an unhandled rejection
 
-  let decided = false;
+  let phase: Phase = 'waiting';
+  let finalPage: CallbackPage | undefined;
   let rejected = 0;
   let lastRejection: string | undefined;
+  /** Browser requests waiting for finish(), each with its bounded wait. */
+  const held = new Map<ServerResponse, NodeJS.Timeout>();
+  /** Responses after the decision that are still being written (shut down only once they are out). */
+  const replying = new Set<Promise<void>>();
+  const sockets = new Set<Socket>();
   let closing: Promise<void> | undefined;
+
+  /** Once the flow is decided and the listener lingers, nothing it holds may keep the process alive. */
+  const detached = () => linger && phase !== 'waiting';
+  const detach = () => {
+    if (!linger) return;
+    server.unref();
+    for (const s of sockets) s.unref();
+  };
+
+  /** Answers after the decision: Connection: close, and tracked until written. */
+  const reply = (res: ServerResponse, page: CallbackPage) => {
+    const out = new Promise<void>((resolve) => {
+      const grace = setTimeout(resolve, FINAL_PAGE_GRACE_MS);
+      grace.unref();
+      finished(res, () => {
+        clearTimeout(grace);
+        resolve();
+      });
+    });
+    replying.add(out);
+    void out.then(() => replying.delete(out));
+    send(res, page, true);
+    if (detached()) res.socket?.unref();
+  };
+
+  /** Holds the browser's request until finish(), or answers "still working" after holdMs. */
+  const hold = (res: ServerResponse) => {
+    res.socket?.ref();
+    const timer = setTimeout(() => {
+      held.delete(res);
+      reply(res, stillWorkingPage());
+    }, holdMs);
+    held.set(res, timer);
+    res.on('close', () => {
+      clearTimeout(timer);
+      held.delete(res);
+    });
+  };
+
+  /** Answers every held request with `page`. */
+  const release = (page: CallbackPage) => {
+    for (const [res, timer] of held) {
+      clearTimeout(timer);
+      reply(res, page);
+    }
+    held.clear();
+  };
+
+  /** Lets the pages being written go out (bounded), then stops listening and destroys every connection. */
   const close = () => {
-    closing ??= shutDown(server);
+    closing ??= Promise.all(replying).then(() => shutDown(server));
     return closing;
   };
 
-  /** Ends the flow once: stops the timer, closes the server, then settles `result`. */
-  const end = (outcome: Outcome, afterResponse?: ServerResponse) => {
-    if (decided) return;
-    decided = true;
+  /** Ends the wait: timeout, abort, close() or a server error. Held requests get the generic page. */
+  const stop = (error: MtlsOAuthError) => {
+    if (phase === 'closed') return;
+    const wasWaiting = phase === 'waiting';
+    phase = 'closed';
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    let started = false;
-    const shutdownAndSettle = () => {
-      if (started) return;
-      started = true;
-      void close().then(() => settle(outcome));
-    };
-    if (!afterResponse) return shutdownAndSettle();
-    // Let the final page reach the browser before connections are destroyed, but never wait long
-    // for a client that does not read it.
-    const grace = setTimeout(shutdownAndSettle, FINAL_PAGE_GRACE_MS);
-    finished(afterResponse, () => {
-      clearTimeout(grace);
-      shutdownAndSettle();
+    release(finishedPage());
+    void close().then(() => {
+      if (wasWaiting) settle({ ok: false, error });
     });
   };
 
@@ -448,14 +529,46 @@ export async function startCallbackListener(opts: CallbackListenerOptions): Prom
   };
 
   const turnAway = (res: ServerResponse, page: CallbackPage, reason: string) => {
+    if (phase !== 'waiting') return reply(res, page);
     rejected++;
     lastRejection = reason;
     notify({ type: 'rejected', status: page.status, reason, waiting: true });
     send(res, page, false);
   };
 
+  const decide = (res: ServerResponse, query: string) => {
+    const verdict = evaluateCallback(new URLSearchParams(query), expectations);
+    if (verdict.action === 'ignore') return turnAway(res, verdict.page, verdict.reason);
+    clearTimeout(timer);
+    if (verdict.action === 'fail') {
+      // The response ends the flow, and its page is the outcome.
+      phase = 'finished';
+      finalPage = verdict.page;
+      opts.signal?.removeEventListener('abort', onAbort);
+      detach();
+      reply(res, verdict.page);
+      notify({
+        type: 'rejected',
+        status: verdict.page.status,
+        reason: verdict.error.message,
+        waiting: false,
+      });
+      const outcome: Outcome = { ok: false, error: verdict.error };
+      if (linger) return settle(outcome);
+      phase = 'closed';
+      return void close().then(() => settle(outcome));
+    }
+    phase = 'finishing';
+    detach();
+    hold(res);
+    notify({ type: 'accepted' });
+    const params = Object.fromEntries(new URLSearchParams(query));
+    const { code, state, iss, checks } = verdict;
+    settle({ ok: true, value: { code, state, iss, params, redirectUri, rejected, checks } });
+  };
+
   const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-    if (decided) return send(res, finishedPage(), true);
+    if (phase === 'closed') return reply(res, finishedPage());
     const hostHeader = req.headers.host?.toLowerCase();
     if (!hostHeader || !allowedHosts.has(hostHeader)) {
       return turnAway(
@@ -467,30 +580,16 @@ export async function startCallbackListener(opts: CallbackListenerOptions): Prom
     const target = splitTarget(req.url);
     if (target.path !== path) return turnAway(res, notFoundPage(), `no such path ${echo(target.path, 80)}`);
     if (req.method !== 'GET') return turnAway(res, methodNotAllowedPage(), `method ${req.method} is not GET`);
-
-    const verdict = evaluateCallback(new URLSearchParams(target.query), expectations);
-    if (verdict.action === 'ignore') return turnAway(res, verdict.page, verdict.reason);
-    send(res, verdict.page, true);
-    if (verdict.action === 'fail') {
-      notify({
-        type: 'rejected',
-        status: verdict.page.status,
-        reason: verdict.error.message,
-        waiting: false,
-      });
-      return end({ ok: false, error: verdict.error }, res);
-    }
-    notify({ type: 'accepted' });
-    const params = Object.fromEntries(new URLSearchParams(target.query));
-    const { code, state, iss, checks } = verdict;
-    end({ ok: true, value: { code, state, iss, params, redirectUri, rejected, checks } }, res);
+    // After the decision the callback path only reports the outcome: no second code is looked at.
+    if (phase === 'finishing') return hold(res);
+    if (phase === 'finished') return reply(res, finalPage ?? finishedPage());
+    decide(res, target.query);
   };
 
   const onTimeout = () => {
     const secs = Math.round(timeoutMs / 1000);
-    end({
-      ok: false,
-      error: new MtlsOAuthError(
+    stop(
+      new MtlsOAuthError(
         'timeout',
         'CALLBACK_TIMEOUT',
         `no authorization response reached ${redirectUri} within ${secs} s`,
@@ -502,13 +601,18 @@ export async function startCallbackListener(opts: CallbackListenerOptions): Prom
           details: { redirectUri, rejected },
         },
       ),
-    });
+    );
   };
 
-  const onAbort = () => end({ ok: false, error: interrupted() });
+  const onAbort = () => stop(interrupted());
 
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket);
+    socket.once('close', () => sockets.delete(socket));
+    if (detached()) socket.unref();
+  });
   server.on('request', onRequest);
-  server.on('error', (e) => end({ ok: false, error: listenError(e, host, port) }));
+  server.on('error', (e) => stop(listenError(e, host, port)));
   const timer = setTimeout(onTimeout, timeoutMs);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -518,15 +622,24 @@ export async function startCallbackListener(opts: CallbackListenerOptions): Prom
     port,
     path,
     result,
+    finish: (page) => {
+      if (phase !== 'finishing') return closing ?? Promise.resolve();
+      phase = 'finished';
+      finalPage = page;
+      opts.signal?.removeEventListener('abort', onAbort);
+      release(page);
+      if (linger) return Promise.all(replying).then(() => {});
+      phase = 'closed';
+      return close();
+    },
     close: () => {
-      end({
-        ok: false,
-        error: new MtlsOAuthError(
+      stop(
+        new MtlsOAuthError(
           'interrupted',
           'CALLBACK_CLOSED',
           'the callback listener was closed before a response arrived',
         ),
-      });
+      );
       return close();
     },
   };

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { CALLBACK_PAGE_HEADERS } from '../../src/core/callback-page.ts';
+import { CALLBACK_PAGE_HEADERS, loginFailedPage, successPage } from '../../src/core/callback-page.ts';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import {
   type CallbackEvent,
@@ -63,7 +63,15 @@ function send(r: Req): Promise<Reply> {
 
 const q = (params: Record<string, string>) => `/callback?${new URLSearchParams(params)}`;
 
-async function listen(t: TestContext, over: Partial<CallbackListenerOptions> = {}) {
+/**
+ * A listener for one test, closed after it. Unless `manual`, it plays the caller that finishes the
+ * login at once with the success page when a code is accepted (`finished`: that finish()).
+ */
+async function listen(
+  t: TestContext,
+  over: Partial<CallbackListenerOptions> = {},
+  { manual = false }: { manual?: boolean } = {},
+) {
   const events: CallbackEvent[] = [];
   const l = await startCallbackListener({
     host: '127.0.0.1',
@@ -75,9 +83,16 @@ async function listen(t: TestContext, over: Partial<CallbackListenerOptions> = {
     ...over,
   });
   t.after(() => l.close());
+  const finished = manual
+    ? Promise.resolve()
+    : l.result.then(
+        () => l.finish(successPage()),
+        () => {},
+      );
   return {
     l,
     events,
+    finished,
     get: (path: string, extra: Partial<Req> = {}) => send({ port: l.port, path, ...extra }),
   };
 }
@@ -161,10 +176,11 @@ describe('loopback callback: the accepted response', { timeout: HANG_GUARD_MS },
     assert.deepEqual(events, [{ type: 'accepted' }]);
   });
 
-  it('serves nothing after the accepted response: a second callback is refused, the port is free', async (t) => {
-    const { l, get } = await listen(t);
+  it('without linger it shuts down once the outcome page is out: a second callback is refused, the port is free', async (t) => {
+    const { l, get, finished } = await listen(t);
     await get(q({ code: 'c1', state: STATE }));
     await l.result;
+    await finished;
     assert.equal(await connectionRefused(l.port), true);
     assert.equal(await portIsFree(l.port), true);
   });
@@ -189,6 +205,116 @@ describe('loopback callback: the accepted response', { timeout: HANG_GUARD_MS },
       assert.equal(r.status, 200, host);
       await l.result;
     }
+  });
+});
+
+describe('loopback callback: the page tells how the login ended', { timeout: HANG_GUARD_MS }, () => {
+  it('holds the browser until finish(), then answers with the outcome: the failed step and its code', async (t) => {
+    const { l, get } = await listen(t, {}, { manual: true });
+    let answered = false;
+    const page = get(q({ code: 'c', state: STATE })).then((r) => {
+      answered = true;
+      return r;
+    });
+    assert.equal((await l.result).code, 'c');
+    // The request is held while the caller exchanges the code: a round trip to the server and back
+    // (another request, answered at once) does not release it.
+    assert.equal((await get('/favicon.ico')).status, 404);
+    assert.equal(answered, false, 'the page waits for the outcome');
+    await l.finish(loginFailedPage('token request', 'OAUTH_INVALID_CLIENT', 'invalid_client'));
+    const r = await page;
+    assertPageHeaders(r);
+    assert.equal(r.headers.connection, 'close');
+    assert.match(r.body, /✗ Login failed/);
+    assert.match(r.body, /the token request failed/);
+    assert.match(r.body, /<dt>step<\/dt><dd>token request<\/dd>/);
+    assert.match(r.body, /<dt>code<\/dt><dd>OAUTH_INVALID_CLIENT<\/dd>/);
+    assert.match(r.body, /<dt>error<\/dt><dd>invalid_client<\/dd>/);
+    assert.match(r.body, /See the terminal/);
+    assert.doesNotMatch(r.body, /Login succeeded/);
+    assert.equal(await portIsFree(l.port), true, 'without linger: closed once the page is out');
+  });
+
+  it("escapes the IdP's error code on the outcome page", () => {
+    const page = loginFailedPage('token request', 'OAUTH_X', '<img src=x onerror=alert(1)>');
+    assert.doesNotMatch(page.body, /<img/);
+    assert.match(page.body, /&lt;img src=x onerror=alert\(1\)&gt;/);
+  });
+
+  it('after holdMs the browser gets "still working: see the terminal"; a reload then gets the outcome', async (t) => {
+    const { l, get } = await listen(t, { holdMs: 50, linger: true }, { manual: true });
+    const first = await get(q({ code: 'c', state: STATE }));
+    assert.equal(first.status, 200);
+    assertPageHeaders(first);
+    assert.match(first.body, /Still working: see the terminal/);
+    assert.doesNotMatch(first.body, /Login succeeded|Login failed/);
+    await l.result;
+    await l.finish(successPage());
+    const reload = await get(q({ code: 'c', state: STATE }));
+    assert.equal(reload.status, 200);
+    assert.match(reload.body, /✓ Login succeeded/);
+  });
+
+  it('a reload while the login is still going waits for the outcome too', async (t) => {
+    const { l, get } = await listen(t, { linger: true }, { manual: true });
+    const first = get(q({ code: 'c', state: STATE }));
+    await l.result;
+    const reload = get(q({ code: 'c', state: STATE }));
+    // Both requests are held: reach the server with a third one before finishing.
+    assert.equal((await get('/favicon.ico')).status, 404);
+    await l.finish(successPage());
+    for (const r of await Promise.all([first, reload])) assert.match(r.body, /Login succeeded/);
+  });
+
+  it('with linger, reloads after the end show the outcome and accept no second code; other requests are still refused', async (t) => {
+    const { l, get, events } = await listen(t, { linger: true }, { manual: true });
+    const page = get(q({ code: 'first', state: STATE }));
+    await l.result;
+    await l.finish(successPage());
+    assert.match((await page).body, /Login succeeded/);
+    for (const path of [q({ code: 'first', state: STATE }), q({ code: 'second', state: STATE }), q({})]) {
+      const r = await get(path);
+      assert.equal(r.status, 200, path);
+      assertPageHeaders(r);
+      assert.equal(r.headers.connection, 'close');
+      assert.match(r.body, /Login succeeded/, path);
+      assert.ok(!r.body.includes('second'), 'nothing echoed');
+    }
+    assert.equal((await get('/favicon.ico')).status, 404);
+    assert.equal((await get(q({ code: 'x', state: STATE }), { method: 'POST' })).status, 405);
+    const rebound = await get(q({ code: 'x', state: STATE }), { headers: { Host: 'evil.example' } });
+    assert.equal(rebound.status, 403);
+    assert.equal((await l.result).code, 'first', 'the first code only');
+    assert.deepEqual(events, [{ type: 'accepted' }], 'nothing reported after the end');
+    assert.equal(await portIsFree(l.port), false, 'still listening');
+    await l.close();
+    assert.equal(await portIsFree(l.port), true);
+  });
+
+  it('with linger, an error response stays the page on reload, and the result rejects once', async (t) => {
+    const { l, get } = await listen(t, { linger: true }, { manual: true });
+    const r = await get(q({ error: 'access_denied', state: STATE }));
+    assert.equal(r.status, 400);
+    assert.equal((await failure(l.result)).code, 'AUTHORIZATION_ERROR');
+    const reload = await get(q({ code: 'late', state: STATE }));
+    assert.equal(reload.status, 400);
+    assert.match(reload.body, /access_denied/);
+    await l.finish(successPage()); // no code was accepted: nothing to finish
+    assert.match((await get(q({ state: STATE }))).body, /access_denied/);
+  });
+
+  it('Ctrl-C during the exchange answers the held request, closes, and frees the port', async (t) => {
+    const ac = new AbortController();
+    const { l, get } = await listen(t, { signal: ac.signal, linger: true }, { manual: true });
+    const page = get(q({ code: 'c', state: STATE }));
+    await l.result;
+    ac.abort();
+    const r = await page;
+    assert.equal(r.status, 410);
+    assert.match(r.body, /already finished/);
+    await l.finish(successPage()); // too late: a no-op
+    await l.close();
+    assert.equal(await portIsFree(l.port), true);
   });
 });
 
@@ -451,7 +577,7 @@ describe('loopback callback: timeout, abort, close', { timeout: HANG_GUARD_MS },
   it('does not hang on kept-alive browser connections', async (t) => {
     const agent = new Agent({ keepAlive: true, maxSockets: 4 });
     t.after(() => agent.destroy());
-    const { l, get } = await listen(t);
+    const { l, get, finished } = await listen(t);
     // an idle kept-alive connection (like a browser's after fetching /favicon.ico) ...
     const fav = await get('/favicon.ico', { agent });
     assert.equal(fav.status, 404);
@@ -460,13 +586,13 @@ describe('loopback callback: timeout, abort, close', { timeout: HANG_GUARD_MS },
     const ok = await get(q({ code: 'c', state: STATE }), { agent });
     assert.equal(ok.status, 200);
     assert.equal(ok.headers.connection, 'close');
-    const result = await l.result; // settles only once the server has closed every connection
-    assert.equal(result.code, 'c');
+    assert.equal((await l.result).code, 'c');
+    await finished; // resolves only once the server has closed every connection
     assert.equal(await portIsFree(l.port), true);
   });
 
   it('does not hang on a preconnected socket or a half-sent request either', async (t) => {
-    const { l, get } = await listen(t);
+    const { l, get, finished } = await listen(t);
     const sockets = [connect(l.port, '127.0.0.1'), connect(l.port, '127.0.0.1')];
     t.after(() => {
       for (const s of sockets) s.destroy();
@@ -476,6 +602,7 @@ describe('loopback callback: timeout, abort, close', { timeout: HANG_GUARD_MS },
     const closed = sockets.map((s) => once(s, 'close'));
     assert.equal((await get(q({ code: 'c', state: STATE }))).status, 200);
     await l.result;
+    await finished;
     await Promise.all(closed); // the listener closed them; the test would time out otherwise
     assert.equal(await portIsFree(l.port), true);
   });
@@ -548,13 +675,14 @@ describe('loopback callback: where it listens', { timeout: HANG_GUARD_MS }, () =
   it(ipv6Loopback
     ? 'listens on [::1] (this machine has an IPv6 loopback)'
     : 'listens on [::1]: skipped, this machine has no IPv6 loopback', { skip: !ipv6Loopback }, async (t) => {
-    const { l } = await listen(t, { host: '::1' });
+    const { l, finished } = await listen(t, { host: '::1' });
     assert.equal(l.host, '::1');
     assert.equal(l.redirectUri, `http://[::1]:${l.port}/callback`);
     const r = await send({ host: '::1', port: l.port, path: q({ code: 'v6', state: STATE }) });
     assert.equal(r.status, 200);
     assertPageHeaders(r);
     assert.equal((await l.result).code, 'v6');
+    await finished;
     assert.equal(await portIsFree(l.port, '::1'), true);
   });
 

@@ -270,6 +270,8 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         signal: controller.signal,
         introspect: opts.introspect,
         cache,
+        // A reload of the callback tab shows the outcome until this process exits.
+        keepCallbackPage: true,
         onAuthorizationUrl,
         onCallbackEvent: (event) => {
           if (event.type === 'accepted') {
@@ -362,7 +364,9 @@ export function registerLogin(program: Command): void {
 The scope defaults to "openid". The URL that starts the login is printed on stderr, on a line of
 its own (with --no-browser it is only printed). The callback listens on 127.0.0.1 (or [::1]) only,
 until one valid response arrives: requests with a wrong or missing state, to other paths or with a
-foreign Host header are turned away (and reported) while the wait goes on.
+foreign Host header are turned away (and reported) while the wait goes on. The browser's page waits
+(a few seconds at most) for the code exchange and the checks, and then tells how the login ended;
+reloading it shows that outcome again and accepts no second code.
 
 --timeout is that wait for the browser (default ${DEFAULT_WAIT_SECONDS} s). The timeout of each request to the IdP,
 which other commands call --timeout, is --request-timeout here (or MTLS_OAUTH_TIMEOUT).
