@@ -69,6 +69,16 @@ export function assertNoStack(r: CliResult): void {
   }
 }
 
+/** A `login --json` that succeeded after its callback turned one request away for `reason`. */
+export function assertLoginAfterOneTurnedAway(r: CliResult, reason: RegExp): void {
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, reason);
+  const j = jsonOf(r);
+  assert.equal(j.ok, true);
+  assert.equal(j.result.rejected_callbacks, 1);
+  assert.equal(j.checks.find((c) => c.name === 'state')?.status, 'pass');
+}
+
 /** Parses the one JSON document --json prints on stdout. */
 export function jsonOf(r: CliResult): {
   ok: boolean;

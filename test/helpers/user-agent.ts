@@ -11,9 +11,14 @@
 // first (a wrong state, a foreign iss, ...), and getLoopback sends any other request to the
 // callback (other paths, a foreign Host header).
 //
+// startLogin runs the built CLI's `login` and hands over the URL it prints, for any user agent
+// (this one, or a real browser: test/e2e/browser.test.ts).
+//
 // No node:test imports here: the demo script uses this module too.
 
+import type { ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
+import { type CliResult, runCli } from './cli.ts';
 import type { TestIdp } from './idp.ts';
 
 export interface LoopbackResponse {
@@ -80,6 +85,32 @@ export function watchForAuthorizationUrl(): UrlWatcher {
     },
     text: () => buffer,
   };
+}
+
+export interface RunningLogin {
+  /** The authorization URL the CLI printed. */
+  url: Promise<string>;
+  done: Promise<CliResult>;
+  child: () => ChildProcess | undefined;
+  stderr: () => string;
+}
+
+/** Starts `mtls-oauth ARGS` (a login with --no-browser); `url` resolves with the URL it prints. */
+export function startLogin(args: string[], env: NodeJS.ProcessEnv, timeoutMs: number): RunningLogin {
+  const watcher = watchForAuthorizationUrl();
+  let child: ChildProcess | undefined;
+  const done = runCli(args, {
+    env,
+    timeoutMs,
+    onStderr: (chunk, c) => {
+      child = c;
+      watcher.feed(chunk);
+    },
+  });
+  done.then((r) =>
+    watcher.fail(new Error(`the CLI ended (exit ${r.code}) without printing a URL:\n${r.stderr}`)),
+  );
+  return { url: watcher.url, done, child: () => child, stderr: watcher.text };
 }
 
 /**
