@@ -8,7 +8,7 @@ export interface CallbackPage {
   body: string;
 }
 
-/** Headers on every callback response (SECURITY.md "Authorization code flow"). */
+/** Headers on every callback response (docs/standards.md "The authorization-code flow"). */
 export const CALLBACK_PAGE_HEADERS: Readonly<Record<string, string>> = Object.freeze({
   'Content-Type': 'text/html; charset=utf-8',
   'Referrer-Policy': 'no-referrer',

@@ -1,6 +1,6 @@
-// The loopback callback of the authorization-code flow (RFC 8252 §7.3, SECURITY.md "Authorization
-// code flow"). It listens on 127.0.0.1 or ::1 only, only while the flow runs, and accepts exactly one
-// valid authorization response:
+// The loopback callback of the authorization-code flow (RFC 8252 §7.3, docs/standards.md "The
+// authorization-code flow"). It listens on 127.0.0.1 or ::1 only and accepts exactly one valid
+// authorization response, only while the flow runs:
 //
 //   - a foreign Host header (DNS rebinding) gets 403, other paths 404, methods other than GET 405;
 //   - a missing, repeated or wrong `state` gets a 400 page and the wait goes on: such a request is
@@ -19,7 +19,7 @@
 // `authorization_response_iss_parameter_supported` (ISS_MISSING).
 //
 // After the decision the listener no longer looks at what reaches the callback path; it only reports
-// the outcome there (SECURITY.md's "closes after it" read as: accepts nothing more):
+// the outcome there (docs/standards.md "The authorization-code flow"):
 //
 //   - an accepted code: the browser's request is held while the caller exchanges the code and checks
 //     the tokens, then answered with the page the caller passes to finish(); after holdMs (a few
