@@ -465,8 +465,8 @@ export async function startCallbackListener(opts: CallbackListenerOptions): Prom
   /** Answers after the decision: Connection: close, and tracked until written. */
   const reply = (res: ServerResponse, page: CallbackPage) => {
     const out = new Promise<void>((resolve) => {
+      // Ref'd: the process may wait this long for a page a browser does not read, no longer.
       const grace = setTimeout(resolve, FINAL_PAGE_GRACE_MS);
-      grace.unref();
       finished(res, () => {
         clearTimeout(grace);
         resolve();
