@@ -45,15 +45,29 @@ export function addIdpOptions(cmd: Command, omit: SettingName[] = []): Command {
   return cmd;
 }
 
-/** Resolves the command's settings and prints the warnings (secrets given as flags). */
-export function settingsFor(cmd: Command, ui: Ui): ResolvedSettings {
+/**
+ * Resolves the command's settings and prints the warnings (secrets given as flags) and notices (a
+ * config file from the current directory). `omit` leaves out flags the command uses for something
+ * else; `flags` adds values of its own (login's --request-timeout).
+ */
+export function settingsFor(
+  cmd: Command,
+  ui: Ui,
+  o: { omit?: SettingName[]; flags?: Partial<Record<SettingName, unknown>> } = {},
+): ResolvedSettings {
   const opts = cmd.opts() as Record<string, unknown> & { config?: string; profile?: string };
   const flags: Partial<Record<SettingName, unknown>> = {};
   for (const name of Object.keys(SETTINGS) as SettingName[]) {
+    if (o.omit?.includes(name)) continue;
     // commander sets source 'cli' only for values typed on the command line.
     if (opts[name] !== undefined && cmd.getOptionValueSource(name) === 'cli') flags[name] = opts[name];
   }
-  const resolved = resolveSettings({ flags, configPath: opts.config, profile: opts.profile });
+  const resolved = resolveSettings({
+    flags: { ...flags, ...o.flags },
+    configPath: opts.config,
+    profile: opts.profile,
+  });
   for (const w of resolved.warnings) ui.warn(w);
+  for (const n of resolved.notices) ui.err(`note: ${n}`);
   return resolved;
 }

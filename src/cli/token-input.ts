@@ -6,15 +6,26 @@ import type { Command } from 'commander';
 import { usageError } from '../core/errors.ts';
 import type { Operation, Session } from '../core/session.ts';
 import type { CachedTokens, TokenCache } from '../core/token-cache.ts';
+import { assertCachedTokenTarget } from '../core/token-origin.ts';
 import { settingsFor } from './common.ts';
 import type { Ui } from './ui.ts';
 
-/** Opens a session for the command's flags; warnings go to stderr, requests to the -v log. */
-export async function openSessionFor(cmd: Command, ui: Ui, operations: Operation[]): Promise<Session> {
-  const { settings } = settingsFor(cmd, ui);
+/**
+ * Opens a session for the command's flags; warnings go to stderr, requests to the -v log. `forCache`:
+ * the command uses the token cache (whose key needs the token endpoint).
+ */
+export async function openSessionFor(
+  cmd: Command,
+  ui: Ui,
+  operations: Operation[],
+  forCache = false,
+): Promise<Session> {
+  const { settings, sources } = settingsFor(cmd, ui);
   const { openSession } = await import('../core/session.ts');
   return openSession({
     settings,
+    sources,
+    forCache,
     operations,
     log: ui.verbose ? (line) => ui.debug(line) : undefined,
     showSecrets: ui.showSecrets,
@@ -29,10 +40,7 @@ export async function openCache(ui: Ui, enabled: boolean): Promise<TokenCache | 
   return new TokenCache({ warn: (m) => ui.warn(m) });
 }
 
-/** "https://idp/token (mtls alias)" */
-export function describeEndpoint(e: { url: string; via: string }): string {
-  return `${e.url} (${e.via})`;
-}
+export { describeEndpoint } from '../core/session.ts';
 
 /** "the cached access token", "the token from stdin", "the token given as an argument" */
 export function describeInput(i: { source: TokenSource; kind?: TokenKind }): string {
@@ -104,12 +112,14 @@ export function tokenFromText(
 
 /**
  * The token to introspect or revoke: the argument (with a warning: argv is visible in the process
- * list), "-" for stdin, or else the cache (--from-cache access|refresh; default the access token).
+ * list), "-" for stdin, or else the cache (--from-cache access|refresh; default the access token),
+ * which only goes to the endpoints of `sendTo` if they belong to the issuer it came from.
  */
 export async function resolveToken(o: {
   arg?: string;
   fromCache?: string;
   session: Session;
+  sendTo: Operation[];
   cache?: TokenCache;
   ui: Ui;
   command: string;
@@ -149,7 +159,7 @@ export async function resolveToken(o: {
   }
   const key = o.session.cacheKey();
   if (!key) {
-    throw usageError('NO_TOKEN', 'no token given, and no --issuer or --token-endpoint to find a cached one', {
+    throw usageError('NO_TOKEN', 'no token given, and no issuer or token endpoint to find a cached one', {
       hint: `pass the same --issuer (or --token-endpoint) and --client-id as to \`mtls-oauth token\`, or pipe the token: ... | mtls-oauth ${o.command} -`,
     });
   }
@@ -167,8 +177,25 @@ export async function resolveToken(o: {
       },
     );
   }
+  checkCachedTarget(entry, o.session, o.sendTo, kind);
   warnAboutCachedEntry(o.ui, entry, o.session, kind);
   return { token, source: 'cache', kind, entry };
+}
+
+/** A usage error unless every endpoint of `ops` belongs to the issuer the cached token came from. */
+export function checkCachedTarget(
+  entry: CachedTokens,
+  session: Session,
+  ops: Operation[],
+  kind: TokenKind,
+): void {
+  for (const op of ops) {
+    assertCachedTokenTarget(entry, session.endpoint(op), {
+      what: `${kind} token`,
+      issuer: session.issuer,
+      metadata: session.metadata,
+    });
+  }
 }
 
 /** The flags introspect and revoke share (see addTokenInput). */
@@ -215,13 +242,15 @@ export async function withTokenInput<T>(
   fn: (run: TokenRun) => Promise<T>,
 ): Promise<T> {
   checkTypeHint(o.opts.tokenTypeHint);
-  const session = await openSessionFor(o.cmd, o.ui, o.operations);
+  // The cache is read only when no token is given.
+  const session = await openSessionFor(o.cmd, o.ui, o.operations, o.opts.cache && o.arg === undefined);
   try {
     const cache = await openCache(o.ui, o.opts.cache);
     const input = await resolveToken({
       arg: o.arg,
       fromCache: o.opts.fromCache,
       session,
+      sendTo: o.operations,
       cache,
       ui: o.ui,
       command: o.command,

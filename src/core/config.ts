@@ -1,10 +1,16 @@
 // Settings for every command that talks to an IdP, resolved from (in order of precedence)
 // command-line flags, MTLS_OAUTH_* environment variables, and a profile in a JSON config file.
+//
+// A config file decides where tokens and secrets are sent, so it is trusted as ssh trusts its
+// config: it must belong to the user (or root) and not be writable by group or others, and a file
+// holding a secret must be readable by its owner only; otherwise it is refused (exit 2). Trust in
+// the IdP's certificate (`insecure`) never comes from a file. A file found in the current directory
+// (a checkout may carry one) is announced on stderr with the keys it set: settingsNotices().
 
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, type Stats } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { usageError } from './errors.ts';
+import { MtlsOAuthError, usageError } from './errors.ts';
 
 type Kind = 'string' | 'boolean' | 'number' | 'path';
 
@@ -13,6 +19,8 @@ interface SettingSpec {
   env: string;
   flag: string;
   secret?: boolean;
+  /** Only from a flag or the environment, never from a config file (trust decisions). */
+  notInFile?: boolean;
   describe: string;
 }
 
@@ -39,6 +47,7 @@ export const SETTINGS = {
     kind: 'boolean',
     env: 'MTLS_OAUTH_INSECURE',
     flag: '--insecure',
+    notInFile: true,
     describe: "skip verification of the IdP's server certificate",
   },
   timeout: { kind: 'number', env: 'MTLS_OAUTH_TIMEOUT', flag: '--timeout', describe: 'seconds per request' },
@@ -114,8 +123,12 @@ export interface ResolvedSettings {
   sources: Partial<Record<SettingName, string>>;
   /** The config file read, if any. */
   configFile?: string;
+  /** The config file was found in the current directory (not named by --config or MTLS_OAUTH_CONFIG). */
+  configFromCwd?: boolean;
   profile?: string;
   warnings: string[];
+  /** Lines for stderr that are not warnings: where settings came from when a checkout could have changed them. */
+  notices: string[];
 }
 
 export interface ResolveInput {
@@ -167,11 +180,71 @@ interface ConfigFile {
   profiles: Record<string, Record<string, unknown>>;
 }
 
+const mode4 = (mode: number) => (mode & 0o777).toString(8).padStart(4, '0');
+
+/**
+ * Refuses a file another user could have written (POSIX): owned by someone else than the user or
+ * root, or writable by group or others. Checked on the open file, so that the file read is the one
+ * checked.
+ */
+function checkConfigOwner(file: string, st: Stats): void {
+  if (process.platform === 'win32') return;
+  const uid = process.getuid?.();
+  if (uid !== undefined && st.uid !== uid && st.uid !== 0) {
+    throw usageError(
+      'CONFIG_INSECURE',
+      `config file ${file} belongs to another user (uid ${st.uid}): refused, since it decides where tokens and secrets go`,
+      {
+        hint: `use a config file of your own (--config FILE, or ~/.config/mtls-oauth/config.json), or remove ${file}`,
+      },
+    );
+  }
+  if (st.mode & 0o022) {
+    throw usageError(
+      'CONFIG_INSECURE',
+      `config file ${file} has mode ${mode4(st.mode)}, writable by ${st.mode & 0o020 ? 'group' : 'others'}: refused, since anyone who can change it decides where tokens and secrets go`,
+      { hint: `check its content, then \`chmod go-w ${file}\`` },
+    );
+  }
+}
+
+/** Refuses a file that holds a secret and that others than its owner may read (POSIX). */
+function checkConfigSecrets(file: string, st: Stats, profiles: ConfigFile['profiles']): void {
+  if (process.platform === 'win32' || !(st.mode & 0o077)) return;
+  for (const [name, p] of Object.entries(profiles)) {
+    const key = Object.keys(p).find(
+      (k) => Object.hasOwn(SETTINGS, k) && (SETTINGS[k as SettingName] as SettingSpec).secret,
+    );
+    if (key) {
+      throw usageError(
+        'CONFIG_SECRET_EXPOSED',
+        `config file ${file} holds a secret ("${key}" in profile "${name}") and has mode ${mode4(st.mode)}, readable by others than you: refused`,
+        {
+          hint: `treat the secret as exposed; move it to ${(SETTINGS[key as SettingName] as SettingSpec).env}, or \`chmod 600 ${file}\``,
+        },
+      );
+    }
+  }
+}
+
+/** The settings a config file may hold. */
+const fileKeys = () =>
+  (Object.keys(SETTINGS) as SettingName[]).filter((k) => !(SETTINGS[k] as SettingSpec).notInFile);
+
 export function readConfigFile(file: string): ConfigFile {
   let text: string;
+  let st: Stats;
   try {
-    text = readFileSync(file, 'utf8');
+    const fd = openSync(file, 'r');
+    try {
+      st = fstatSync(fd);
+      checkConfigOwner(file, st);
+      text = readFileSync(fd, 'utf8');
+    } finally {
+      closeSync(fd);
+    }
   } catch (e) {
+    if (e instanceof MtlsOAuthError) throw e;
     throw usageError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(e as Error).message}`, {
       hint: 'check the --config path',
     });
@@ -209,17 +282,28 @@ export function readConfigFile(file: string): ConfigFile {
       throw usageError('CONFIG_TYPE', `config file ${file}: profile "${name}" must be an object`);
     }
     for (const k of Object.keys(p)) {
-      if (!(k in SETTINGS)) {
+      if (Object.hasOwn(SETTINGS, k) && (SETTINGS[k as SettingName] as SettingSpec).notInFile) {
+        const spec = SETTINGS[k as SettingName];
+        throw usageError(
+          'CONFIG_KEY_NOT_ALLOWED',
+          `config file ${file}: profile "${name}" sets "${k}", which is taken only from ${spec.flag} or ${spec.env}`,
+          {
+            hint: `remove "${k}" from the file: skipping certificate verification is decided per run, never by a file`,
+          },
+        );
+      }
+      if (!Object.hasOwn(SETTINGS, k)) {
         throw usageError(
           'CONFIG_UNKNOWN_KEY',
           `config file ${file}: profile "${name}" has unknown key "${k}"`,
           {
-            hint: `known keys: ${Object.keys(SETTINGS).join(', ')}`,
+            hint: `known keys: ${fileKeys().join(', ')}`,
           },
         );
       }
     }
   }
+  checkConfigSecrets(file, st, profiles as ConfigFile['profiles']);
   return {
     defaultProfile: obj.defaultProfile as string | undefined,
     profiles: profiles as ConfigFile['profiles'],
@@ -229,7 +313,7 @@ export function readConfigFile(file: string): ConfigFile {
 export function resolveSettings(input: ResolveInput): ResolvedSettings {
   const env = input.env ?? process.env;
   const cwd = input.cwd ?? process.cwd();
-  const out: ResolvedSettings = { settings: {}, sources: {}, warnings: [] };
+  const out: ResolvedSettings = { settings: {}, sources: {}, warnings: [], notices: [] };
   const wanted = input.profile ?? env.MTLS_OAUTH_PROFILE;
 
   const explicit = input.configPath ?? env.MTLS_OAUTH_CONFIG;
@@ -239,7 +323,7 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
     const cfg = readConfigFile(file);
     const name = wanted ?? cfg.defaultProfile ?? (cfg.profiles.default ? 'default' : undefined);
     if (name !== undefined) {
-      if (!cfg.profiles[name]) {
+      if (!Object.hasOwn(cfg.profiles, name)) {
         throw usageError('PROFILE_NOT_FOUND', `profile "${name}" is not in ${file}`, {
           hint: `profiles there: ${Object.keys(cfg.profiles).join(', ') || '(none)'}`,
         });
@@ -248,6 +332,7 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
       out.profile = name;
     }
     out.configFile = file;
+    out.configFromCwd = !explicit && file === resolve(cwd, 'mtls-oauth.json');
   } else if (wanted) {
     throw usageError('PROFILE_NOT_FOUND', `profile "${wanted}" requested but no config file was found`, {
       hint: `create ./mtls-oauth.json or pass --config FILE`,
@@ -272,6 +357,16 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
     } else if (profile[name] !== undefined) {
       settings[name] = coerce(name, profile[name], `profile "${out.profile}" in ${file}`, dirname(file!));
       out.sources[name] = `profile "${out.profile}" in ${file}`;
+    }
+  }
+  if (out.configFromCwd) {
+    const keys = (Object.keys(out.sources) as SettingName[]).filter((k) =>
+      out.sources[k]?.startsWith('profile '),
+    );
+    if (keys.length > 0) {
+      out.notices.push(
+        `using ${file} from the current directory (profile "${out.profile}"): ${keys.join(', ')}`,
+      );
     }
   }
   if (settings.caMode !== undefined && settings.caMode !== 'add' && settings.caMode !== 'replace') {

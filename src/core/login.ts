@@ -492,9 +492,13 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
 
   // 7. The access token's binding to our certificate (RFC 8705 §3).
   enter('binding check', session.identity ? session.identity.x5tS256 : 'no client certificate');
+  // Only at an endpoint of the issuer that issued the token (token-origin.ts).
+  const introspectAt = session.hasEndpoint('introspection')
+    ? session.endpoint('introspection').url
+    : undefined;
   const introspection =
-    o.introspect !== false && session.hasEndpoint('introspection')
-      ? session.endpoint('introspection').url
+    o.introspect !== false && introspectAt && session.belongsToIssuer(introspectAt)
+      ? introspectAt
       : undefined;
   const binding = await checkTokenBinding(session.client, token, {
     idpBinds: session.idpBindsTokens ?? metadata.tls_client_certificate_bound_access_tokens === true,
@@ -529,6 +533,7 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
         tokenEndpoint: tokenEndpoint.url,
         grantType: 'authorization_code',
         x5tS256: session.identity?.x5tS256,
+        origins: session.origins(),
         now: obtainedAt,
       }),
     );

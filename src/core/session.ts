@@ -18,7 +18,8 @@
 //   --authorization-endpoint);
 // - endpoint(op): the URL for an operation and where it came from ('authorization' included, for
 //   login: never an alias, it is the browser's);
-// - cacheKey(): the token cache entry for this issuer (or token endpoint) and client.
+// - cacheKey(): the token cache entry for this issuer, token endpoint and client; origins(): where
+//   tokens from this issuer may be sent (token-origin.ts).
 //
 // Used by token, introspect, revoke, login and smoke.
 
@@ -31,12 +32,13 @@ import {
   parseAuthMethod,
   usesCertificate,
 } from './client-auth.ts';
-import type { Settings } from './config.ts';
+import type { ResolvedSettings, Settings } from './config.ts';
 import type { Metadata } from './discovery/metadata.ts';
 import { endpointChoice, type Operation as MetadataOperation } from './discovery/mtls.ts';
 import { errnoCode, usageError } from './errors.ts';
 import { cacheKey } from './token-cache.ts';
 import type { OAuthClient } from './token-endpoint.ts';
+import { issuerOrigins, originOf } from './token-origin.ts';
 import type { HttpClient, HttpClientOptions } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
@@ -46,16 +48,30 @@ import type { ClientIdentity } from './transport/identity.ts';
  */
 export type Operation = MetadataOperation | 'authorization';
 
-/** Where an endpoint URL came from: the mtls_endpoint_aliases entry, the plain metadata member, or a flag. */
-export type EndpointVia = 'mtls alias' | 'endpoint' | 'flag';
+/** Where an endpoint URL came from: the mtls_endpoint_aliases entry, the plain metadata member, or a setting. */
+export type EndpointVia = 'mtls alias' | 'endpoint' | 'setting';
 
 export interface Endpoint {
   url: string;
   via: EndpointVia;
+  /** For a setting: where it came from ('flag', 'env MTLS_OAUTH_TOKEN_ENDPOINT', 'profile "ci" in FILE'). */
+  source?: string;
+}
+
+/** "https://idp/token (mtls alias)", "https://idp/token (env MTLS_OAUTH_TOKEN_ENDPOINT)" */
+export function describeEndpoint(e: Endpoint): string {
+  return `${e.url} (${e.source ?? e.via})`;
 }
 
 export interface SessionOptions {
   settings: Settings;
+  /** Where each setting came from (resolveSettings), to label endpoints with their real source. */
+  sources?: ResolvedSettings['sources'];
+  /**
+   * The command reads or writes the token cache, whose key needs the token endpoint: discovery
+   * runs for it too when it is not set.
+   */
+  forCache?: boolean;
   /**
    * The operations the command will call. Discovery runs only when --issuer is set and one of them
    * has no explicit endpoint flag; an operation with neither is a usage error here, before any
@@ -103,8 +119,12 @@ export interface Session {
   endpoint(op: Operation): Endpoint;
   /** Whether an endpoint for the operation is known (flag or metadata). */
   hasEndpoint(op: Operation): boolean;
-  /** The token cache key for this IdP and client (issuer, else token endpoint), if either is known. */
+  /** The token cache key for this issuer, token endpoint and client, when the token endpoint is known. */
   cacheKey(): string | undefined;
+  /** The origins of this issuer's endpoints, which tokens obtained here may be sent to (token-origin.ts). */
+  origins(): string[];
+  /** Whether a URL is at one of origins(): where a token obtained here may be sent. */
+  belongsToIssuer(url: string): boolean;
   /** Closes every connection. */
   close(): Promise<void>;
 }
@@ -116,11 +136,19 @@ export interface Session {
  */
 export function chooseEndpoint(
   op: Operation,
-  o: { settings: Settings; metadata?: Metadata; withClientCert: boolean },
+  o: {
+    settings: Settings;
+    metadata?: Metadata;
+    withClientCert: boolean;
+    sources?: ResolvedSettings['sources'];
+  },
 ): Endpoint | undefined {
   const flag = FLAG_OF[op];
   const explicit = flag ? o.settings[flag] : undefined;
-  if (typeof explicit === 'string') return { url: explicit, via: 'flag' };
+  if (typeof explicit === 'string') {
+    const source = flag && o.sources?.[flag];
+    return { url: explicit, via: 'setting', ...(source ? { source } : {}) };
+  }
   if (!o.metadata) return undefined;
   if (op === 'authorization') {
     const url = o.metadata.authorization_endpoint;
@@ -238,7 +266,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
 
   try {
     let metadata: Metadata | undefined;
-    const needsDiscovery = operations.some((op) => {
+    const needsDiscovery = [...operations, ...(o.forCache ? (['token'] as const) : [])].some((op) => {
       const flag = FLAG_OF[op];
       return !(flag && settings[flag]);
     });
@@ -246,9 +274,11 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       const { discoverMetadata } = await import('./discovery.ts');
       metadata = (await discoverMetadata(http, settings.issuer)).metadata;
     }
+    const { sources } = o;
+    const choose = (op: Operation, withCert = withClientCert) =>
+      chooseEndpoint(op, { settings, metadata, withClientCert: withCert, sources });
     for (const op of operations) {
-      if (!chooseEndpoint(op, { settings, metadata, withClientCert }))
-        throw missingEndpoint(op, settings, metadata);
+      if (!choose(op)) throw missingEndpoint(op, settings, metadata);
     }
     const issuer = settings.issuer ? (metadata?.issuer ?? settings.issuer) : undefined;
     const session: Session = {
@@ -262,17 +292,31 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       withClientCert,
       idpBindsTokens: metadata ? metadata.tls_client_certificate_bound_access_tokens === true : undefined,
       endpoint(op) {
-        const e = chooseEndpoint(op, { settings, metadata, withClientCert });
+        const e = choose(op);
         if (!e) throw missingEndpoint(op, settings, metadata);
         return e;
       },
       hasEndpoint(op) {
-        return !!chooseEndpoint(op, { settings, metadata, withClientCert });
+        return !!choose(op);
       },
       cacheKey() {
-        const tokenEndpoint = chooseEndpoint('token', { settings, metadata, withClientCert: false })?.url;
-        if (!issuer && !tokenEndpoint) return undefined;
-        return cacheKey({ issuer, tokenEndpoint, clientId: credentials.clientId });
+        // The plain token endpoint: the same key with and without a client certificate.
+        const tokenEndpoint = choose('token', false)?.url;
+        return tokenEndpoint
+          ? cacheKey({ issuer, tokenEndpoint, clientId: credentials.clientId })
+          : undefined;
+      },
+      origins() {
+        const tokenEndpoints = [choose('token', false)?.url, choose('token')?.url];
+        return issuerOrigins({
+          issuer,
+          tokenEndpoints: tokenEndpoints.filter((u): u is string => !!u),
+          metadata,
+        });
+      },
+      belongsToIssuer(url) {
+        const origin = originOf(url);
+        return !!origin && this.origins().includes(origin);
       },
       close: () => http.close(),
     };

@@ -30,7 +30,7 @@ import {
   usesCertificate,
 } from './client-auth.ts';
 import { now } from './clock.ts';
-import type { Settings } from './config.ts';
+import type { ResolvedSettings, Settings } from './config.ts';
 import {
   type Check,
   type DiscoveryReport,
@@ -49,7 +49,7 @@ import {
   noCertificateWarning,
   type Operation,
 } from './session.ts';
-import { type CachedTokens, cacheKey, type TokenCache } from './token-cache.ts';
+import type { CachedTokens, TokenCache } from './token-cache.ts';
 import {
   bindingFromIntrospection,
   checkTokenBinding,
@@ -60,6 +60,7 @@ import {
   type TokenResponse,
   tokenRequest,
 } from './token-endpoint.ts';
+import { assertCachedTokenTarget } from './token-origin.ts';
 import { type ConnectionRecord, issuerAccepted } from './transport/diagnostics.ts';
 import type { HttpClient } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
@@ -253,7 +254,9 @@ export interface SmokeOptions {
   /** Default client_credentials. */
   grant?: SmokeGrant;
   /** refresh_token grant: the refresh token and where it came from (see refreshTokenFor). */
-  refreshToken?: { token: string; source: string; fromCache?: boolean };
+  refreshToken?: CachedRefreshToken;
+  /** Where each setting came from (resolveSettings), to label endpoints with their real source. */
+  sources?: ResolvedSettings['sources'];
   /** password grant: the user and the password. */
   username?: string;
   password?: string;
@@ -277,20 +280,19 @@ export interface SmokeOptions {
 // ---------------------------------------------------------------------------------------------
 // The refresh token for the refresh_token grant
 
-/** The cache key smoke and `token` share: issuer (else token endpoint) and client_id. */
-export function smokeCacheKey(settings: Settings): string | undefined {
-  if (!settings.clientId) return undefined;
-  if (!settings.issuer && !settings.tokenEndpoint) return undefined;
-  return cacheKey({
-    issuer: settings.issuer,
-    tokenEndpoint: settings.tokenEndpoint,
-    clientId: settings.clientId,
-  });
+/** A refresh token and where it came from; `cached`: the cache entry it was read from. */
+export interface CachedRefreshToken {
+  token: string;
+  source: string;
+  cached?: { key: string; entry: CachedTokens };
 }
 
 /**
  * The refresh token for `grant refresh_token`: from the environment variable named by
- * --refresh-token-env, else the token cache. A usage error when there is none.
+ * --refresh-token-env, else the token cache: the newest entry of this client at this issuer (and
+ * token endpoint, when one is set). Its key is only known once discovery names the token endpoint,
+ * so the entry is found by what it records; stepToken sends it only to the issuer's origins
+ * (token-origin.ts). A usage error when there is none.
  */
 export function refreshTokenFor(o: {
   envVar?: string;
@@ -300,7 +302,7 @@ export function refreshTokenFor(o: {
   /** x5t#S256 of the certificate this run uses: a cached token from another one gets a warning. */
   x5tS256?: string;
   warn?: (message: string) => void;
-}): { token: string; source: string; fromCache?: boolean; entry?: CachedTokens } {
+}): CachedRefreshToken {
   const env = o.env ?? process.env;
   if (o.envVar) {
     const v = env[o.envVar]?.trim();
@@ -315,23 +317,33 @@ export function refreshTokenFor(o: {
     }
     return { token: v, source: `environment variable ${o.envVar}` };
   }
-  const key = smokeCacheKey(o.settings);
-  const entry = o.cache && key ? o.cache.get(key) : undefined;
-  if (!entry?.refresh_token) {
+  const { issuer, tokenEndpoint, clientId } = o.settings;
+  const found =
+    o.cache && clientId && (issuer || tokenEndpoint)
+      ? o.cache.find(
+          (e) =>
+            e.client_id === clientId &&
+            !!e.refresh_token &&
+            (issuer ? e.issuer === issuer : !e.issuer) &&
+            (!tokenEndpoint || e.token_endpoint === tokenEndpoint),
+        )[0]
+      : undefined;
+  if (!found) {
     throw usageError(
       'NO_REFRESH_TOKEN',
-      `the refresh_token grant needs a refresh token, and ${o.cache ? `the token cache (${o.cache.file}) has none for client ${o.settings.clientId ?? '?'}` : '--no-cache leaves only --refresh-token-env'}`,
+      `the refresh_token grant needs a refresh token, and ${o.cache ? `the token cache (${o.cache.file}) has none for client ${clientId ?? '?'}` : '--no-cache leaves only --refresh-token-env'}`,
       {
         hint: 'pass --refresh-token-env VAR naming an environment variable that holds it, or get one first with `mtls-oauth login` (scope offline_access): it is cached',
       },
     );
   }
+  const [key, entry] = found;
   if (entry.x5t_s256 && o.x5tS256 && entry.x5t_s256 !== o.x5tS256) {
     o.warn?.(
       `the cached refresh token was obtained with another client certificate (x5t#S256 ${entry.x5t_s256}): a certificate-bound refresh token works only with that certificate`,
     );
   }
-  return { token: entry.refresh_token, source: `token cache ${o.cache!.file}`, fromCache: true, entry };
+  return { token: entry.refresh_token!, source: `token cache ${o.cache!.file}`, cached: { key, entry } };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -405,6 +417,7 @@ function endpointOf(st: RunState, op: Operation): Endpoint | undefined {
     settings: st.o.settings,
     metadata: st.metadata,
     withClientCert: !!st.identity,
+    sources: st.o.sources,
   });
 }
 
@@ -423,7 +436,7 @@ function noEndpoint(st: RunState, step: StepName, op: Operation): StepOutcome {
 }
 
 const describeEndpoint = (e: Endpoint) =>
-  `${e.url}${e.via === 'mtls alias' ? ' (mtls alias)' : e.via === 'flag' ? ' (flag)' : ''}`;
+  `${e.url}${e.via === 'mtls alias' ? ' (mtls alias)' : e.via === 'setting' ? ` (${e.source ?? 'setting'})` : ''}`;
 
 // --- discovery
 
@@ -594,6 +607,13 @@ async function stepToken(st: RunState): Promise<StepOutcome> {
   const grant = o.grant ?? 'client_credentials';
   const endpoint = endpointOf(st, 'token');
   if (!endpoint) return noEndpoint(st, 'token', 'token');
+  if (grant === 'refresh_token' && o.refreshToken?.cached) {
+    assertCachedTokenTarget(o.refreshToken.cached.entry, endpoint, {
+      what: 'refresh token',
+      issuer: st.metadata?.issuer,
+      metadata: st.metadata,
+    });
+  }
   const params = tokenParams(o);
   const { token, checks } = await tokenRequest(st.client, endpoint.url, params);
   st.token = token;
@@ -605,12 +625,12 @@ async function stepToken(st: RunState): Promise<StepOutcome> {
       detail: 'deprecated: RFC 9700 §2.4 says the password grant MUST NOT be used',
     });
   }
-  if (grant === 'refresh_token' && o.cache && o.refreshToken?.fromCache) {
+  const cached = grant === 'refresh_token' ? o.refreshToken?.cached : undefined;
+  if (cached && o.cache) {
     // Keep a rotated refresh token; the access token is not cached (this run revokes it).
-    const key = smokeCacheKey(o.settings);
     const rotated = token.refresh_token;
-    if (key && rotated && rotated !== o.refreshToken.token) {
-      o.cache.update(key, (current) =>
+    if (rotated && rotated !== o.refreshToken?.token) {
+      o.cache.update(cached.key, (current) =>
         current
           ? { ...current, refresh_token: rotated, ...(token.id_token ? { id_token: token.id_token } : {}) }
           : current,

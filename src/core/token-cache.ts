@@ -4,15 +4,26 @@
 // One JSON file, mode 0600, in the user's config directory:
 //   $MTLS_OAUTH_CACHE_DIR/tokens.json, else $XDG_CONFIG_HOME/mtls-oauth/tokens.json,
 //   else ~/.config/mtls-oauth/tokens.json (%APPDATA%\mtls-oauth\tokens.json on Windows).
-// Entries are keyed by issuer (or token endpoint, for IdPs without discovery) and client_id.
-// Every write re-reads the file, changes one entry and replaces the file atomically (files.ts), so a
-// rotated refresh token is either stored whole or not at all. A file that other users can read, that
+// Entries are keyed by what makes a token belong somewhere: the issuer (if any), the token endpoint
+// and the client_id; each entry records the origins it may be sent to (token-origin.ts).
+// Every write takes a lock file (tokens.json.lock, exclusive create), re-reads the file, changes one
+// entry and replaces the file atomically (files.ts): parallel runs lose no entry, and a rotated
+// refresh token is either stored whole or not at all. A file that other users can read, that
 // belongs to another user or that is a symbolic link is refused (neither read nor written) with a
 // warning: the tokens in it may already have leaked, and the tool must not spread them further.
 
-import { lstatSync, readFileSync } from 'node:fs';
+import {
+  closeSync,
+  lstatSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  statSync,
+  unlinkSync,
+  writeSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { errnoCode } from './errors.ts';
 import { writeFileAtomic } from './files.ts';
 
@@ -36,6 +47,8 @@ export interface CachedTokens {
   grant_type?: string;
   /** x5t#S256 of the client certificate the tokens were obtained with, if any */
   x5t_s256?: string;
+  /** The origins (scheme://host:port) of the issuer's endpoints: the only places the tokens are sent. */
+  origins?: string[];
 }
 
 interface CacheDocument {
@@ -52,11 +65,13 @@ export function defaultCacheFile(env: NodeJS.ProcessEnv = process.env): string {
   return join(base, 'mtls-oauth', CACHE_FILE_NAME);
 }
 
-/** The entry key: the issuer (or, without discovery, the token endpoint) and the client_id. */
-export function cacheKey(o: { issuer?: string; tokenEndpoint?: string; clientId: string }): string {
-  const where = o.issuer ?? o.tokenEndpoint;
-  if (!where) throw new Error('cacheKey needs an issuer or a token endpoint');
-  return `${where} ${o.clientId}`;
+/**
+ * The entry key: the issuer (absent for IdPs without discovery), the token endpoint the tokens come
+ * from and the client_id. A token endpoint set by a config file therefore never finds, nor
+ * replaces, the entry of the real one.
+ */
+export function cacheKey(o: { issuer?: string; tokenEndpoint: string; clientId: string }): string {
+  return JSON.stringify([o.issuer ?? null, o.tokenEndpoint, o.clientId]);
 }
 
 /** The fields of a token response the cache keeps. */
@@ -83,6 +98,8 @@ export function entryFromTokenResponse(
     tokenEndpoint?: string;
     grantType?: string;
     x5tS256?: string;
+    /** Where the tokens may be sent (token-origin.ts issuerOrigins). */
+    origins?: string[];
     previous?: CachedTokens;
     now?: number;
   },
@@ -100,6 +117,7 @@ export function entryFromTokenResponse(
     ...(r.scope !== undefined ? { scope: r.scope } : {}),
     ...(o.grantType ? { grant_type: o.grantType } : {}),
     ...(o.x5tS256 ? { x5t_s256: o.x5tS256 } : {}),
+    ...(o.origins?.length ? { origins: o.origins } : {}),
   };
   const refresh = r.refresh_token ?? keepPrevious?.refresh_token;
   if (refresh) entry.refresh_token = refresh;
@@ -234,23 +252,43 @@ export class TokenCache {
     return this.read().entries;
   }
 
-  /**
-   * Replaces (or, with undefined, deletes) one entry: re-reads the file, changes that entry only and
-   * writes the whole file atomically with mode 0600. Returns false (after a warning) when the file
-   * is refused or cannot be written.
-   */
+  /** The entries `match` accepts, most recently obtained first, with their keys. */
+  find(match: (entry: CachedTokens) => boolean): Array<[string, CachedTokens]> {
+    return Object.entries(this.entries())
+      .filter(([, e]) => e && typeof e === 'object' && match(e))
+      .sort(([, a], [, b]) => (b.obtained_at ?? 0) - (a.obtained_at ?? 0));
+  }
+
+  /** Replaces (or, with undefined, deletes) one entry; see update(). */
   set(key: string, entry: CachedTokens | undefined): boolean {
-    const doc = this.read();
-    if (this.refused) return false;
-    if (entry) doc.entries[key] = entry;
-    else delete doc.entries[key];
+    return this.update(key, () => entry);
+  }
+
+  /**
+   * Changes one entry with a function of its current value: under the lock, re-reads the file,
+   * changes that entry only and writes the whole file atomically with mode 0600. Returns false
+   * (after a warning) when the file is refused or cannot be written.
+   */
+  update(key: string, change: (current: CachedTokens | undefined) => CachedTokens | undefined): boolean {
+    const state = this.state();
+    if (!state.usable) {
+      this.warn(state);
+      return false;
+    }
     try {
-      writeFileAtomic(this.file, `${JSON.stringify(doc, null, 2)}\n`, {
-        force: true,
-        mode: 0o600,
-        dirMode: 0o700,
+      return withLock(this.file, () => {
+        const doc = this.read();
+        if (this.refused) return false;
+        const entry = change(doc.entries[key]);
+        if (entry) doc.entries[key] = entry;
+        else delete doc.entries[key];
+        writeFileAtomic(this.file, `${JSON.stringify(doc, null, 2)}\n`, {
+          force: true,
+          mode: 0o600,
+          dirMode: 0o700,
+        });
+        return true;
       });
-      return true;
     } catch (e) {
       this.warn({
         usable: false,
@@ -261,10 +299,72 @@ export class TokenCache {
       return false;
     }
   }
+}
 
-  /** Changes one entry with a function of its current value (read just before the write). */
-  update(key: string, change: (current: CachedTokens | undefined) => CachedTokens | undefined): boolean {
-    return this.set(key, change(this.get(key)));
+/** How long a writer waits for another one, and when a lock is left over from a crash. */
+const LOCK_WAIT_MS = 15_000;
+const LOCK_STALE_MS = 30_000;
+
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** A lock left by a process that is gone, or held far longer than any write takes. */
+function isStale(lock: string): boolean {
+  try {
+    const pid = Number(readFileSync(lock, 'utf8'));
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+      } catch (e) {
+        if (errnoCode(e) === 'ESRCH') return true;
+      }
+    }
+    return Date.now() - statSync(lock).mtimeMs > LOCK_STALE_MS;
+  } catch {
+    return false; // gone already, or being written: try again
+  }
+}
+
+/**
+ * Runs `fn` holding `<file>.lock` (created exclusively, holding our pid), so that a read-modify-
+ * write of the cache is never interleaved with another process's. Waits up to LOCK_WAIT_MS.
+ */
+function withLock<T>(file: string, fn: () => T): T {
+  const lock = `${file}.lock`;
+  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  const deadline = Date.now() + LOCK_WAIT_MS;
+  for (;;) {
+    let fd: number;
+    try {
+      fd = openSync(lock, 'wx', 0o600);
+    } catch (e) {
+      if (errnoCode(e) !== 'EEXIST') throw e;
+      if (isStale(lock)) {
+        try {
+          unlinkSync(lock);
+        } catch {}
+        continue;
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`${lock} is held by another run (remove it if no mtls-oauth is running)`);
+      }
+      sleepSync(5 + Math.floor(Math.random() * 20));
+      continue;
+    }
+    try {
+      writeSync(fd, String(process.pid));
+    } finally {
+      closeSync(fd);
+    }
+    break;
+  }
+  try {
+    return fn();
+  } finally {
+    try {
+      unlinkSync(lock);
+    } catch {}
   }
 }
 

@@ -3,12 +3,10 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import { makeIdpPki, type TestIdp } from '../helpers/idp.ts';
-import { type IdpFixture, idpFixture, intruderClient } from '../helpers/idp-fixture.ts';
+import { cachedEntry, type IdpFixture, idpFixture, intruderClient } from '../helpers/idp-fixture.ts';
 
 describe('mtls-oauth introspect (built CLI, test IdP)', () => {
   let fx: IdpFixture;
@@ -17,9 +15,7 @@ describe('mtls-oauth introspect (built CLI, test IdP)', () => {
   let thumbprint: string;
 
   const run = (args: string[], input?: string) => fx.run(args, { input });
-  const cachedToken = () =>
-    JSON.parse(readFileSync(join(fx.cacheDir, 'tokens.json'), 'utf8')).entries[`${idp.issuer} kong`]
-      .access_token;
+  const cachedToken = () => cachedEntry(fx.cacheDir, idp).access_token;
 
   before(async () => {
     const pki = await makeIdpPki();

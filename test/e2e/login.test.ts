@@ -21,7 +21,7 @@ import {
   runCli,
 } from '../helpers/cli.ts';
 import { KONG_SUBJECT, type TestIdp } from '../helpers/idp.ts';
-import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
+import { cachedEntry, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import {
   callbackUrl,
   completeLogin,
@@ -113,10 +113,7 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     return { env: fx.env({ MTLS_OAUTH_CACHE_DIR: cacheDir }), cacheDir };
   }
   const args = (...extra: string[]) => ['login', '--no-browser', ...fx.args(), ...extra];
-  const cachedEntry = (cacheDir: string) => {
-    const doc = JSON.parse(readFileSync(join(cacheDir, 'tokens.json'), 'utf8'));
-    return doc.entries[`${idp.issuer} kong`];
-  };
+  const cached = (cacheDir: string) => cachedEntry(cacheDir, idp);
 
   test('the whole flow: logged in, code exchanged at the mTLS alias, ID token valid, token bound, cached', async () => {
     const { env: e, cacheDir } = env();
@@ -178,7 +175,7 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     // Cached (mode 0600), bound to our certificate, and never printed.
     const file = join(cacheDir, 'tokens.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const entry = cachedEntry(cacheDir);
+    const entry = cached(cacheDir);
     assert.equal(entry.grant_type, 'authorization_code');
     assert.equal(entry.x5t_s256, createHash('sha256').update(idp.pki.client.x509.raw).digest('base64url'));
     assert.ok(entry.access_token && entry.id_token);
@@ -242,7 +239,7 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     assert.equal(j.result.rejected_callbacks, 0);
     assert.ok(j.result.token.refresh_token, 'a refresh token with offline_access');
     assert.ok(Array.isArray(j.tls) && j.tls.some((c: any) => c.withClientCert));
-    const entry = cachedEntry(cacheDir);
+    const entry = cached(cacheDir);
     assert.equal(entry.refresh_token, j.result.token.refresh_token);
     assert.equal(entry.access_token, j.result.token.access_token);
     assert.equal(j.result.cached_in, join(cacheDir, 'tokens.json'));

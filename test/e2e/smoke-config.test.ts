@@ -5,7 +5,7 @@
 // the key (exit 2), and the warning for a secret given as a flag, on `smoke` too.
 
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -128,9 +128,11 @@ describe('every documented setting has its environment variable', () => {
 describe('config show keeps secrets out of its output', () => {
   test('secrets from the environment and from a profile are shortened in human output', async () => {
     const b = box();
-    b.write(join(b.cwd, 'mtls-oauth.json'), {
+    const file = b.write(join(b.cwd, 'mtls-oauth.json'), {
       profiles: { default: { issuer: 'https://idp.example', keyPassphrase: 'passphrase-from-the-profile' } },
     });
+    // A file holding a secret is read only when nobody else can read it (test/e2e/config-trust.test.ts).
+    chmodSync(file, 0o600);
     const r = await show(b, [], { MTLS_OAUTH_CLIENT_SECRET: 'secret-from-the-environment' });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /keyPassphrase/);
@@ -150,13 +152,20 @@ describe('errors in the file name the key (exit 2)', () => {
     const unknown = await show(b);
     assertCleanFailure(unknown, 2, /profile "default" has unknown key "clientid"/);
     assert.match(unknown.stderr, /^hint: known keys: .*clientId/m);
-    b.write(file, { profiles: { default: { insecure: 'yes please' } } });
-    assertCleanFailure(await show(b), 2, /"insecure" must be true or false/);
+    b.write(file, { profiles: { default: { timeout: 'soon' } } });
+    assertCleanFailure(await show(b), 2, /"timeout" must be a positive number/);
     // The same file breaks smoke the same way, before any request.
     assertCleanFailure(
       await runCli(['smoke'], { cwd: b.cwd, env: b.env }),
       2,
-      /"insecure" must be true or false/,
+      /"timeout" must be a positive number/,
+    );
+    // "insecure" is never taken from a file, whatever its value.
+    b.write(file, { profiles: { default: { insecure: true } } });
+    assertCleanFailure(
+      await show(b),
+      2,
+      /profile "default" sets "insecure", which is taken only from --insecure or MTLS_OAUTH_INSECURE/,
     );
   });
 });

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -11,6 +11,7 @@ import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import type { PkiFiles, TestIdp } from '../helpers/idp.ts';
 import {
   authorizationCode,
+  cachedEntry,
   type IdpFixture,
   idpFixture,
   jwtClient,
@@ -25,7 +26,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   let kong: string[];
 
   const cacheFile = () => join(fx.cacheDir, 'tokens.json');
-  const cached = () => JSON.parse(readFileSync(cacheFile(), 'utf8')).entries[`${idp.issuer} kong`];
+  const cached = () => cachedEntry(fx.cacheDir, idp);
   const run = (args: string[], extraEnv: NodeJS.ProcessEnv = {}, input?: string) =>
     fx.run(args, { env: extraEnv, input });
 

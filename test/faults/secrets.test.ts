@@ -24,6 +24,7 @@ import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { assertNoStack, type CliResult, cleanEnv, runCli } from '../helpers/cli.ts';
 import { startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
+import { cachedEntry } from '../helpers/idp-fixture.ts';
 import { completeLogin, watchForAuthorizationUrl } from '../helpers/user-agent.ts';
 
 interface Run {
@@ -225,8 +226,7 @@ describe('secrets never appear in output or written files unless --show-secrets'
       await run(`token kong${m}`, ['token', ...kong(), ...mode]);
       await run(`introspect${m}`, ['introspect', ...kong(), ...mode]);
       await run(`introspect stdin${m}`, ['introspect', '-', ...kong(), ...mode], {
-        input: JSON.parse(readFileSync(join(cacheDir, 'tokens.json'), 'utf8')).entries[`${idp.issuer} kong`]
-          .access_token,
+        input: cachedEntry(cacheDir, idp).access_token,
       });
       await run(`token secret client${m}`, ['token', ...secretClient(), ...mode], {
         env: env({ MTLS_OAUTH_CLIENT_SECRET: clientSecret }),

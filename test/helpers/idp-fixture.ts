@@ -11,11 +11,12 @@
 // cliHome() is that home alone; serverFixture() puts a small non-IdP https server beside it.
 
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from '../../src/core/config.ts';
+import { cacheKey } from '../../src/core/token-cache.ts';
 import { type CliResult, cleanEnv, runCli } from './cli.ts';
 import {
   type ClientMetadata,
@@ -225,4 +226,13 @@ export async function authorizationCode(
   }).toString();
   const code = new URL(await idp.authorize(u.href)).searchParams.get('code')!;
   return { code, verifier };
+}
+
+/**
+ * The token cache entry (in `<cacheDir>/tokens.json`) of a client of the test IdP, found by its key
+ * (issuer, plain token endpoint, client_id), as `token`, `login` and `introspect` compute it.
+ */
+export function cachedEntry(cacheDir: string, idp: TestIdp, clientId = 'kong'): any {
+  const doc = JSON.parse(readFileSync(join(cacheDir, 'tokens.json'), 'utf8'));
+  return doc.entries[cacheKey({ issuer: idp.issuer, tokenEndpoint: idp.endpoints.token, clientId })];
 }

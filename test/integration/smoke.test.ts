@@ -16,9 +16,8 @@ import {
   runSmoke,
   type SmokeReport,
   STEPS,
-  smokeCacheKey,
 } from '../../src/core/smoke.ts';
-import { TokenCache } from '../../src/core/token-cache.ts';
+import { cacheKey, TokenCache } from '../../src/core/token-cache.ts';
 import type { TestIdp } from '../helpers/idp.ts';
 import { authorizationCode, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 import { closedPort } from '../helpers/tls-servers.ts';
@@ -278,14 +277,15 @@ describe('other IdP setups', () => {
 
     // From the cache: the run revokes the access token, not the refresh token, so it runs again.
     const cache = new TokenCache({ file: join(dir, 'refresh-cache', 'tokens.json') });
-    cache.set(smokeCacheKey(settings)!, { client_id: 'kong', refresh_token: refresh, obtained_at: 1 });
+    const key = cacheKey({ issuer: idp.issuer, tokenEndpoint: idp.endpoints.token, clientId: 'kong' });
+    cache.set(key, { client_id: 'kong', issuer: idp.issuer, refresh_token: refresh, obtained_at: 1 });
     for (let i = 0; i < 2; i++) {
       const rt = refreshTokenFor({ cache, settings });
-      assert.equal(rt.fromCache, true);
+      assert.equal(rt.cached?.key, key);
       const r = await runSmoke({ settings, grant: 'refresh_token', refreshToken: rt, cache });
       assert.equal(r.ok, true, JSON.stringify(r.steps, null, 2));
     }
-    assert.ok(cache.get(smokeCacheKey(settings)!)?.refresh_token);
+    assert.ok(cache.get(key)?.refresh_token);
     assert.throws(
       () => refreshTokenFor({ cache: new TokenCache({ file: join(dir, 'none.json') }), settings }),
       {

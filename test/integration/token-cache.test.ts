@@ -39,17 +39,19 @@ describe('token cache', () => {
     assert.equal(defaultCacheFile({ HOME: '/h' }), '/h/.config/mtls-oauth/tokens.json');
   });
 
-  test('keys entries by issuer (or token endpoint) and client_id', () => {
-    assert.equal(cacheKey({ issuer: 'https://idp', clientId: 'kong' }), 'https://idp kong');
+  test('keys entries by issuer, token endpoint and client_id', () => {
+    const key = (issuer: string | undefined, tokenEndpoint: string, clientId: string) =>
+      cacheKey({ issuer, tokenEndpoint, clientId });
     assert.equal(
-      cacheKey({ issuer: 'https://idp', tokenEndpoint: 'https://idp/token', clientId: 'kong' }),
-      'https://idp kong',
+      key('https://idp', 'https://idp/token', 'kong'),
+      '["https://idp","https://idp/token","kong"]',
     );
-    assert.equal(cacheKey({ tokenEndpoint: 'https://idp/token', clientId: 'a' }), 'https://idp/token a');
-    assert.notEqual(
-      cacheKey({ issuer: 'https://idp', clientId: 'a' }),
-      cacheKey({ issuer: 'https://idp', clientId: 'b' }),
-    );
+    assert.equal(key(undefined, 'https://idp/token', 'a'), '[null,"https://idp/token","a"]');
+    const base = key('https://idp', 'https://idp/token', 'a');
+    assert.notEqual(base, key('https://idp', 'https://idp/token', 'b'), 'another client');
+    assert.notEqual(base, key('https://idp', 'https://evil/token', 'a'), 'another token endpoint');
+    assert.notEqual(base, key('https://other', 'https://idp/token', 'a'), 'another issuer');
+    assert.notEqual(key('a b', 'c', 'd'), key('a', 'b c', 'd'), 'no ambiguity from spaces');
   });
 
   test('writes mode 0600 in a 0700 directory, atomically, and reads back; other entries survive', () => {

@@ -158,7 +158,11 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
       async (s) => {
         assert.equal(s.metadata, undefined);
         assert.equal(s.idpBindsTokens, undefined);
-        assert.equal(s.cacheKey(), `${idp.aliases!.token_endpoint} kong`);
+        assert.equal(
+          s.cacheKey(),
+          JSON.stringify([null, idp.aliases!.token_endpoint, 'kong']),
+          'no issuer: the token endpoint and the client',
+        );
         const { token } = await clientCredentials(s);
         const b = await checkTokenBinding(s.client, token, {
           idpBinds: s.idpBindsTokens,
@@ -241,7 +245,7 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
         tokenEndpoint: idp.endpoints.token,
       },
       async (s) => {
-        assert.deepEqual(s.endpoint('token'), { url: idp.endpoints.token, via: 'flag' });
+        assert.deepEqual(s.endpoint('token'), { url: idp.endpoints.token, via: 'setting' });
         await rejectsWith(clientCredentials(s), (e) => {
           assert.equal(e.code, 'OAUTH_INVALID_CLIENT');
           assert.match(e.hint!, /did not ask for a client certificate, so none was sent/);
@@ -366,7 +370,17 @@ describe('against the test IdP with mtls_endpoint_aliases (plain host asks for n
     });
     assert.deepEqual(
       chooseEndpoint('token', { settings: { tokenEndpoint: 'https://x/t' }, metadata, withClientCert: true }),
-      { url: 'https://x/t', via: 'flag' },
+      { url: 'https://x/t', via: 'setting' },
+    );
+    assert.deepEqual(
+      chooseEndpoint('token', {
+        settings: { tokenEndpoint: 'https://x/t' },
+        sources: { tokenEndpoint: 'profile "ci" in /p/mtls-oauth.json' },
+        metadata,
+        withClientCert: true,
+      }),
+      { url: 'https://x/t', via: 'setting', source: 'profile "ci" in /p/mtls-oauth.json' },
+      'a setting is labelled with its real source, not "flag"',
     );
     assert.equal(chooseEndpoint('revocation', { settings: {}, metadata, withClientCert: true }), undefined);
     assert.deepEqual(

@@ -56,7 +56,8 @@ describe('settings resolution', () => {
     const cases: Array<[unknown, RegExp]> = [
       [{ profiles: { p: { isuer: 'x' } } }, /unknown key "isuer"/],
       [{ profiles: { p: { timeout: 'soon' } } }, /"timeout" must be a positive number/],
-      [{ profiles: { p: { insecure: 'maybe' } } }, /"insecure" must be true or false/],
+      [{ profiles: { p: { timeout: -1 } } }, /"timeout" must be a positive number/],
+      [{ profiles: { p: { insecure: false } } }, /sets "insecure", which is taken only from --insecure or/],
       [{ profile: {} }, /unknown key "profile"/],
       [{ profiles: { p: { caMode: 'merge' } } }, /"caMode" must be "add" or "replace"/],
       [

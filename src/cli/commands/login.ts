@@ -4,10 +4,10 @@
 // browser, the progress on stderr, Ctrl-C, and the rendering.
 
 import type { Command } from 'commander';
-import { resolveSettings, SETTINGS, type SettingName, type Settings } from '../../core/config.ts';
+import type { ResolvedSettings, SettingName } from '../../core/config.ts';
 import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
-import { addIdpOptions } from '../common.ts';
+import { addIdpOptions, settingsFor } from '../common.ts';
 import { importEsm } from '../import-esm.ts';
 import { claimText, formatDuration, renderChecks, timeWithCountdown } from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
@@ -24,8 +24,6 @@ interface LoginOptions {
   requestTimeout?: string;
   cache: boolean;
   introspect: boolean;
-  config?: string;
-  profile?: string;
 }
 
 const DEFAULT_WAIT_SECONDS = 300;
@@ -37,13 +35,8 @@ const collect = (value: string, previous: string[]) => [...previous, value];
  * browser, so the per-request timeout (the `timeout` setting) comes from --request-timeout,
  * MTLS_OAUTH_TIMEOUT or the profile instead.
  */
-function loginSettings(cmd: Command, ui: Ui, opts: LoginOptions): Settings {
-  const all = cmd.opts() as Record<string, unknown>;
+function loginSettings(cmd: Command, ui: Ui, opts: LoginOptions): ResolvedSettings {
   const flags: Partial<Record<SettingName, unknown>> = {};
-  for (const name of Object.keys(SETTINGS) as SettingName[]) {
-    if (name === 'timeout') continue;
-    if (all[name] !== undefined && cmd.getOptionValueSource(name) === 'cli') flags[name] = all[name];
-  }
   if (opts.requestTimeout !== undefined) {
     const n = Number(opts.requestTimeout);
     if (!Number.isFinite(n) || n <= 0) {
@@ -55,9 +48,7 @@ function loginSettings(cmd: Command, ui: Ui, opts: LoginOptions): Settings {
     }
     flags.timeout = n;
   }
-  const resolved = resolveSettings({ flags, configPath: opts.config, profile: opts.profile });
-  for (const w of resolved.warnings) ui.warn(w);
-  return resolved.settings;
+  return settingsFor(cmd, ui, { omit: ['timeout'], flags });
 }
 
 function parseWait(value: string): number {
@@ -210,7 +201,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   });
   const extraParams = parseExtraParams(opts.param);
   assertExtraParamsAllowed(extraParams);
-  const settings = loginSettings(cmd, ui, opts);
+  const { settings, sources } = loginSettings(cmd, ui, opts);
   if (!settings.issuer) throw missingIssuer();
 
   // Ctrl-C closes the listener (exit 130); a second one leaves at once.
@@ -230,6 +221,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   try {
     session = await openSession({
       settings,
+      sources,
       operations: ['token'],
       log: ui.verbose ? (line) => ui.debug(line) : undefined,
       showSecrets: ui.showSecrets,

@@ -109,7 +109,7 @@ async function run(flags: SmokeFlags, cmd: Command, ctx: Context): Promise<Outco
   const { usageError } = await import('../../core/errors.ts');
   const { parseParams } = await import('../token-input.ts');
 
-  const { settings } = settingsFor(cmd, ui);
+  const { settings, sources } = settingsFor(cmd, ui);
   const steps = flags.steps !== undefined ? smoke.parseSteps(flags.steps) : undefined;
   const expectFail = smoke.parseExpectFail(flags.expectFail);
   const grant = flags.grant as import('../../core/smoke.ts').SmokeGrant;
@@ -160,6 +160,7 @@ async function run(flags: SmokeFlags, cmd: Command, ctx: Context): Promise<Outco
   try {
     report = await smoke.runSmoke({
       settings,
+      sources,
       steps,
       expectFail,
       grant,

@@ -48,6 +48,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       tokenFromText,
       warnAboutCachedEntry,
       describeEndpoint,
+      checkCachedTarget,
     },
   ] = await Promise.all([import('../../core/token-endpoint.ts'), import('../token-input.ts')]);
 
@@ -76,7 +77,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     );
   }
 
-  const session = await openSessionFor(cmd, ui, ['token']);
+  const session = await openSessionFor(cmd, ui, ['token'], opts.cache);
   try {
     const cache = await openCache(ui, opts.cache);
     const key = session.cacheKey();
@@ -92,6 +93,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         );
         refreshToken = opts.refreshToken;
       } else if (previous?.refresh_token) {
+        checkCachedTarget(previous, session, ['token'], 'refresh');
         refreshToken = previous.refresh_token;
         warnAboutCachedEntry(ui, previous, session, 'refresh');
       } else if (!cache) {
@@ -132,15 +134,22 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     });
 
     const endpoint = session.endpoint('token');
+    // The new token is introspected (for its binding) only at an endpoint of the issuer that issued it.
+    const bindingIntrospection = () => {
+      if (!session.hasEndpoint('introspection')) return undefined;
+      const at = session.endpoint('introspection');
+      if (session.belongsToIssuer(at.url)) return at.url;
+      ui.warn(
+        `the new access token is not sent to ${describeEndpoint(at)} to check its binding: not an origin of the issuer that issued it`,
+      );
+      return undefined;
+    };
     const spinner = await ui.spinner(`token request to ${endpoint.url}`);
     let result: Awaited<ReturnType<typeof tokenRequest>>;
     let binding: Check;
     try {
       result = await tokenRequest(session.client, endpoint.url, params);
-      const introspection =
-        opts.introspect && session.hasEndpoint('introspection')
-          ? session.endpoint('introspection').url
-          : undefined;
+      const introspection = opts.introspect ? bindingIntrospection() : undefined;
       const b = await checkTokenBinding(session.client, result.token, {
         idpBinds: session.idpBindsTokens,
         introspectionEndpoint: introspection,
@@ -163,6 +172,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
           tokenEndpoint,
           grantType: grant,
           x5tS256: session.identity?.x5tS256,
+          origins: session.origins(),
           previous: current,
           now: obtainedAt,
         }),
