@@ -2,8 +2,11 @@
 // refusal of files others can read, of links and of damaged files, and refresh-token rotation.
 
 import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import {
   chmodSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -11,6 +14,7 @@ import {
   rmSync,
   statSync,
   symlinkSync,
+  utimesSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -91,6 +95,48 @@ describe('token cache', () => {
     assert.equal(cache.get('k2'), undefined);
     assert.deepEqual(readdirSync(dir), ['tokens.json'], 'no temporary files left behind');
     assert.equal(statSync(file).mode & 0o777, 0o600, 'still 0600 after a replacement');
+  });
+
+  test('a write waits for the lock another process holds, and leaves no lock behind', async () => {
+    const dir = freshDir();
+    mkdirSync(dir);
+    const file = join(dir, 'tokens.json');
+    const lock = `${file}.lock`;
+    // Another process takes the lock, and lets it go a moment later.
+    const holder = spawn(
+      process.execPath,
+      [
+        '-e',
+        `const fs=require('fs');fs.writeFileSync(${JSON.stringify(lock)},String(process.pid),{flag:'wx'});process.stdout.write('held');setTimeout(()=>fs.unlinkSync(${JSON.stringify(lock)}),300)`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    await once(holder.stdout!, 'data');
+    const exited = once(holder, 'exit');
+    const cache = new TokenCache({ file });
+    assert.equal(cache.set('k', { client_id: 'x', obtained_at: 1, access_token: 'A' }), true);
+    assert.equal(existsSync(lock), false, 'our lock is gone');
+    assert.equal(cache.get('k')?.access_token, 'A');
+    await exited;
+  });
+
+  test('a lock left by a process that is gone, or held for ages, is taken over', () => {
+    const dir = freshDir();
+    mkdirSync(dir);
+    const file = join(dir, 'tokens.json');
+    const lock = `${file}.lock`;
+    const gone = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(lock, String(gone));
+    const cache = new TokenCache({ file });
+    assert.equal(cache.set('a', { client_id: 'x', obtained_at: 1, access_token: 'A' }), true);
+    assert.equal(existsSync(lock), false);
+    // A live pid (ours), but an hour old.
+    writeFileSync(lock, String(process.pid));
+    const anHourAgo = new Date(Date.now() - 3600_000);
+    utimesSync(lock, anHourAgo, anHourAgo);
+    assert.equal(cache.set('b', { client_id: 'x', obtained_at: 1, access_token: 'B' }), true);
+    assert.deepEqual(Object.keys(cache.entries()).sort(), ['a', 'b']);
+    assert.deepEqual(readdirSync(dir), ['tokens.json']);
   });
 
   test('refuses (neither reads nor writes) a file others can read, with one warning', () => {
