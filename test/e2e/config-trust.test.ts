@@ -14,7 +14,12 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { type CliResult, jsonOf, runCli } from '../helpers/cli.ts';
 import { type ClientMetadata, makeIdpPki, rfc4514Subject, type TestIdp } from '../helpers/idp.ts';
-import { authorizationCode, cachedEntry, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
+import {
+  authorizationCodeGrantArgs,
+  cachedEntry,
+  type IdpFixture,
+  idpFixture,
+} from '../helpers/idp-fixture.ts';
 import { type Running, startHttpsServer } from '../helpers/tls-servers.ts';
 import { NOBODY } from '../helpers/unprivileged.ts';
 
@@ -96,22 +101,7 @@ describe('config files cannot steal cached tokens', () => {
       MTLS_OAUTH_CA: fx.files.ca,
     });
     // Real tokens, access and refresh, cached from the IdP (no config file around).
-    const redirectUri = 'http://127.0.0.1:49154/callback';
-    const { code, verifier } = await authorizationCode(idp, redirectUri);
-    const r = await run(
-      [
-        'token',
-        '--grant',
-        'authorization_code',
-        '--code',
-        code,
-        '--code-verifier',
-        verifier,
-        '--redirect-uri',
-        redirectUri,
-      ],
-      fx.home,
-    );
+    const r = await run(['token', ...(await authorizationCodeGrantArgs(idp))], fx.home);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(cachedEntry(fx.cacheDir, idp).refresh_token, 'a refresh token is cached');
   });

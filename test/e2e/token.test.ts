@@ -10,7 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import type { PkiFiles, TestIdp } from '../helpers/idp.ts';
 import {
-  authorizationCode,
+  authorizationCodeGrantArgs,
   cachedEntry,
   type IdpFixture,
   idpFixture,
@@ -176,20 +176,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   });
 
   test('authorization_code, then refresh_token from the cache (tokens rotated in place)', async () => {
-    const redirectUri = 'http://127.0.0.1:49154/callback';
-    const { code, verifier } = await authorizationCode(idp, redirectUri);
-    const a = await run([
-      'token',
-      ...kong,
-      '--grant',
-      'authorization_code',
-      '--code',
-      code,
-      '--code-verifier',
-      verifier,
-      '--redirect-uri',
-      redirectUri,
-    ]);
+    const a = await run(['token', ...kong, ...(await authorizationCodeGrantArgs(idp))]);
     assert.equal(a.code, 0, a.stderr);
     assert.match(a.stdout, /refresh token\s+\S+…\(\d+ chars\)/);
     assert.match(a.stdout, /id token\s+eyJ/);

@@ -236,3 +236,24 @@ export function cachedEntry(cacheDir: string, idp: TestIdp, clientId = 'kong'): 
   const doc = JSON.parse(readFileSync(join(cacheDir, 'tokens.json'), 'utf8'));
   return doc.entries[cacheKey({ issuer: idp.issuer, tokenEndpoint: idp.endpoints.token, clientId })];
 }
+
+/**
+ * `--grant authorization_code --code C --code-verifier V --redirect-uri U` for `mtls-oauth token`,
+ * with a fresh code for `kong` (authorizationCode).
+ */
+export async function authorizationCodeGrantArgs(
+  idp: TestIdp,
+  redirectUri = 'http://127.0.0.1:49154/callback',
+): Promise<string[]> {
+  const { code, verifier } = await authorizationCode(idp, redirectUri);
+  return [
+    '--grant',
+    'authorization_code',
+    '--code',
+    code,
+    '--code-verifier',
+    verifier,
+    '--redirect-uri',
+    redirectUri,
+  ];
+}

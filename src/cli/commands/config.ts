@@ -69,7 +69,9 @@ Config file (./mtls-oauth.json, then $XDG_CONFIG_HOME/mtls-oauth/config.json, or
     "profiles": { "staging": { "issuer": "https://idp.example.com", "clientId": "kong",
                                "cert": "certs/client.crt", "key": "certs/client.key" } } }
 Paths in a profile are relative to the file. Secrets belong in the environment
-(MTLS_OAUTH_CLIENT_SECRET, MTLS_OAUTH_KEY_PASSPHRASE, MTLS_OAUTH_P12_PASSWORD).
+(MTLS_OAUTH_CLIENT_SECRET, MTLS_OAUTH_KEY_PASSPHRASE, MTLS_OAUTH_P12_PASSWORD). A config file must
+be yours (or root's) and not writable by group or others; one holding a secret must be mode 0600;
+"insecure" is never read from a file. Settings from ./mtls-oauth.json are announced on stderr.
 
 Examples:
   $ mtls-oauth config show

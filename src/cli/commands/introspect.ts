@@ -80,7 +80,8 @@ export function registerIntrospect(program: Command): void {
     'after',
     `
 The token comes from stdin with "-", from the argument (visible in the process list: avoid), or from
-the token cache that \`mtls-oauth token\` fills (same --issuer / --token-endpoint and --client-id).
+the token cache that \`mtls-oauth token\` fills (same --issuer / --token-endpoint and --client-id;
+a cached token goes only to an endpoint of the issuer it came from).
 "active: false" is a normal answer (exit 0) unless --expect-active is given.
 
 Examples:

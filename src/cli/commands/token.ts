@@ -238,8 +238,8 @@ The access token is checked against the certificate used: "binding" passes when 
 (in a JWT access token, or from introspection of an opaque one) is our certificate's thumbprint,
 fails (exit 1) when it is another's, and warns when the IdP says it binds tokens but this one is not.
 Tokens are cached (mode 0600) in $MTLS_OAUTH_CACHE_DIR, else $XDG_CONFIG_HOME/mtls-oauth or
-~/.config/mtls-oauth, per --issuer (or --token-endpoint) and --client-id, for introspect, revoke
-and --grant refresh_token. The password grant is deprecated (RFC 9700 §2.4) and warns.
+~/.config/mtls-oauth, per issuer, token endpoint and --client-id, for introspect, revoke and
+--grant refresh_token; a cached token is only ever sent to the origins of the issuer it came from. The password grant is deprecated (RFC 9700 §2.4) and warns.
 Secrets come from the environment: MTLS_OAUTH_CLIENT_SECRET (client_secret_basic / _post),
 MTLS_OAUTH_PASSWORD (password grant), MTLS_OAUTH_KEY_PASSPHRASE, MTLS_OAUTH_P12_PASSWORD.
 
