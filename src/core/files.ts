@@ -76,7 +76,8 @@ function notADirectory(path: string): MtlsOAuthError {
   });
 }
 
-function unwritable(path: string, e: unknown): MtlsOAuthError {
+/** A write failure as a usage error, in words ("cannot write PATH: permission denied"). */
+export function unwritable(path: string, e: unknown): MtlsOAuthError {
   if (e instanceof MtlsOAuthError) return e;
   const code = errnoCode(e);
   const why =

@@ -25,7 +25,7 @@ import {
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { errnoCode } from './errors.ts';
-import { writeFileAtomic } from './files.ts';
+import { unwritable, writeFileAtomic } from './files.ts';
 
 export const CACHE_FILE_NAME = 'tokens.json';
 const VERSION = 1;
@@ -332,14 +332,18 @@ function isStale(lock: string): boolean {
  */
 function withLock<T>(file: string, fn: () => T): T {
   const lock = `${file}.lock`;
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  try {
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+  } catch (e) {
+    throw unwritable(file, e);
+  }
   const deadline = Date.now() + LOCK_WAIT_MS;
   for (;;) {
     let fd: number;
     try {
       fd = openSync(lock, 'wx', 0o600);
     } catch (e) {
-      if (errnoCode(e) !== 'EEXIST') throw e;
+      if (errnoCode(e) !== 'EEXIST') throw unwritable(file, e);
       if (isStale(lock)) {
         try {
           unlinkSync(lock);
