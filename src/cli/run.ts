@@ -26,6 +26,11 @@ export interface Outcome {
   exitCode?: number;
   /** The error to report when the outcome is a failure without an exception (a failed check). */
   error?: { code: string; message: string; hint?: string };
+  /**
+   * The command printed its output itself as it ran (`idp`: its one ready document, then it served
+   * until interrupted): only the exit code is left to set.
+   */
+  printed?: boolean;
 }
 
 export interface Context {
@@ -66,7 +71,9 @@ export async function execute(command: string, cmd: Command, body: (ctx: Context
     const failed = (outcome.checks ?? []).filter((c) => c.status === 'fail');
     const exitCode = outcome.exitCode ?? (failed.length > 0 ? EXIT.checkFailed : EXIT.ok);
     const ok = exitCode === EXIT.ok;
-    if (ui.json) {
+    if (outcome.printed) {
+      // nothing more to print
+    } else if (ui.json) {
       const env: Envelope = { ok, command, result: outcome.result, checks: outcome.checks ?? [] };
       if (outcome.tls !== undefined) env.tls = outcome.tls;
       if (!ok) {

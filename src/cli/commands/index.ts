@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { registerCerts } from './certs.ts';
 import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
+import { registerIdp } from './idp.ts';
 import { registerIntrospect } from './introspect.ts';
 import { registerLogin } from './login.ts';
 import { registerRevoke } from './revoke.ts';
@@ -23,6 +24,7 @@ export const commands: Record<string, (program: Command) => void> = {
   smoke: registerSmoke,
   login: registerLogin,
   certs: registerCerts,
+  idp: registerIdp,
 };
 
 /**
