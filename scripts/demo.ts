@@ -1,23 +1,25 @@
 // `npm run demo`: what mtls-oauth does, in under a minute, on this machine alone.
 //
 //   1. `mtls-oauth certs init` makes a test CA and a CN=kong client certificate (a temp directory);
-//   2. an embedded IdP starts on 127.0.0.1 (oidc-provider, the one the tests use: RFC 8705 mTLS,
-//      mtls_endpoint_aliases on a second port) and registers client "kong" with that certificate's
-//      subject DN, trusting that CA;
+//   2. `mtls-oauth idp` starts the embedded IdP on 127.0.0.1 (oidc-provider, the one the tests use:
+//      RFC 8705 mTLS, mtls_endpoint_aliases on a second port), registers client "kong" with that
+//      certificate's subject DN and trusts that CA (its server certificate comes from it too);
 //   3. `mtls-oauth smoke` proves the setup end to end;
 //   4. `mtls-oauth login --no-browser`, with a headless browser playing the person who logs in.
 //
 // The commands run as a user runs them (the built CLI in child processes, their output as is), from
-// the temp directory so that paths read like yours would. Then everything is shut down: children
-// killed if still running, servers closed, the temp directory removed. Nothing is left behind.
+// the temp directory so that paths read like yours would. Then everything is shut down: the IdP
+// stopped with Ctrl-C's signal (it exits 130), children killed if still running, the temp directory
+// removed. Nothing is left behind.
 // Needs a build first (`npm run demo` does it).
 
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { rfc4514Subject, startIdp, type TestIdp } from '../test/helpers/idp.ts';
+import { authorizeAt } from '../test/helpers/idp.ts';
+import { type RunningIdpCommand, startIdpCommand } from '../test/helpers/idp-command.ts';
 import { completeLogin, watchForAuthorizationUrl } from '../test/helpers/user-agent.ts';
 
 const BIN = fileURLToPath(new URL('../bin/mtls-oauth', import.meta.url));
@@ -30,7 +32,7 @@ const dim = (s: string) => (tty ? `\x1b[2m${s}\x1b[22m` : s);
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
 const children = new Set<ChildProcess>();
-let idp: TestIdp | undefined;
+let idp: RunningIdpCommand | undefined;
 let work: string | undefined;
 let cleaned = false;
 
@@ -39,7 +41,7 @@ async function cleanup(): Promise<void> {
   cleaned = true;
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   children.clear();
-  await idp?.close();
+  await idp?.stop('SIGINT');
   if (work) rmSync(work, { recursive: true, force: true });
 }
 
@@ -74,6 +76,16 @@ function showCommand(args: string[], env: Record<string, string> = {}): void {
   say(bold(lines.join('\n')));
 }
 
+/** The environment of the demo's CLI runs: none of the user's MTLS_OAUTH_*, settings or tokens. */
+function cliEnv(cwd: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MTLS_OAUTH_')) env[k] = v;
+  // The demo's tokens and settings stay in the temp directory, never in the user's.
+  env.MTLS_OAUTH_CACHE_DIR = join(cwd, 'cache');
+  env.XDG_CONFIG_HOME = join(cwd, 'config');
+  return env;
+}
+
 interface Run {
   code: number | null;
   stderr: string;
@@ -85,14 +97,9 @@ interface Run {
  */
 function cli(args: string[], cwd: string, onStderr?: (chunk: string) => void): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MTLS_OAUTH_')) env[k] = v;
-    // The demo's tokens and settings stay in the temp directory, never in the user's.
-    env.MTLS_OAUTH_CACHE_DIR = join(cwd, 'cache');
-    env.XDG_CONFIG_HOME = join(cwd, 'config');
     const child = spawn(process.execPath, [BIN, ...args], {
       cwd,
-      env,
+      env: cliEnv(cwd),
       stdio: ['ignore', 'inherit', 'pipe'],
     });
     children.add(child);
@@ -138,35 +145,35 @@ async function main(): Promise<void> {
   expectExit(await cli(init, work), 0, 'certs init');
   say();
 
-  // 2. The IdP: registers the subject DN of the certificate just made, and trusts its CA.
-  const clientCert = readFileSync(join(work, 'certs', 'client.crt'), 'utf8');
-  const subjectDn = rfc4514Subject(clientCert);
-  idp = await startIdp({
-    aliases: true,
-    clientCas: [readFileSync(join(work, 'certs', 'ca.crt'), 'utf8')],
-    kong: { tls_client_auth_subject_dn: subjectDn },
-  });
-  // The IdP's own server certificate comes from its own CA: that is what --ca trusts.
-  writeFileSync(join(work, 'idp-ca.crt'), idp.pki.ca.cert);
-  say(bold('2. An IdP on this machine'));
-  say(`   oidc-provider at ${idp.issuer}, mTLS endpoints (mtls_endpoint_aliases) at ${idp.mtlsUrl}`);
-  say(`   client "kong" registered for tls_client_auth with tls_client_auth_subject_dn "${subjectDn}"`);
+  // 2. The IdP: `mtls-oauth idp` registers the certificate just made and trusts its CA.
+  say(bold('2. An IdP on this machine, for those certificates'));
+  const idpCommand = ['idp', '--json'];
+  showCommand(idpCommand);
+  idp = startIdpCommand(idpCommand, { cwd: work, env: cliEnv(work), timeoutMs: CHILD_LIMIT_MS });
+  const ready = await idp.ready;
+  const kong = ready.clients.tlsClientAuth;
+  say(`   oidc-provider at ${ready.issuer}, mTLS endpoints (mtls_endpoint_aliases) at ${ready.mtlsUrl}`);
   say(
-    '   the IdP trusts certs/ca.crt for client certificates; idp-ca.crt is the CA of its server certificate',
+    `   client "${kong.clientId}" registered for tls_client_auth with tls_client_auth_subject_dn "${kong.subjectDn}"`,
+  );
+  say(`   client "${ready.clients.selfSigned.clientId}" registered for self_signed_tls_client_auth`);
+  say('   the IdP trusts certs/ca.crt for client certificates, and its server certificate comes from it');
+  say(
+    dim('   (without --json it prints the MTLS_OAUTH_* variables and flags to use, and runs until Ctrl-C)'),
   );
   say();
 
   const idpArgs = [
     '--issuer',
-    idp.issuer,
+    ready.issuer,
     '--client-id',
-    'kong',
+    kong.clientId,
     '--cert',
     'certs/client.crt',
     '--key',
     'certs/client.key',
     '--ca',
-    'idp-ca.crt',
+    'certs/ca.crt',
   ];
 
   // 3. smoke: the whole mTLS story, as CI runs it.
@@ -188,10 +195,17 @@ async function main(): Promise<void> {
   );
   const url = await watcher.url;
   process.stderr.write(dim('   (the demo plays the browser: logs in as alice at the IdP and consents)\n'));
-  const { response } = await completeLogin(idp, url, { login: 'alice' });
+  const ca = readFileSync(join(work, 'certs', 'ca.crt'), 'utf8');
+  const browser = { authorize: (u: string, o?: object) => authorizeAt({ issuer: ready.issuer, ca }, u, o) };
+  const { response } = await completeLogin(browser, url, { login: ready.user.login });
   if (response.status !== 200) throw new Error(`the callback page answered ${response.status}`);
   expectExit(await running, 0, 'login');
   say();
+
+  // 5. The IdP stops as on Ctrl-C.
+  const stopped = await idp.stop('SIGINT');
+  if (stopped.code !== 130)
+    throw new Error(`mtls-oauth idp exited with ${stopped.code} on SIGINT, expected 130`);
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   say(bold(`Done in ${seconds} s.`) + ' The IdP is stopped and the temp directory removed.');

@@ -158,8 +158,8 @@ function providerJwks(): Promise<object[]> {
   ) => Promise<{ privateKey: KeyObject; publicKey: KeyObject }>;
   signingKeys ??= Promise.all([gen('rsa', { modulusLength: 2048 }), gen('ec', { namedCurve: 'P-256' })]).then(
     ([rsa, ec]) => [
-      { ...rsa.privateKey.export({ format: 'jwk' }), kid: 'idp-rs256', alg: 'RS256', use: 'sig' },
-      { ...ec.privateKey.export({ format: 'jwk' }), kid: 'idp-es256', alg: 'ES256', use: 'sig' },
+      { ...rsa.privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' },
+      { ...ec.privateKey.export({ format: 'jwk' }), kid: 'test-es256', alg: 'ES256', use: 'sig' },
     ],
   );
   return signingKeys;

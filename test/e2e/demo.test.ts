@@ -1,6 +1,7 @@
-// `npm run demo` runs to completion: exit 0, the output a person should see, its temp directory
-// removed, and no process left behind (the demo runs in a process group of its own; when it has
-// exited, nothing may remain in that group).
+// `npm run demo` runs to completion: exit 0, the output a person should see (certs init, `mtls-oauth
+// idp`, smoke, login), its temp directory removed (the IdP stopped with SIGINT, exit 130), and no
+// process left behind (the demo runs in a process group of its own; when it has exited, nothing
+// may remain in that group).
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -56,6 +57,7 @@ test('npm run demo: certs, an IdP, smoke and login; then nothing left behind', a
     assertNoStack({ code, signal, stdout, stderr });
     assert.match(stdout, /^\$ mtls-oauth certs init --out certs$/m);
     assert.match(stdout, /^Created a test CA and a client certificate for CN=kong in certs\/$/m);
+    assert.match(stdout, /^\$ mtls-oauth idp --json$/m);
     assert.match(stdout, /tls_client_auth_subject_dn "CN=kong"/);
     assert.match(stdout, /^\$ mtls-oauth smoke --issuer https:\/\/127\.0\.0\.1:\d+ /m);
     for (const step of [
