@@ -1,7 +1,9 @@
 // The published package works on its own: `npm pack` gives a tarball that, installed into an empty
-// directory, runs `mtls-oauth login --help`. The bundle in dist/ carries every dependency except
-// `open` (kept external: it ships its own xdg-open script), so the tarball must hold bin/ and dist/
-// and declare the runtime dependencies.
+// directory, runs `mtls-oauth login --help`, and `certs init` then `idp` (the README's first
+// command) from the installed package alone. The bundle in dist/ carries every dependency except
+// `open` (kept external: it ships its own xdg-open script) and `oidc-provider` (an ES module with
+// many dependencies, loaded only by `idp`), so the tarball must hold bin/ and dist/ and declare the
+// runtime dependencies.
 //
 // One test, as it is slow (npm itself): it packs the current dist/ (built by `npm test`'s pretest;
 // --ignore-scripts keeps the prepack build from swapping dist/ under other tests running now), then
@@ -23,6 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { cleanEnv } from '../helpers/cli.ts';
+import { startIdpCommand } from '../helpers/idp-command.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NPM_TIMEOUT_MS = 180_000;
@@ -46,7 +50,7 @@ function npm(args: string[], cwd: string) {
 const work = mkdtempSync(join(tmpdir(), 'mtls-oauth-pack-'));
 after(() => rmSync(work, { recursive: true, force: true }));
 
-test('npm pack: the tarball installs into an empty directory and runs `mtls-oauth login --help`', () => {
+test('npm pack: the tarball installs into an empty directory and runs `mtls-oauth login --help` and `idp`', async () => {
   assert.ok(existsSync(join(ROOT, 'dist', 'cli', 'main.cjs')), 'dist/ is built (npm run build)');
   const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'));
 
@@ -83,6 +87,10 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
   // Bytecode compiled here must never ship: each installation makes its own.
   assert.ok(!existsSync(join(installed, 'dist', 'cli', '.code-cache')), 'no code cache is packed');
   assert.ok(existsSync(join(project, 'node_modules', 'open', 'package.json')), 'open (external) installed');
+  assert.ok(
+    existsSync(join(project, 'node_modules', 'oidc-provider', 'package.json')),
+    'oidc-provider (external) installed',
+  );
 
   // 3. Run it the way a user would, through npx and through the bin link.
   const npx = spawnSync('npx', ['--no-install', 'mtls-oauth', 'login', '--help'], {
@@ -166,4 +174,32 @@ export const wrong: Settings = { issuer: 42 };
     caches.some((f) => f.startsWith('main.root-help.')),
     caches.join(' '),
   );
+  // 5. The README's first command from the installed package: `certs init`, then the embedded IdP
+  //    (oidc-provider from the installed dependencies, not from this checkout), used by `smoke`
+  //    and stopped with Ctrl-C's signal.
+  const idpHelp = spawnSync(bin, ['idp', '--help'], { cwd: project, encoding: 'utf8', timeout: 30_000 });
+  assert.equal(idpHelp.status, 0, idpHelp.stderr);
+  assert.match(idpHelp.stdout, /^Usage: mtls-oauth idp \[options\]/);
+  const env = cleanEnv({
+    HOME: project,
+    XDG_CONFIG_HOME: join(project, 'config'),
+    MTLS_OAUTH_CACHE_DIR: join(project, 'cache'),
+  });
+  const init = spawnSync(bin, ['certs', 'init'], { cwd: project, encoding: 'utf8', timeout: 30_000, env });
+  assert.equal(init.status, 0, init.stderr);
+  const installedBin = join(installed, 'bin', 'mtls-oauth');
+  const idp = startIdpCommand(['idp', '--json'], { cwd: project, env, bin: installedBin, timeoutMs: 60_000 });
+  try {
+    const ready = await idp.ready;
+    const smoke = spawnSync(process.execPath, [installedBin, 'smoke', '--steps', 'discovery,token'], {
+      cwd: project,
+      encoding: 'utf8',
+      timeout: 30_000,
+      env: { ...env, ...ready.env },
+    });
+    assert.equal(smoke.status, 0, `${smoke.stdout}\n${smoke.stderr}`);
+  } finally {
+    const stopped = await idp.stop('SIGINT');
+    assert.equal(stopped.code, 130, stopped.stderr);
+  }
 });
