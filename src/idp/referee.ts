@@ -5,19 +5,8 @@
 
 import { X509Certificate } from 'node:crypto';
 import { type Asn1, asn1, fromDer, Type, toDer } from '../core/pki/asn1.ts';
-
-// RFC 4514 §3: the only short names a conforming implementation prints; others are OID=#hex.
-const SHORT: Record<string, string> = {
-  '2.5.4.3': 'CN',
-  '2.5.4.7': 'L',
-  '2.5.4.8': 'ST',
-  '2.5.4.10': 'O',
-  '2.5.4.11': 'OU',
-  '2.5.4.6': 'C',
-  '2.5.4.9': 'STREET',
-  '0.9.2342.19200300.100.1.25': 'DC',
-  '0.9.2342.19200300.100.1.1': 'UID',
-};
+// RFC 4514 §3's table of short names is data, shared; the reading and escaping here are not.
+import { RFC4514_SHORT as SHORT } from '../core/pki/rfc4514.ts';
 
 function decodeString(node: Asn1): string {
   const raw = Buffer.from(node.value as string, 'binary');
