@@ -31,7 +31,8 @@ export interface IdpFromCertificatesInput {
   caCert?: string;
   /** The CA's key (default: ca.key beside `caCert`); unused with `serverCert`. */
   caKey?: string;
-  caKeyPassphrase?: string;
+  /** Asked for the CA key's passphrase when the key is encrypted. */
+  caKeyPassphrase?: (keyPath: string) => Promise<string>;
   /** A server certificate and key (PEM) to use instead of one issued from the CA. */
   serverCert?: string;
   serverKey?: string;
@@ -129,13 +130,19 @@ export async function startIdpFromCertificates(
     serverCertificate = { file: input.serverCert, subject: leaf.subject.replace(/\n/g, ', ') };
   } else {
     const caKeyPath = input.caKey ?? join(dirname(caPath), 'ca.key');
-    const ca = loadCa({
+    const caInput = {
       cert: caPem,
       certSource: caPath,
       key: readRequired(caKeyPath, 'CA key (to issue the server certificate)', '--ca-key'),
       keySource: caKeyPath,
-      passphrase: input.caKeyPassphrase,
-    });
+    };
+    let ca: ReturnType<typeof loadCa>;
+    try {
+      ca = loadCa(caInput);
+    } catch (e) {
+      if (errnoCode(e) !== 'KEY_PASSPHRASE_REQUIRED' || !input.caKeyPassphrase) throw e;
+      ca = loadCa({ ...caInput, passphrase: await input.caKeyPassphrase(caKeyPath) });
+    }
     const issued = await issueCertificate(ca, {
       subject: parseDn('CN=localhost'),
       profile: 'server',

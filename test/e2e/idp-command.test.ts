@@ -5,6 +5,7 @@
 // message and a hint, no stack trace.
 
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
@@ -201,6 +202,31 @@ describe('mtls-oauth idp', () => {
     const smoke = await home.run(['smoke', '--steps', 'tls,token'], { env: ready.env });
     assert.equal(smoke.code, 0, `${smoke.stdout}\n${smoke.stderr}`);
     assert.equal((await idp.stop('SIGINT')).code, 130);
+  });
+
+  it('an encrypted CA key: the passphrase from --ca-key-passphrase-env, else exit 2 (no terminal to ask on)', async () => {
+    const enc = spawnSync(
+      'openssl',
+      ['pkcs8', '-topk8', '-in', 'certs/ca.key', '-out', 'ca-encrypted.key', '-passout', 'env:CA_PASS'],
+      { cwd: home.home, env: { ...process.env, CA_PASS: 'correct horse' }, encoding: 'utf8' },
+    );
+    assert.equal(enc.status, 0, enc.stderr);
+    const idp = start(['--json', '--ca-key', 'ca-encrypted.key', '--ca-key-passphrase-env', 'CA_PASS'], {
+      CA_PASS: 'correct horse',
+    });
+    assert.equal((await idp.ready).clients.tlsClientAuth.clientId, 'kong');
+    assert.equal((await idp.stop('SIGINT')).code, 130);
+
+    const r = await home.run(['idp', '--ca-key', 'ca-encrypted.key']);
+    assertCleanFailure(
+      r,
+      2,
+      /^error: the passphrase for ca-encrypted\.key is needed, and there is no terminal to ask it on$/m,
+    );
+    assert.match(
+      r.stderr,
+      /^hint: name an environment variable that holds it: --ca-key-passphrase-env VAR$/m,
+    );
   });
 
   describe('bad input: exit 2, a message and a hint, nothing started', () => {

@@ -150,16 +150,20 @@ async function run(flags: IdpFlags, ctx: Context): Promise<Outcome> {
 async function serve(flags: IdpFlags, ui: Ui, stopped: Promise<NodeJS.Signals>): Promise<Outcome> {
   const port = await parsePort(flags.port, '--port');
   const mtlsPort = await parsePort(flags.mtlsPort, '--mtls-port');
-  let caKeyPassphrase: string | undefined;
-  if (flags.caKeyPassphraseEnv !== undefined) {
+  // Asked only for an encrypted CA key: from --ca-key-passphrase-env, else at a prompt.
+  const caKeyPassphrase = async (keyPath: string) => {
     const { readSecret } = await import('./certs-secrets.ts');
-    caKeyPassphrase = await readSecret({
+    return readSecret({
       envVar: flags.caKeyPassphraseEnv,
       envOption: '--ca-key-passphrase-env',
-      what: 'passphrase of the CA key',
+      what: `passphrase for ${keyPath}`,
     });
-  }
+  };
   const { startIdpFromCertificates, TEST_USER } = await import('../../idp/from-certificates.ts');
+  let stoppedEarly = false;
+  stopped.then(() => {
+    stoppedEarly = true;
+  });
   const setup = await startIdpFromCertificates({
     cert: flags.cert,
     key: flags.key,
@@ -175,7 +179,9 @@ async function serve(flags: IdpFlags, ui: Ui, stopped: Promise<NodeJS.Signals>):
   });
   try {
     for (const w of setup.warnings) ui.warn(w);
-    if (ui.json) {
+    if (stoppedEarly) {
+      // Ctrl-C while it started: never announced, stopped at once.
+    } else if (ui.json) {
       const { env, args } = usage(setup);
       const envelope: Envelope = {
         ok: true,
@@ -226,7 +232,10 @@ export function registerIdp(program: Command): void {
       '--ca-key <FILE>',
       "the CA's key, to issue the server certificate (default: ca.key beside --ca-cert)",
     )
-    .option('--ca-key-passphrase-env <VAR>', "environment variable holding the CA key's passphrase")
+    .option(
+      '--ca-key-passphrase-env <VAR>',
+      "environment variable holding the CA key's passphrase (else asked)",
+    )
     .option('--server-cert <FILE>', 'use this server certificate (PEM, for 127.0.0.1) instead of issuing one')
     .option('--server-key <FILE>', 'the key of --server-cert')
     .option('--client-id <ID>', "client_id of the tls_client_auth client (default: the certificate's CN)")
