@@ -172,7 +172,7 @@ describe('mtls-oauth idp', () => {
     assert.match(r.stderr, /^terminated: the IdP is stopped$/m);
   });
 
-  it('--server-cert/--server-key: serves that certificate (here one `certs issue --server` made)', async () => {
+  it('--server-cert/--server-key: serves that certificate (here one `certs issue --server` made); --client-id', async () => {
     const issue = await home.run([
       'certs',
       'issue',
@@ -191,8 +191,20 @@ describe('mtls-oauth idp', () => {
       'idp',
     ]);
     assert.equal(issue.code, 0, issue.stderr);
-    const idp = start(['--json', '--server-cert', 'server/idp.crt', '--server-key', 'server/idp.key']);
+    const idp = start([
+      '--json',
+      '--server-cert',
+      'server/idp.crt',
+      '--server-key',
+      'server/idp.key',
+      '--client-id',
+      'gateway',
+    ]);
     const ready = await idp.ready;
+    assert.deepEqual(ready.clients, {
+      tlsClientAuth: { clientId: 'gateway', subjectDn: 'CN=kong' },
+      selfSigned: { clientId: 'gateway-self-signed' },
+    });
     assert.equal(ready.serverCertificate.file, 'server/idp.crt');
     assert.equal(
       ready.env.MTLS_OAUTH_CA,
