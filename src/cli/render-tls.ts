@@ -1,9 +1,7 @@
 // Human rendering of ConnectionRecords: the `tls` command's story, and the per-connection summary
 // other commands print with -v. Type-only imports from the core, so this file loads nothing heavy.
 
-import type { MtlsOAuthError } from '../core/errors.ts';
 import type { CertSummary, ConnectionRecord } from '../core/transport/diagnostics.ts';
-import type { Check } from './run.ts';
 import { type Colors, table, type Ui } from './ui.ts';
 
 const day = (iso: string) => iso.slice(0, 10);
@@ -120,102 +118,4 @@ export function renderConnection(r: ConnectionRecord, paint: Colors, indent = ' 
 export function printConnections(ui: Ui, records: ConnectionRecord[]): void {
   if (!ui.verbose) return;
   for (const r of records) for (const line of renderConnection(r, ui.e)) ui.err(line);
-}
-
-export interface ProbeOutcome {
-  url: string;
-  record?: ConnectionRecord;
-  status?: number;
-  error?: MtlsOAuthError;
-  /** an identity is configured for this probe */
-  haveIdentity: boolean;
-}
-
-/** The verdict of a probe as checks: handshake, server certificate, client certificate, HTTP. */
-export function probeChecks(p: ProbeOutcome): Check[] {
-  const r = p.record;
-  const checks: Check[] = [];
-  const err = p.error;
-  const code = err?.code ?? '';
-  const serverCodes = [
-    'TLS_SERVER_UNTRUSTED',
-    'TLS_SERVER_SELF_SIGNED',
-    'TLS_SERVER_EXPIRED',
-    'TLS_HOSTNAME_MISMATCH',
-  ];
-  const clientCodes = ['TLS_CLIENT_CERT_REQUIRED', 'TLS_CLIENT_CERT_REJECTED', 'TLS_CLIENT_CA_NOT_ACCEPTED'];
-  if (r?.scheme === 'http:') {
-    checks.push({ name: 'TLS', status: 'warn', detail: 'plain http: no TLS' });
-  } else if (!r?.protocol) {
-    checks.push({ name: 'TLS handshake', status: 'fail', detail: err?.message ?? 'no handshake' });
-  } else {
-    checks.push({ name: 'TLS handshake', status: 'pass', detail: `${r.protocol}, ${r.cipher}` });
-  }
-  if (r?.protocol || serverCodes.includes(code)) {
-    checks.push(
-      r?.verified
-        ? {
-            name: 'server certificate',
-            status: 'pass',
-            detail: `verified (${r.serverChain[0]?.subject ?? '?'})`,
-          }
-        : r?.insecure
-          ? {
-              name: 'server certificate',
-              status: 'warn',
-              detail: `not verified (${r.verifyError}); --insecure`,
-            }
-          : {
-              name: 'server certificate',
-              status: 'fail',
-              detail: err?.message ?? r?.verifyError ?? 'not verified',
-            },
-    );
-  }
-  if (r?.clientCertRequested === true) {
-    const cas = r.acceptableCAs?.length ? `; acceptable CAs: ${r.acceptableCAs.join(' | ')}` : '';
-    checks.push({ name: 'client certificate requested', status: 'pass', detail: `yes${cas}` });
-    if (r.clientCertSent) {
-      checks.push({ name: 'client certificate sent', status: 'pass', detail: r.clientCertSent.subject });
-      if (clientCodes.includes(code) || (err && !p.status)) {
-        checks.push({
-          name: 'client certificate accepted',
-          status: 'fail',
-          detail: err?.message ?? 'rejected',
-        });
-      } else if (p.status !== undefined) {
-        checks.push({
-          name: 'client certificate accepted',
-          status: 'pass',
-          detail: 'the server completed the handshake and answered over this connection',
-        });
-      }
-    } else {
-      checks.push({
-        name: 'client certificate sent',
-        status: err ? 'fail' : 'warn',
-        detail: p.haveIdentity ? 'no' : 'no: none configured (--cert/--key or --p12)',
-      });
-    }
-  } else if (r?.clientCertRequested === false) {
-    checks.push({
-      name: 'client certificate requested',
-      status: p.haveIdentity ? 'warn' : 'pass',
-      detail: p.haveIdentity
-        ? 'no: the server did not ask for one, so mTLS client authentication cannot happen on this connection (TLS terminated in front of the IdP?)'
-        : 'no',
-    });
-  } else if (clientCodes.includes(code)) {
-    checks.push({ name: 'client certificate', status: 'fail', detail: err!.message });
-  }
-  if (p.status !== undefined) {
-    checks.push({
-      name: 'HTTP',
-      status: 'pass',
-      detail: `status ${p.status} (any status is fine here: this probes TLS)`,
-    });
-  } else if (err && !checks.some((c) => c.status === 'fail')) {
-    checks.push({ name: 'request', status: 'fail', detail: err.message });
-  }
-  return checks;
 }

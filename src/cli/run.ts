@@ -1,9 +1,10 @@
 // The one place a command's outcome becomes output and an exit code.
 
 import type { Command } from 'commander';
+import { recordsOf } from '../core/diagnosis/causes.ts';
 import { isMtlsOAuthError, MtlsOAuthError } from '../core/errors.ts';
 import { neutralizeInsecureTlsEnvironment } from '../core/transport/environment.ts';
-import { printDoctor, recordsOf } from './doctor.ts';
+import { printDoctor } from './doctor.ts';
 import { EXIT, exitCodeForKind } from './exit-codes.ts';
 import { type GlobalOptions, Ui } from './ui.ts';
 

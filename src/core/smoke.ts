@@ -31,6 +31,8 @@ import {
 } from './client-auth.ts';
 import { now } from './clock.ts';
 import type { ResolvedSettings, Settings } from './config.ts';
+import { groupByOrigin, probeEndpoint } from './diagnosis/probe.ts';
+import { verdictFacts, verdictOf, worstStatus } from './diagnosis/verdict.ts';
 import {
   type Check,
   type DiscoveryReport,
@@ -61,7 +63,7 @@ import {
   tokenRequest,
 } from './token-endpoint.ts';
 import { assertCachedTokenTarget } from './token-origin.ts';
-import { type ConnectionRecord, issuerAccepted } from './transport/diagnostics.ts';
+import type { ConnectionRecord } from './transport/diagnostics.ts';
 import type { HttpClient } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
@@ -474,130 +476,57 @@ async function stepDiscovery(st: RunState): Promise<StepOutcome> {
 
 // --- tls
 
-interface Probe {
-  origin: string;
-  url: string;
-  /** the operations served from this origin */
-  operations: Operation[];
-  status?: number;
-  error?: MtlsOAuthError;
-  connection?: ConnectionRecord;
-}
-
-/** The verdict of one probe: requested? sent? accepted? */
-function probeCheck(p: Probe, identity: ClientIdentity | undefined): Check & { hint?: string } {
-  const r = p.connection;
-  const name = `${p.origin} (${p.operations.join(', ')})`;
-  if (p.error) return { name, status: 'fail', detail: p.error.message, hint: p.error.hint };
-  if (!r || r.scheme === 'http:') {
-    return { name, status: 'warn', detail: 'plain http: no TLS, so no client certificate' };
-  }
-  const parts: string[] = [r.protocol ?? 'TLS'];
-  let status: StepStatus = 'pass';
-  if (r.clientCertRequested === false) {
-    if (identity) {
-      status = 'warn';
-      parts.push(
-        'client certificate NOT requested: mTLS client authentication cannot happen on this connection (TLS terminated in front of the IdP?)',
-      );
-    } else parts.push('no client certificate requested or configured');
-  } else {
-    const requested =
-      r.clientCertRequested === true
-        ? `client certificate requested${r.acceptableCAs?.length ? ` (acceptable CAs: ${r.acceptableCAs.join(' | ')})` : ''}`
-        : `client certificate request unknown${r.handshakeAnalysis ? ` (${r.handshakeAnalysis})` : r.sessionReused ? ' (resumed session)' : ''}`;
-    parts.push(requested);
-    if (!identity) {
-      if (r.clientCertRequested) {
-        status = 'warn';
-        parts.push('none configured (--cert/--key or --p12)');
-      }
-    } else if (r.clientCertSent) {
-      parts.push(
-        `sent ${r.clientCertSent.subject}`,
-        `accepted at the TLS level (the probe got HTTP ${p.status})`,
-      );
-      if (r.acceptableCAs?.length && !issuerAccepted(identity, r.acceptableCAs)) {
-        status = 'warn';
-        parts.push(`but its issuer "${identity.issuerDn}" is not among the CAs the server named`);
-      }
-    } else if (r.clientCertRequested) {
-      status = 'warn';
-      parts.push('ours was NOT sent');
-    }
-  }
-  return { name, status, detail: parts.join('; ') };
-}
-
 async function stepTls(st: RunState): Promise<StepOutcome> {
   const ops: Operation[] = ['token'];
   if (st.plan.includes('introspect') || st.plan.includes('introspect-after-revoke'))
     ops.push('introspection');
   if (st.plan.includes('revoke')) ops.push('revocation');
-  const probes = new Map<string, Probe>();
-  for (const op of ops) {
-    const e = endpointOf(st, op);
-    if (!e) continue;
-    let origin: string;
-    try {
-      origin = new URL(e.url).origin;
-    } catch {
-      continue; // the step that calls it reports the bad URL
-    }
-    const p = probes.get(origin);
-    if (p) p.operations.push(op);
-    else probes.set(origin, { origin, url: e.url, operations: [op] });
-  }
-  if (probes.size === 0) {
+  const groups = groupByOrigin(ops.map((op) => ({ name: op, url: endpointOf(st, op)?.url })));
+  if (groups.length === 0) {
     return { status: 'skip', detail: 'no endpoint to probe', ok: true };
   }
-  const withClientCert = !!st.identity;
-  for (const p of probes.values()) {
-    const before = st.http.connections.length;
-    try {
-      const r = await st.http.request({
-        url: p.url,
-        method: 'GET',
-        expectJson: false,
-        withClientCert,
-        step: 'TLS probe',
-      });
-      p.status = r.status;
-      p.connection = r.connection;
-    } catch (e) {
-      if (!isMtlsOAuthError(e) || e.kind === 'usage' || e.kind === 'internal') throw e;
-      if (e.code === 'RESPONSE_TOO_LARGE') p.status = (e.details?.status as number | undefined) ?? 200;
-      else p.error = e;
-      p.connection = (e.details?.tls as ConnectionRecord | undefined) ?? st.http.connections[before];
-    }
+  const probes = [];
+  for (const g of groups) {
+    const p = await probeEndpoint(st.http, g.url);
+    probes.push({ ...g, ...p, verdict: verdictOf(p) });
   }
-  const list = [...probes.values()];
-  const checks = list.map((p) => probeCheck(p, st.identity));
-  const status = worst(checks.map((c) => c.status));
-  const firstFail = list.find((p) => p.error);
+  const checks: Check[] = probes.map((p) => ({
+    name: `${p.origin} (${p.names.join(', ')})`,
+    status: p.verdict.status,
+    detail: p.verdict.summary,
+  }));
   const data = {
-    probes: list.map((p) => ({
+    probes: probes.map((p) => ({
       origin: p.origin,
       url: p.url,
-      operations: p.operations,
+      operations: p.names,
       status: p.status ?? null,
+      verdict: verdictFacts(p.verdict),
       ...(p.error ? { error: { code: p.error.code, message: p.error.message, hint: p.error.hint } } : {}),
-      connection: p.connection ?? null,
+      connection: p.record ?? null,
     })),
   };
-  const plainChecks: Check[] = checks.map(({ name, status, detail }) => ({ name, status, detail }));
+  const firstFail = probes.find((p) => p.error);
   if (firstFail?.error) {
     const e = firstFail.error;
     return {
-      ...failed(e, { checks: plainChecks, data }),
-      detail: list.length > 1 ? `${firstFail.origin}: ${e.message}` : e.message,
+      ...failed(e, { checks, data }),
+      detail: probes.length > 1 ? `${firstFail.origin}: ${e.message}` : e.message,
     };
   }
+  const warned = probes.find((p) => p.verdict.status === 'warn');
   const detail =
-    list.length === 1
-      ? `${checks[0].name.replace(/ \(.*\)$/, '')}: ${checks[0].detail}`
-      : `${list.length} origins: ${checks.map((c) => `${c.name.replace(/ \(.*\)$/, '')} ${c.status}`).join(', ')}`;
-  return { status, detail, ok: true, checks: plainChecks, data };
+    probes.length === 1
+      ? probes[0].verdict.summary
+      : `${probes.length} origins: ${probes.map((p) => `${p.origin} ${p.verdict.status}${p.verdict.code ? ` (${p.verdict.code})` : ''}`).join(', ')}`;
+  return {
+    status: worstStatus(checks.map((c) => c.status)),
+    detail,
+    ...(warned?.verdict.hint ? { hint: warned.verdict.hint } : {}),
+    ok: true,
+    checks,
+    data,
+  };
 }
 
 // --- token

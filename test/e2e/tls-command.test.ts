@@ -157,6 +157,38 @@ describe('mtls-oauth tls', () => {
     assert.match(r.stdout, /NOT verified \(DEPTH_ZERO_SELF_SIGNED_CERT\), ignored because of --insecure/);
   });
 
+  it('a certificate from a CA the server did not name, on a server that does not enforce it (openssl s_server -verify 1): a warning naming the acceptable CAs, in tls and in smoke', async (t) => {
+    const s = keep(
+      t,
+      await startOpensslServer({
+        cert: pki.server.cert,
+        key: pki.server.key,
+        ca: pki.ca.cert,
+        clientAuth: 'request-unenforced',
+      }),
+    );
+    const url = `${s.url}/token`;
+    const r = await runCli(['tls', url, ...strangerArgs()]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stdout, /✓ client certificate accepted/);
+    assert.match(r.stdout, /! client certificate accepted: only at the TLS level/);
+    assert.match(
+      r.stdout,
+      /warning TLS_CLIENT_CA_NOT_LISTED: .*"CN=Other CA,O=Elsewhere".* not among the CAs it accepts \("CN=Test CA,O=mtls-oauth tests"\)/,
+    );
+    assert.match(r.stdout, /hint: .*invalid_client/);
+    const j = jsonOf(await runCli(['tls', url, ...strangerArgs(), '--json']));
+    assert.equal(j.ok, true);
+    assert.equal(j.result.verdict.status, 'warn');
+    assert.equal(j.result.verdict.code, 'TLS_CLIENT_CA_NOT_LISTED');
+    assert.equal(j.tls[0].clientCertIssuerListed, false);
+
+    const smoke = await runCli(['smoke', '--steps', 'tls', '--token-endpoint', url, ...strangerArgs()]);
+    assert.equal(smoke.code, 0, smoke.stderr);
+    assert.match(smoke.stdout, /tls +! warn .*acceptable CAs: CN=Test CA,O=mtls-oauth tests/);
+    assert.match(smoke.stdout, /hint: the server asks for client certificates issued by "CN=Test CA/);
+  });
+
   describe('server certificate failures (exit 3)', () => {
     it('untrusted', async (t) => {
       const s = keep(t, await startHttpsServer({ cert: pki.serverOtherCa.cert, key: pki.serverOtherCa.key }));

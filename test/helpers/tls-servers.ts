@@ -67,6 +67,23 @@ export async function startHttpsServer(o: HttpsOptions): Promise<Running & { ser
   return { server, port, url: `https://127.0.0.1:${port}`, close: () => closeServer(server, sockets) };
 }
 
+/** A plain HTTP server (no TLS) answering 200 {"ok":true}: for a TLS client on a plain port. */
+export async function startPlainHttpServer(): Promise<Running> {
+  const { createServer } = await import('node:http');
+  const sockets = new Set<Socket>();
+  const server = createServer((_req, res) => {
+    res.setHeader('content-type', 'application/json');
+    res.end('{"ok":true}');
+  });
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as { port: number }).port;
+  return { port, url: `http://127.0.0.1:${port}`, close: () => closeServer(server as never, sockets) };
+}
+
 /** Accepts TCP connections and never says anything (for timeouts). */
 export async function startSilentServer(): Promise<Running> {
   const sockets = new Set<Socket>();
@@ -110,8 +127,10 @@ export interface OpensslOptions {
   key: string;
   /** CAs trusted for client certificates (-CAfile) */
   ca?: string;
-  /** 'require' = -Verify 1 (a client certificate is mandatory), 'request' = -verify 1, 'none' */
-  clientAuth?: 'require' | 'request' | 'none';
+  /** 'require' = -Verify 1 (a client certificate is mandatory), 'request' = -verify 1, 'none';
+   *  'request-unenforced' = -verify 1 without -verify_return_error: asks, names its CAs, and
+   *  completes the handshake whatever the client sends (as many IdPs behind a load balancer do) */
+  clientAuth?: 'require' | 'request' | 'request-unenforced' | 'none';
   /** -no_ca_names: do not list acceptable CA names in the CertificateRequest */
   noCaNames?: boolean;
   tls12?: boolean;
@@ -134,6 +153,7 @@ export async function startOpensslServer(o: OpensslOptions): Promise<Running & {
   // -verify_return_error: without it s_server logs a bad client certificate and carries on.
   if (o.clientAuth === 'require') args.push('-Verify', '1', '-verify_return_error');
   if (o.clientAuth === 'request') args.push('-verify', '1', '-verify_return_error');
+  if (o.clientAuth === 'request-unenforced') args.push('-verify', '1');
   if (o.noCaNames) args.push('-no_ca_names');
   if (o.tls12) args.push('-tls1_2');
   const child: ChildProcess = spawn('openssl', args, { stdio: ['ignore', 'pipe', 'pipe'] });

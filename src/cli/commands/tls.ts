@@ -2,58 +2,14 @@
 // TLS story, with a verdict. No OAuth: any HTTP status is fine, this is about the handshake.
 
 import { type Command, Option } from 'commander';
-import type { ConnectionRecord } from '../../core/transport/diagnostics.ts';
-import type { HttpClient } from '../../core/transport/http-client.ts';
+import type { Verdict } from '../../core/diagnosis/verdict.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
-import type { ProbeOutcome } from '../render-tls.ts';
-import { type Check, type Context, execute, type Outcome, printChecks } from '../run.ts';
+import { type Context, execute, type Outcome, printChecks } from '../run.ts';
+import type { Ui } from '../ui.ts';
 
 interface TlsOptions {
   all?: boolean;
   method?: 'GET' | 'HEAD';
-}
-
-/** Probes one URL; never throws for a network/TLS failure (it is part of the outcome). */
-async function probe(client: HttpClient, url: string, method: 'GET' | 'HEAD', withClientCert: boolean) {
-  const { isMtlsOAuthError } = await import('../../core/errors.ts');
-  const out: ProbeOutcome = { url, haveIdentity: withClientCert };
-  const before = client.connections.length;
-  try {
-    const r = await client.probe({ url, method, withClientCert, step: 'TLS probe' });
-    out.status = r.status;
-    out.record = r.connection;
-  } catch (e) {
-    if (!isMtlsOAuthError(e) || e.kind === 'usage' || e.kind === 'internal') throw e;
-    out.error = e;
-    out.record = (e.details?.tls as ConnectionRecord | undefined) ?? client.connections[before];
-  }
-  out.record ??= client.connections[client.connections.length - 1];
-  return out;
-}
-
-/** The URLs a discovery document names, grouped by origin (one connection, one TLS story each). */
-function endpointsByOrigin(metadata: Record<string, unknown>) {
-  const groups = new Map<string, { url: string; names: string[] }>();
-  const add = (name: string, url: unknown) => {
-    if (typeof url !== 'string') return;
-    let origin: string;
-    try {
-      const u = new URL(url);
-      if (u.protocol !== 'https:' && u.protocol !== 'http:') return;
-      origin = u.origin;
-    } catch {
-      return;
-    }
-    const g = groups.get(origin);
-    if (g) g.names.push(name);
-    else groups.set(origin, { url, names: [name] });
-  };
-  for (const [k, v] of Object.entries(metadata)) if (/_endpoint$|^jwks_uri$/.test(k)) add(k, v);
-  const aliases = metadata.mtls_endpoint_aliases;
-  if (aliases && typeof aliases === 'object' && !Array.isArray(aliases)) {
-    for (const [k, v] of Object.entries(aliases)) add(`mtls_endpoint_aliases.${k}`, v);
-  }
-  return [...groups.entries()].map(([origin, g]) => ({ origin, ...g }));
 }
 
 async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx: Context): Promise<Outcome> {
@@ -76,12 +32,15 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
       hint: 'mtls-oauth tls https://idp.example.com/oauth2/token --cert certs/client.crt --key certs/client.key',
     });
   }
-  const [{ loadClientIdentity }, { HttpClient }, { httpClientFor }, render] = await Promise.all([
-    import('../../core/transport/identity.ts'),
-    import('../../core/transport/http-client.ts'),
-    import('../../core/session.ts'),
-    import('../render-tls.ts'),
-  ]);
+  const [{ loadClientIdentity }, { HttpClient }, { httpClientFor }, diagnosis, verdicts, render] =
+    await Promise.all([
+      import('../../core/transport/identity.ts'),
+      import('../../core/transport/http-client.ts'),
+      import('../../core/session.ts'),
+      import('../../core/diagnosis/probe.ts'),
+      import('../../core/diagnosis/verdict.ts'),
+      import('../render-tls.ts'),
+    ]);
   const identity = await loadClientIdentity(settings);
   const client = httpClientFor(HttpClient, settings, identity, {
     log: ui.verbose ? (line) => ui.debug(line) : undefined,
@@ -107,26 +66,27 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
 
   if (opts.all) {
     const { discover } = await import('../../core/discovery.ts');
-    const probes: Array<ProbeOutcome & { origin: string; endpoints: string[]; checks: Check[] }> = [];
+    const probes: Array<
+      {
+        origin: string;
+        endpoints: string[];
+        verdict: Verdict;
+      } & import('../../core/diagnosis/probe.ts').ProbeResult
+    > = [];
     try {
       const report = await discover(client, target, { jwks: false });
       const metadata = (report.metadata ?? report.document ?? {}) as Record<string, unknown>;
-      const groups = endpointsByOrigin(metadata);
+      const groups = diagnosis.groupByOrigin(endpointsOf(metadata));
       const isAlias = (n: string) => n.startsWith('mtls_endpoint_aliases.');
       const anyAlias = groups.some((g) => g.names.some(isAlias));
       for (const g of groups) {
-        const p = await probe(client, g.url, method, !!identity);
-        const checks = render.probeChecks(p);
+        const p = await diagnosis.probeEndpoint(client, g.url, { method });
         // With aliases, the plain host need not ask for a certificate: calls with one go to the aliases.
-        if (anyAlias && !g.names.some(isAlias)) {
-          for (const c of checks) {
-            if (c.name === 'client certificate requested' && c.status === 'warn') {
-              c.status = 'pass';
-              c.detail = 'no (expected: calls with a certificate go to the mtls_endpoint_aliases)';
-            }
-          }
-        }
-        probes.push({ ...p, origin: g.origin, endpoints: g.names, checks });
+        const verdict = verdicts.verdictOf({
+          ...p,
+          certificateCallsElsewhere: anyAlias && !g.names.some(isAlias),
+        });
+        probes.push({ ...p, origin: g.origin, endpoints: g.names, verdict });
       }
     } finally {
       await client.close();
@@ -143,15 +103,18 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
           url: p.url,
           endpoints: p.endpoints,
           status: p.status ?? null,
-          checks: p.checks,
+          verdict: verdicts.verdictFacts(p.verdict),
+          checks: p.verdict.checks,
           ...(p.error ? { error: { code: p.error.code, message: p.error.message, hint: p.error.hint } } : {}),
           connection: p.record ?? null,
         })),
       },
       checks: probes.map((p) => ({
         name: p.origin,
-        status: p.error ? 'fail' : p.checks.some((c) => c.status === 'warn') ? 'warn' : 'pass',
-        detail: p.error ? p.error.code : `${p.record?.protocol ?? 'plain http'}, HTTP ${p.status}`,
+        status: p.verdict.status,
+        detail: p.verdict.code
+          ? `${p.verdict.code}: ${p.verdict.message}`
+          : `${p.record?.protocol ?? 'plain http'}, HTTP ${p.status}`,
       })),
       tls: client.connections,
       ...(worst
@@ -171,25 +134,26 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
           ui.out();
           ui.out(`${ui.c.bold(p.origin)}  ${ui.c.dim(p.endpoints.join(', '))}`);
           if (p.record) for (const line of render.renderConnection(p.record, ui.c)) ui.out(`  ${line}`);
-          printChecks(ui, p.checks);
-          if (p.error?.hint) ui.out(`    ${ui.c.dim(`hint: ${p.error.hint}`)}`);
+          printVerdict(ui, p.verdict, true);
         }
       },
     };
   }
 
-  let p: ProbeOutcome;
+  let p: import('../../core/diagnosis/probe.ts').ProbeResult;
   try {
-    p = await probe(client, target, method, !!identity);
+    p = await diagnosis.probeEndpoint(client, target, { method });
   } finally {
     await client.close();
   }
-  const checks: Check[] = render.probeChecks(p);
+  const verdict = verdicts.verdictOf(p);
+  const checks = verdict.checks;
   const result = {
     url: target,
     method,
     status: p.status ?? null,
     identity: identityInfo,
+    verdict: verdicts.verdictFacts(verdict),
     connection: p.record ?? null,
   };
   const human = () => {
@@ -199,7 +163,7 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
     if (p.record) for (const line of render.renderConnection(p.record, ui.c)) ui.out(line);
     ui.out();
     ui.out(ui.c.bold('Verdict'));
-    printChecks(ui, checks);
+    printVerdict(ui, verdict, false);
   };
   if (p.error) {
     // The story first (stdout), then the error and its hint (stderr, exit 3/5) from execute().
@@ -209,11 +173,35 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
       details: {
         ...e.details,
         checks,
+        verdict: verdicts.verdictFacts(verdict),
         tls: client.connections.length === 1 ? client.connections[0] : client.connections,
       },
     });
   }
   return { result, checks, tls: client.connections, human };
+}
+
+/** The checks, then (for a warning) what is wrong and what to do; a failure's hint comes with the error. */
+function printVerdict(ui: Ui, v: Verdict, all: boolean) {
+  printChecks(ui, v.checks);
+  if (v.status === 'warn') {
+    ui.out(`    ${ui.c.yellow(`warning ${v.code}:`)} ${v.message}`);
+    if (v.hint) ui.out(`    ${ui.c.dim(`hint: ${v.hint}`)}`);
+  } else if (v.status === 'fail' && all && v.hint) {
+    ui.out(`    ${ui.c.dim(`hint: ${v.hint}`)}`);
+  }
+}
+
+/** The URLs a discovery document names: every *_endpoint, jwks_uri and mtls alias. */
+function endpointsOf(metadata: Record<string, unknown>) {
+  const out: Array<{ name: string; url: unknown }> = [];
+  for (const [k, v] of Object.entries(metadata))
+    if (/_endpoint$|^jwks_uri$/.test(k)) out.push({ name: k, url: v });
+  const aliases = metadata.mtls_endpoint_aliases;
+  if (aliases && typeof aliases === 'object' && !Array.isArray(aliases)) {
+    for (const [k, v] of Object.entries(aliases)) out.push({ name: `mtls_endpoint_aliases.${k}`, url: v });
+  }
+  return out;
 }
 
 export function registerTls(program: Command): void {
@@ -245,8 +233,11 @@ export function registerTls(program: Command): void {
 What it shows: TLS version, cipher, ALPN, the server's chain as sent (RFC 4514 names, validity,
 SANs, SHA-256), whether the chain verified, whether the server asked for a client certificate and
 which CA names it accepts, whether ours was sent (subject, x5t#S256) and accepted, and the alert
-the server sent when it refused. Exit 0 when the handshake (and the client certificate, if asked
-for) is fine; 3 on a TLS or network failure; 5 on a timeout.
+the server sent when it refused. It ends with one verdict (the same as smoke's tls step and the
+-v log of every command): pass; warn with a code (TLS_CLIENT_CA_NOT_LISTED: the handshake completed
+although your certificate's issuer is not among the acceptable CAs, so the IdP will likely answer
+invalid_client; TLS_CLIENT_CERT_NOT_REQUESTED; TLS_NO_CLIENT_CERT; ...); or fail. Exit 0 for pass
+and warn (--json: .result.verdict); 3 on a TLS or network failure; 5 on a timeout.
 
 Examples:
   $ mtls-oauth tls https://idp.example.com/oauth2/token --cert certs/client.crt --key certs/client.key

@@ -18,7 +18,12 @@ import {
 import { now } from '../clock.ts';
 import { openTunnel, type ProxyRoute, type ProxyTarget } from '../proxy.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
-import { type ConnectionRecord, summarizeCertificate, VERIFY_MESSAGES } from './diagnostics.ts';
+import {
+  type ConnectionRecord,
+  issuerAccepted,
+  summarizeCertificate,
+  VERIFY_MESSAGES,
+} from './diagnostics.ts';
 import { type ClientIdentity, takeCheckedContext } from './identity.ts';
 import { dnFromDer } from './x509-names.ts';
 
@@ -129,6 +134,7 @@ const FLIGHT_FIELDS = [
   'clientCertRequested',
   'clientCertSent',
   'acceptableCAs',
+  'clientCertIssuerListed',
   'signatureAlgorithms',
   'certificateTypes',
   'handshakeAnalysis',
@@ -176,6 +182,8 @@ function applyFlight(record: ConnectionRecord, flight: ServerFlight, identity: C
     record.signatureAlgorithms = flight.certificateRequest.signatureAlgorithms;
     if (flight.certificateRequest.certificateTypes)
       record.certificateTypes = flight.certificateRequest.certificateTypes;
+    if (identity && record.acceptableCAs.length)
+      record.clientCertIssuerListed = issuerAccepted(identity, record.acceptableCAs);
   }
   if (record.clientCertRequested !== undefined) {
     record.clientCertSent =

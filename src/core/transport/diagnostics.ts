@@ -37,6 +37,9 @@ export interface ConnectionRecord {
   clientCertRequested?: boolean;
   /** RFC 4514 strings from CertificateRequest certificate_authorities */
   acceptableCAs?: string[];
+  /** whether the issuer of the configured certificate (or of one of its intermediates) is among
+   *  acceptableCAs; set only when the server named CAs and a certificate is configured */
+  clientCertIssuerListed?: boolean;
   signatureAlgorithms?: string[];
   clientCertSent?: { subject: string; x5tS256: string } | null;
   sessionReused?: boolean;
@@ -590,6 +593,21 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
       { alert: alertName(alert) },
     );
   }
+  // http:// to a port that speaks TLS: the server reads a ClientHello-less request and hangs up
+  // (or answers with a TLS alert record, which is no HTTP).
+  if (r?.scheme === 'http:' && (closedEarly || [...codes].some((x) => x.startsWith('HPE_')))) {
+    let https = c.url;
+    try {
+      const u = new URL(c.url);
+      u.protocol = 'https:';
+      https = u.toString();
+    } catch {}
+    return net(
+      'TLS_EXPECTED',
+      `${w}: the server closed the connection without answering the plain HTTP request: the port probably speaks TLS`,
+      `use https:// (${https}); \`openssl s_client -connect HOST:PORT\` shows what the port speaks`,
+    );
+  }
   if (closedEarly) {
     const duringHandshake = r && r.scheme !== 'http:' && r.protocol === undefined;
     return net(
@@ -602,9 +620,9 @@ export function classifyFailure(e: unknown, c: FailureContext): MtlsOAuthError {
   }
   if (codes.has('ERR_SSL_WRONG_VERSION_NUMBER') || /wrong version number/i.test(first.message)) {
     return net(
-      'CONNECTION_FAILED',
-      `${w}: the server did not answer with TLS (${first.message.split('\n')[0]})`,
-      'this port probably speaks plain HTTP: use an http:// URL (loopback only) or the right HTTPS port',
+      'NOT_TLS',
+      `${w}: the server did not answer with TLS (wrong version number): the port probably speaks plain HTTP`,
+      'use the right HTTPS port, or an http:// URL (loopback only, for tests); `openssl s_client -connect HOST:PORT` shows what the port speaks',
     );
   }
   return net(

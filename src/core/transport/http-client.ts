@@ -3,7 +3,8 @@
 // with a size limit, JSON checked, and each connection recorded (see diagnostics.ts).
 
 import { readFileSync } from 'node:fs';
-import type { LookupFunction, Socket } from 'node:net';
+import type { LookupFunction } from 'node:net';
+import { verdictOf } from '../diagnosis/verdict.ts';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { type ProxySettings, proxyFromEnvironment } from '../proxy.ts';
 import { isSecretName, redactJson, shorten } from '../redact.ts';
@@ -51,7 +52,7 @@ export interface RequestOptions {
   step?: string;
 }
 
-/** added: HttpClient.probe (the `tls` command) */
+/** HttpClient.probe: a request for a TLS probe (any status is an answer) */
 export interface ProbeOptions {
   url: string;
   method?: 'GET' | 'HEAD';
@@ -201,7 +202,7 @@ export class HttpClient {
     return c;
   }
 
-  /** undici loads on the first request (a `tls` probe never needs it). */
+  /** undici loads on the first request (runs that make none never load it). */
   private async agent(withCert: boolean): Promise<Agent> {
     const key = withCert ? 'cert' : 'plain';
     let a = this.agents.get(key);
@@ -255,14 +256,23 @@ export class HttpClient {
     });
   }
 
-  /** Logs (-v) the TLS record of each connection not in `known` yet, and adds it there. Nothing is
-   *  described when nothing logs: describing reads the record's handshake analysis (connector.ts). */
-  private logConnections(known: Set<ConnectionRecord>) {
+  /** Logs (-v) the TLS record of each connection not in `known` yet, and adds it there, with the
+   *  verdict on it (diagnosis/verdict.ts): `outcome` is how the request over `current` ended. Nothing
+   *  is described when nothing logs: describing reads the record's handshake analysis (connector.ts). */
+  private logConnections(
+    known: Set<ConnectionRecord>,
+    url: URL,
+    current: ConnectionRecord | undefined,
+    outcome: { status?: number; error?: MtlsOAuthError },
+  ) {
     if (!this.opts.log) return;
     for (const r of this.connections) {
       if (known.has(r)) continue;
       known.add(r);
       for (const line of describeConnection(r)) this.log(`* ${line}`);
+      const v = verdictOf({ url: url.toString(), record: r, ...(r === current ? outcome : {}) });
+      if (r === current || v.status !== 'pass')
+        this.log(`* verdict: ${v.status}${v.code ? ` ${v.code}` : ''}: ${v.message}`);
     }
   }
 
@@ -313,12 +323,11 @@ export class HttpClient {
       timedOut = true;
       controller.abort();
     }, this.timeoutMs);
-    const logNewConnections = () => this.logConnections(known);
     const classify = (e: unknown) =>
       this.diagnose(e, { url, step: req.step, record: connection(), withCert, timedOut, phase });
     const fail = (e: unknown): never => {
-      logNewConnections();
       const err = classify(e);
+      this.logConnections(known, url, connection(), { error: err });
       this.log(`! ${err.code}: ${err.message}`);
       throw err;
     };
@@ -343,7 +352,7 @@ export class HttpClient {
     }
     const rec = connection();
     if (rec) rec.requests = (rec.requests ?? 0) + 1;
-    logNewConnections();
+    this.logConnections(known, url, rec, { status: res.statusCode });
 
     const resHeaders: Record<string, string> = {};
     for (const [k, v] of Object.entries(res.headers)) {
@@ -468,107 +477,30 @@ export class HttpClient {
   }
 
   /**
-   * One request over a fresh connection, for the `tls` command: the same connector, trust, identity
-   * and connection record as request(), and the same failures, but only the status line and headers
-   * are read (with `Connection: close`), without loading an HTTP client library.
+   * One request for a TLS probe (core/diagnosis/probe.ts): request() itself, through the same agent,
+   * connector and trust, with any answer accepted. A body over the size limit is still an answer.
    */
   async probe(req: ProbeOptions): Promise<HttpResult> {
-    const method = req.method ?? 'GET';
-    const withCert = req.withClientCert ?? !!this.opts.identity;
-    const url = this.parseUrl(req.url, req.step);
-    const show = !!this.opts.showSecrets;
-    const port = url.port || (url.protocol === 'https:' ? '443' : '80');
-    const latestKey = `${withCert ? 'cert' : 'plain'}|${url.protocol}|${url.hostname}:${port}`;
-    const known = new Set(this.connections);
-    const logNewConnections = () => this.logConnections(known);
-    const head = [
-      `${method} ${url.pathname}${url.search} HTTP/1.1`,
-      `host: ${url.host}`,
-      'user-agent: mtls-oauth',
-      'accept: */*',
-      'connection: close',
-    ];
-    this.log(
-      `> ${method} ${redactUrl(url.toString(), show)}${withCert ? '' : '  (without client certificate)'}`,
-    );
-    for (const h of head.slice(1)) this.log(`> ${h}`);
-
-    let timedOut = false;
-    const response = await new Promise<{ status: number; headers: Record<string, string> }>(
-      (resolve, reject) => {
-        let settled = false;
-        let sock: Socket | undefined;
-        const done = (err: unknown, value?: { status: number; headers: Record<string, string> }) => {
-          if (settled) return;
-          settled = true;
-          clearTimeout(timer);
-          sock?.destroy();
-          if (err) reject(err);
-          else resolve(value!);
-        };
-        const timer = setTimeout(() => {
-          timedOut = true;
-          done(Object.assign(new Error('no response in time'), { code: 'UND_ERR_HEADERS_TIMEOUT' }));
-        }, this.timeoutMs);
-        this.connector(withCert)(
-          { hostname: url.hostname, host: url.host, protocol: url.protocol, port: url.port },
-          (err, s) => {
-            if (err || !s) return done(err ?? new Error('no socket'));
-            if (settled) return void s.destroy();
-            sock = s;
-            let buf = Buffer.alloc(0);
-            s.on('data', (d: Buffer) => {
-              buf = Buffer.concat([buf, d]);
-              const end = buf.indexOf('\r\n\r\n');
-              if (end < 0) {
-                if (buf.length > this.maxHeaderBytes)
-                  done(
-                    Object.assign(new Error(`the response headers exceed ${this.maxHeaderBytes} bytes`), {
-                      code: 'UND_ERR_HEADERS_OVERFLOW',
-                    }),
-                  );
-                return;
-              }
-              const [statusLine, ...lines] = buf.subarray(0, end).toString('latin1').split('\r\n');
-              const m = statusLine.match(/^HTTP\/\d(?:\.\d)? (\d{3})/);
-              if (!m) return done(new Error(`not an HTTP response: "${statusLine.slice(0, 80)}"`));
-              const headers: Record<string, string> = {};
-              for (const l of lines) {
-                const i = l.indexOf(':');
-                if (i <= 0) continue;
-                const k = l.slice(0, i).trim().toLowerCase();
-                const v = l.slice(i + 1).trim();
-                headers[k] = headers[k] === undefined ? v : `${headers[k]}, ${v}`;
-              }
-              done(null, { status: Number(m[1]), headers });
-            });
-            s.on('error', (e: Error) => done(e));
-            s.on('close', () =>
-              done(Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' })),
-            );
-            s.write(`${head.join('\r\n')}\r\n\r\n`);
-          },
-        );
-      },
-    ).catch((e) => {
-      logNewConnections();
-      const err = this.diagnose(e, {
-        url,
+    try {
+      return await this.request({
+        url: req.url,
+        method: req.method ?? 'GET',
+        withClientCert: req.withClientCert,
+        expectJson: false,
         step: req.step,
-        record: this.latest.get(latestKey),
-        withCert,
-        timedOut,
-        phase: 'headers',
       });
-      this.log(`! ${err.code}: ${err.message}`);
-      throw err;
-    });
-    const rec = this.latest.get(latestKey);
-    if (rec) rec.requests = (rec.requests ?? 0) + 1;
-    logNewConnections();
-    this.log(`< ${response.status}`);
-    for (const [k, v] of Object.entries(response.headers)) this.log(`< ${k}: ${redactHeader(k, v, show)}`);
-    return { ...response, text: '', url: url.toString(), ...(rec ? { connection: rec } : {}) };
+    } catch (e) {
+      if (!(e instanceof MtlsOAuthError) || e.code !== 'RESPONSE_TOO_LARGE') throw e;
+      const d = e.details ?? {};
+      const connection = d.tls as ConnectionRecord | undefined;
+      return {
+        status: d.status as number,
+        headers: {},
+        text: '',
+        url: String(d.url ?? req.url),
+        ...(connection ? { connection } : {}),
+      };
+    }
   }
 
   private parseUrl(raw: string, step?: string): URL {
