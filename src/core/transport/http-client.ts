@@ -50,6 +50,9 @@ export interface RequestOptions {
   expectJson?: boolean;
   /** e.g. "token request": named in error messages */
   step?: string;
+  /** the answer at the response headers (TLS probes): the body is drained in the background, so the
+   *  connection stays usable, and its failure fails nothing */
+  headersOnly?: boolean;
 }
 
 /** HttpClient.probe: a request for a TLS probe (any status is an answer) */
@@ -158,6 +161,8 @@ export class HttpClient {
   private readonly agents = new Map<'cert' | 'plain', Agent>();
   private readonly connectors = new Map<'cert' | 'plain', ReturnType<typeof createConnector>>();
   private readonly latest = new Map<string, ConnectionRecord>();
+  /** bodies being drained after a headers-only request: each entry stops one */
+  private readonly drains = new Set<() => void>();
   private readonly ca?: string;
   private readonly timeoutMs: number;
   private readonly maxBodyBytes: number;
@@ -362,6 +367,17 @@ export class HttpClient {
     this.log(`< ${res.statusCode}`);
     for (const [k, v] of Object.entries(resHeaders)) this.log(`< ${k}: ${redactHeader(k, v, show)}`);
 
+    if (req.headersOnly) {
+      this.drainInBackground(res.body, timer);
+      return {
+        status: res.statusCode,
+        headers: resHeaders,
+        text: '',
+        url: url.toString(),
+        ...(rec ? { connection: rec } : {}),
+      };
+    }
+
     // The body, with a size limit (and the request's time limit: the timer still runs).
     phase = 'body';
     let text: string;
@@ -478,29 +494,17 @@ export class HttpClient {
 
   /**
    * One request for a TLS probe (core/diagnosis/probe.ts): request() itself, through the same agent,
-   * connector and trust, with any answer accepted. A body over the size limit is still an answer.
+   * connector and trust, answered at the status line and headers (any status).
    */
   async probe(req: ProbeOptions): Promise<HttpResult> {
-    try {
-      return await this.request({
-        url: req.url,
-        method: req.method ?? 'GET',
-        withClientCert: req.withClientCert,
-        expectJson: false,
-        step: req.step,
-      });
-    } catch (e) {
-      if (!(e instanceof MtlsOAuthError) || e.code !== 'RESPONSE_TOO_LARGE') throw e;
-      const d = e.details ?? {};
-      const connection = d.tls as ConnectionRecord | undefined;
-      return {
-        status: d.status as number,
-        headers: {},
-        text: '',
-        url: String(d.url ?? req.url),
-        ...(connection ? { connection } : {}),
-      };
-    }
+    return this.request({
+      url: req.url,
+      method: req.method ?? 'GET',
+      withClientCert: req.withClientCert,
+      expectJson: false,
+      step: req.step,
+      headersOnly: true,
+    });
   }
 
   private parseUrl(raw: string, step?: string): URL {
@@ -536,8 +540,34 @@ export class HttpClient {
     );
   }
 
+  /**
+   * Reads and discards a body nobody waits for, so that its connection can carry the next request;
+   * the request's timer still bounds it, and close() ends it. Its failure fails nothing.
+   */
+  private drainInBackground(body: AsyncIterable<unknown> & { destroy(): void }, timer: NodeJS.Timeout) {
+    const stop = () => {
+      clearTimeout(timer);
+      body.destroy();
+    };
+    this.drains.add(stop);
+    (async () => {
+      let size = 0;
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
+        if (size > this.maxBodyBytes) break;
+      }
+    })()
+      .catch(() => {})
+      .finally(() => {
+        this.drains.delete(stop);
+        stop();
+      });
+  }
+
   /** closes all agents/sockets */
   async close(): Promise<void> {
+    for (const stop of this.drains) stop();
+    this.drains.clear();
     const agents = [...this.agents.values()];
     this.agents.clear();
     await Promise.all(agents.map((a) => a.destroy().catch(() => {})));
