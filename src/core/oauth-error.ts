@@ -2,8 +2,9 @@
 // for invalid_client with a certificate method they name what the certificate carries and what the
 // connection record says was (or was not) sent.
 
+import { verdictOf } from './diagnosis/verdict.ts';
 import { MtlsOAuthError } from './errors.ts';
-import { type ConnectionRecord, issuerAccepted, sanList } from './transport/diagnostics.ts';
+import { type ConnectionRecord, sanList } from './transport/diagnostics.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
 export interface OAuthErrorBody {
@@ -41,6 +42,15 @@ export function certificateFacts(identity: ClientIdentity): string {
   return `subject DN "${identity.subjectDn}", ${sans.length ? `SANs ${sans.join(', ')}` : 'no SANs'}`;
 }
 
+/** The verdict warnings that explain a refused client by what its connection carried. */
+const CONNECTION_EXPLAINS = new Set([
+  'TLS_CLIENT_CERT_NOT_REQUESTED',
+  'TLS_NO_CLIENT_CERT',
+  'TLS_CLIENT_CERT_NOT_SENT',
+  'TLS_CLIENT_CA_NOT_LISTED',
+  'PLAIN_HTTP',
+]);
+
 function invalidClientWithCertificate(c: OAuthErrorContext): string {
   const host = (() => {
     try {
@@ -50,18 +60,22 @@ function invalidClientWithCertificate(c: OAuthErrorContext): string {
     }
   })();
   const conn = c.connection;
+  // What the connection says first: the one verdict on it (diagnosis/verdict.ts), as `tls` gives it.
+  // A self-signed certificate is never among the CAs a server names: with
+  // self_signed_tls_client_auth the list does not matter.
+  const v = conn ? verdictOf({ url: c.endpoint, record: conn, status: c.status }) : undefined;
+  if (
+    v?.code &&
+    CONNECTION_EXPLAINS.has(v.code) &&
+    !(v.code === 'TLS_CLIENT_CA_NOT_LISTED' && c.authMethod !== 'tls_client_auth')
+  ) {
+    return `${v.message}. ${v.hint}`;
+  }
   if (!c.identity) {
-    return `no client certificate was sent (none is configured)${conn?.clientCertRequested ? `, although ${host} asked for one` : ''}: pass --cert FILE --key FILE (or --p12 FILE)`;
+    return 'no client certificate was sent (none is configured): pass --cert FILE --key FILE (or --p12 FILE)';
   }
   if (conn && !conn.clientCertSent) {
-    if (conn.clientCertRequested === false) {
-      return `${host} did not ask for a client certificate, so none was sent (the TLS handshake shows no CertificateRequest): call the IdP's mTLS endpoint (mtls_endpoint_aliases, found by --issuer discovery) or have this endpoint request client certificates`;
-    }
     return `no client certificate was sent on the connection to ${host}; run with -v to see the TLS handshake`;
-  }
-  const acceptable = conn?.acceptableCAs ?? [];
-  if (c.authMethod === 'tls_client_auth' && acceptable.length && !issuerAccepted(c.identity, acceptable)) {
-    return `the certificate sent (${certificateFacts(c.identity)}) is issued by "${c.identity.issuerDn}", which is not among the CAs ${host} accepts (${acceptable.map((n) => `"${n}"`).join(', ')}): the IdP cannot verify its chain. Use a certificate from an accepted CA, or have the IdP trust "${c.identity.issuerDn}"`;
   }
   if (c.authMethod === 'self_signed_tls_client_auth') {
     return `with self_signed_tls_client_auth the IdP looks for this exact certificate (x5t#S256 ${c.identity.x5tS256}) in the jwks or jwks_uri registered for client "${c.clientId ?? '?'}"; a regenerated certificate must be registered again`;
@@ -102,6 +116,33 @@ export function oauthHint(c: OAuthErrorContext): string | undefined {
     default:
       return undefined;
   }
+}
+
+/** The code of an HTTP 401/403 without an OAuth error body: the IdP refusing the client all the same. */
+export const CLIENT_REFUSED = 'CLIENT_REFUSED';
+/** The OAuth error a refusal stands for (smoke's --expect-fail token=invalid_client accepts it). */
+export const CLIENT_REFUSED_AS = 'invalid_client';
+
+/**
+ * An HTTP 401 or 403 without an OAuth error body from the token, introspection or revocation
+ * endpoint: the IdP answered, and refused the client (several IdPs send a bare 401/403). An OAuth
+ * error (exit 4) with the hint invalid_client would get.
+ */
+export function clientRefused(c: Omit<OAuthErrorContext, 'body'> & { bodyStart: string }): MtlsOAuthError {
+  const hint = oauthHint({ ...c, body: { error: CLIENT_REFUSED_AS } });
+  return new MtlsOAuthError(
+    'oauth',
+    CLIENT_REFUSED,
+    `${c.step} failed: the IdP refused the client with HTTP ${c.status} and ${c.bodyStart ? `no OAuth error: "${c.bodyStart}"` : 'an empty body'}`,
+    {
+      hint,
+      details: {
+        status: c.status,
+        endpoint: c.endpoint,
+        ...(c.connection ? { tls: c.connection } : {}),
+      },
+    },
+  );
 }
 
 export function oauthError(c: OAuthErrorContext): MtlsOAuthError {

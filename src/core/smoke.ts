@@ -42,6 +42,7 @@ import {
   MTLS_AUTH_METHODS,
 } from './discovery.ts';
 import { type ErrorKind, isMtlsOAuthError, type MtlsOAuthError, usageError } from './errors.ts';
+import { CLIENT_REFUSED, CLIENT_REFUSED_AS } from './oauth-error.ts';
 import { redactJson } from './redact.ts';
 import {
   chooseEndpoint,
@@ -410,7 +411,11 @@ function checkFailure(code: string, message: string, hint?: string): StepError {
 function errorMatches(err: StepError | undefined, expected: string): boolean {
   if (!err) return false;
   const want = expected.toLowerCase();
-  const names = [err.code, err.oauthError].filter((x): x is string => !!x).map((x) => x.toLowerCase());
+  // A bare HTTP 401/403 is the IdP refusing the client: it meets an expected invalid_client.
+  const refused = err.code === CLIENT_REFUSED ? CLIENT_REFUSED_AS : undefined;
+  const names = [err.code, err.oauthError, refused]
+    .filter((x): x is string => !!x)
+    .map((x) => x.toLowerCase());
   return names.includes(want) || names.includes(`oauth_${want.replace(/[^a-z0-9]+/g, '_')}`);
 }
 
@@ -460,7 +465,8 @@ async function stepDiscovery(st: RunState): Promise<StepOutcome> {
   );
   const facts = [
     methods.length ? methods.join(' + ') : 'no mTLS client authentication advertised',
-    a.certificateBoundAccessTokens ? 'certificate-bound tokens' : 'tokens not certificate-bound',
+    // Not advertised is not "not bound": the binding step reads the token itself.
+    a.certificateBoundAccessTokens ? 'certificate-bound tokens' : 'certificate-bound tokens not advertised',
     a.hasAliases ? 'mtls_endpoint_aliases' : 'no mtls_endpoint_aliases',
   ];
   const warnings = report.checks.filter((c) => c.status === 'warn').length;

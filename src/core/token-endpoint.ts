@@ -10,7 +10,7 @@ import { checkBinding, jwtClaims } from './binding.ts';
 import { authenticate, type ClientCredentials } from './client-auth.ts';
 import type { Check } from './discovery/metadata.ts';
 import { MtlsOAuthError, usageError } from './errors.ts';
-import { isOAuthErrorBody, type OAuthErrorBody, oauthError } from './oauth-error.ts';
+import { clientRefused, isOAuthErrorBody, type OAuthErrorBody, oauthError } from './oauth-error.ts';
 import type { HttpClient, HttpResult } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
@@ -102,19 +102,21 @@ export function failure(c: OAuthClient, res: HttpResult, step: string, endpoint:
     body = res.json ?? JSON.parse(res.text);
   } catch {}
   const oauthBody = isOAuthErrorBody(body) ? body : oauthErrorFromChallenge(res.headers['www-authenticate']);
-  if (oauthBody) {
-    return oauthError({
-      step,
-      status: res.status,
-      body: oauthBody,
-      authMethod: c.credentials.method,
-      clientId: c.credentials.clientId,
-      identity: c.identity,
-      connection: res.connection,
-      endpoint,
-    });
-  }
+  const context = {
+    step,
+    status: res.status,
+    authMethod: c.credentials.method,
+    clientId: c.credentials.clientId,
+    identity: c.identity,
+    connection: res.connection,
+    endpoint,
+  };
+  if (oauthBody) return oauthError({ ...context, body: oauthBody });
   const start = bodyStart(res.text);
+  // A bare 401/403 is the IdP refusing the client all the same (RFC 6749 §5.2 answers 401 for invalid_client).
+  if (res.status === 401 || res.status === 403) {
+    return clientRefused({ ...context, bodyStart: `${start}${res.text.length > 200 ? '…' : ''}` });
+  }
   return new MtlsOAuthError(
     'network',
     'HTTP_ERROR',

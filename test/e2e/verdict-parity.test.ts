@@ -221,3 +221,95 @@ describe('one verdict: tls, smoke --steps tls and token -v agree', () => {
     });
   }
 });
+
+describe('refusals that carry no OAuth body: a bare HTTP 401/403 is the IdP refusing the client', () => {
+  /** Requests a client certificate without enforcing it; every POST is refused with `status` and an empty body. */
+  const refusing = (status: number) =>
+    startHttpsServer({
+      cert: pki.server.cert,
+      key: pki.server.key,
+      ca: pki.ca.cert,
+      requestCert: true,
+      rejectUnauthorized: false,
+      handler: (req, res) => {
+        res.statusCode = req.method === 'POST' ? status : 200;
+        res.end();
+      },
+    });
+  const args = (url: string, client: string, op = 'token') => [
+    `--${op}-endpoint`,
+    url,
+    '--client-id',
+    'kong',
+    '--cert',
+    pki.path(`${client}.crt`),
+    '--key',
+    pki.path(`${client}.key`),
+    '--ca',
+    pki.path('ca.crt'),
+  ];
+
+  it('token: exit 4 CLIENT_REFUSED, with the certificate-aware hint invalid_client gets (the acceptable CAs named)', async (t) => {
+    const s = await refusing(401);
+    t.after(() => s.close());
+    const url = `${s.url}/token`;
+    const human = await runCli(['token', ...args(url, 'client-other'), '--no-cache']);
+    assert.equal(human.code, 4, human.stderr);
+    assert.match(
+      human.stderr,
+      /error: token request failed: the IdP refused the client with HTTP 401 and an empty body/,
+    );
+    assert.match(human.stderr, /hint: .*not among the CAs it accepts \("CN=Test CA,O=mtls-oauth tests"\)/);
+    assert.doesNotMatch(human.stderr, /proxy or gateway/);
+    const doc = jsonOf(await runCli(['token', ...args(url, 'client-other'), '--no-cache', '--json']));
+    assert.equal(doc.error?.code, 'CLIENT_REFUSED');
+    assert.equal(doc.error?.details.status, 401);
+  });
+
+  it('a 403 with a certificate from an accepted CA: the hint is about the registration', async (t) => {
+    const s = await refusing(403);
+    t.after(() => s.close());
+    const r = await runCli(['token', ...args(`${s.url}/token`, 'client'), '--no-cache', '--json']);
+    assert.equal(r.code, 4, r.stderr);
+    const doc = jsonOf(r);
+    assert.equal(doc.error?.code, 'CLIENT_REFUSED');
+    assert.match(doc.error?.hint ?? '', /tls_client_auth_subject_dn/);
+  });
+
+  it('introspection and revocation refuse the same way', async (t) => {
+    const s = await refusing(401);
+    t.after(() => s.close());
+    for (const [command, op] of [
+      ['introspect', 'introspection'],
+      ['revoke', 'revocation'],
+    ]) {
+      const r = await runCli([
+        command,
+        'opaque-token-0123456789',
+        ...args(`${s.url}/${op}`, 'client', op),
+        '--json',
+      ]);
+      assert.equal(r.code, 4, `${command}: ${r.stdout}`);
+      assert.equal(jsonOf(r).error?.code, 'CLIENT_REFUSED', command);
+    }
+  });
+
+  it('smoke --expect-fail token=invalid_client accepts it', async (t) => {
+    const s = await refusing(401);
+    t.after(() => s.close());
+    const r = await runCli([
+      'smoke',
+      '--steps',
+      'token',
+      ...args(`${s.url}/token`, 'client-other'),
+      '--expect-fail',
+      'token=invalid_client',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stdout);
+    const token = jsonOf(r).result.steps.find((x: { name: string }) => x.name === 'token');
+    assert.equal(token.status, 'pass');
+    assert.equal(token.expected.met, true);
+    assert.equal(token.error.code, 'CLIENT_REFUSED');
+  });
+});

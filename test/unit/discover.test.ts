@@ -237,6 +237,10 @@ describe('analyzeMtls and endpointFor', () => {
         'certificate-bound tokens',
       ],
     );
+    // Not advertised is not "not bound": only the token itself can tell.
+    const bound = a.checks.find((c) => c.name === 'certificate-bound tokens');
+    assert.match(bound?.detail ?? '', /^not advertised/);
+    assert.doesNotMatch(bound?.detail ?? '', /will not carry/);
     assert.equal(a.hasAliases, false);
     assert.equal(
       endpointFor(fixture('no-mtls'), 'token', { withCert: true }),

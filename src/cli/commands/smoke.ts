@@ -272,7 +272,8 @@ ${STEP_HELP.map(([n, d]) => `  ${n.padEnd(w)}  ${d}`).join('\n')}
 Each step passes, fails, warns or is skipped ("needs token" when an earlier step it depends on
 failed), with its time and, on failure, the IdP's error and a hint. --expect-fail inverts a step
 for negative tests: "--expect-fail token=invalid_client" passes only when the IdP refuses the token
-request with invalid_client (ERROR is an OAuth error or an error code such as TLS_CLIENT_CERT_REJECTED).
+request with invalid_client, or with a bare HTTP 401/403 (CLIENT_REFUSED: some IdPs refuse a bad
+client without an OAuth body). ERROR is an OAuth error or an error code such as TLS_CLIENT_CERT_REJECTED.
 Tokens are revoked by the run and never printed (in --json they are shortened unless --show-secrets).
 One process, one connection per host: the TLS probe's connection carries the requests that follow.
 

@@ -4,6 +4,7 @@
 // sent, alerts, proxy). The CLI's -v doctor prints them (src/cli/doctor.ts); deciding is done here.
 
 import type { ConnectionRecord } from '../transport/diagnostics.ts';
+import { issuerNotListed } from './verdict.ts';
 
 export interface FailureFacts {
   code: string;
@@ -24,7 +25,6 @@ export interface Cause {
   key: string;
 }
 
-const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
 const q = (s: string) => `'${s}'`;
 
 function hostOf(url: unknown): string | undefined {
@@ -62,16 +62,6 @@ function oneOf(names: string[]): string {
   return names.length === 1 ? q(names[0]) : `one of ${names.map(q).join(', ')}`;
 }
 
-/** Whether the server's list leaves out our certificate's issuer: the connector's finding (which
- *  knows the intermediates), else a comparison of the names. */
-function issuerNotListed(r: ConnectionRecord): boolean {
-  const acceptable = r.acceptableCAs ?? [];
-  const ours = r.clientCertConfigured;
-  if (!ours || acceptable.length === 0) return false;
-  if (r.clientCertIssuerListed !== undefined) return !r.clientCertIssuerListed;
-  return !acceptable.map(norm).includes(norm(ours.issuer));
-}
-
 /** The ranked causes (most likely first). */
 export function likelyCauses(err: FailureFacts, records: ConnectionRecord[]): Cause[] {
   const causes: Cause[] = [];
@@ -95,9 +85,12 @@ export function likelyCauses(err: FailureFacts, records: ConnectionRecord[]): Ca
       add({
         key: 'ca-mismatch',
         // With the certificate refused (handshake or invalid_client), a CA the server did not ask for is the likeliest reason.
-        score: ['TLS_CLIENT_CA_NOT_ACCEPTED', 'TLS_CLIENT_CERT_REJECTED', 'OAUTH_INVALID_CLIENT'].includes(
-          err.code,
-        )
+        score: [
+          'TLS_CLIENT_CA_NOT_ACCEPTED',
+          'TLS_CLIENT_CERT_REJECTED',
+          'OAUTH_INVALID_CLIENT',
+          'CLIENT_REFUSED',
+        ].includes(err.code)
           ? 100
           : 80,
         text: `the server (${r.target}) asked for a certificate from ${oneOf(acceptable)} but yours is from ${q(ours.issuer)}`,
@@ -259,7 +252,8 @@ export function likelyCauses(err: FailureFacts, records: ConnectionRecord[]): Ca
         fix: err.hint,
       });
       break;
-    case 'OAUTH_INVALID_CLIENT': {
+    case 'OAUTH_INVALID_CLIENT':
+    case 'CLIENT_REFUSED': {
       const endpoint = (d.endpoint ?? url) as string | undefined;
       if (r && ours && r.clientCertRequested === false) {
         add({

@@ -68,6 +68,22 @@ interface Warning {
   hint: string;
 }
 
+const norm = (s: string) => s.toLowerCase().replace(/\s+/g, ' ').trim();
+
+/**
+ * Whether the server named the CAs it accepts and the issuer of our certificate is not among them:
+ * the connector's finding (which knows the intermediates), else a comparison of the names. A
+ * self-signed certificate (self_signed_tls_client_auth) is never among the CAs a server names: the
+ * IdP matches it against the client's registered keys, not its issuer, so the list does not apply.
+ */
+export function issuerNotListed(r: ConnectionRecord): boolean {
+  const acceptable = r.acceptableCAs ?? [];
+  const ours = r.clientCertConfigured;
+  if (!ours || acceptable.length === 0 || ours.issuer === ours.subject) return false;
+  if (r.clientCertIssuerListed !== undefined) return !r.clientCertIssuerListed;
+  return !acceptable.map(norm).includes(norm(ours.issuer));
+}
+
 /** The verdict on one probe (or on the connection any request went over). */
 export function verdictOf(v: VerdictInput): Verdict {
   const r = v.record;
@@ -137,7 +153,7 @@ export function verdictOf(v: VerdictInput): Verdict {
       facts.push(`sent ${r.clientCertSent.subject}`);
       if (err && (CLIENT_CODES.has(code) || !answered)) {
         checks.push({ name: 'client certificate accepted', status: 'fail', detail: err.message });
-      } else if (answered && ours && r.clientCertIssuerListed === false) {
+      } else if (answered && ours && issuerNotListed(r)) {
         const message = `the server completed the handshake, but the issuer of your certificate ("${ours.issuer}") is not among the CAs it accepts (${quoted(acceptable)})`;
         checks.push({
           name: 'client certificate accepted',
@@ -174,7 +190,7 @@ export function verdictOf(v: VerdictInput): Verdict {
           none
             ? {
                 code: 'TLS_NO_CLIENT_CERT',
-                message: `${r.target} asked for a client certificate and none is configured`,
+                message: `no client certificate was sent (none is configured), although ${r.target} asked for one`,
                 hint: `pass your client certificate with --cert FILE --key FILE (or --p12 FILE)${from}`,
               }
             : {

@@ -230,7 +230,7 @@ function mtlsChecks(a: MtlsAnalysis, missing: (member: string) => string): Check
           name: 'certificate-bound tokens',
           status: 'warn',
           detail:
-            'tls_client_certificate_bound_access_tokens is not true: access tokens will not carry cnf.x5t#S256',
+            'not advertised (tls_client_certificate_bound_access_tokens is not true): access tokens may not carry cnf.x5t#S256; the token itself tells (binding)',
         },
   );
   if (a.hasAliases) {
