@@ -4,12 +4,13 @@
 
 import { readFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
+import { classifyFailure } from '../diagnosis/classify.ts';
 import { verdictOf } from '../diagnosis/verdict.ts';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { type ProxySettings, proxyFromEnvironment } from '../proxy.ts';
 import { isSecretName, redactJson, shorten } from '../redact.ts';
 import { createConnector } from './connector.ts';
-import { type ConnectionRecord, classifyFailure, describeConnection } from './diagnostics.ts';
+import { type ConnectionRecord, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
 import type { Agent } from './undici-lite.ts';
 
