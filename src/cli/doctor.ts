@@ -7,7 +7,12 @@
 //
 // Type-only imports but for the causes: this file is loaded with every command and must stay light.
 
-import { type FailureFacts, failureToDiagnose, likelyCauses } from '../core/diagnosis/causes.ts';
+import {
+  connectionVerdicts,
+  type FailureFacts,
+  failureToDiagnose,
+  likelyCauses,
+} from '../core/diagnosis/causes.ts';
 import type { ConnectionRecord } from '../core/transport/diagnostics.ts';
 import type { Ui } from './ui.ts';
 
@@ -52,6 +57,9 @@ export function printDoctor(
   });
   if (records.length) {
     ui.err(`  ${paint.dim('connections:')}`);
-    for (const r of records.slice(-5)) ui.err(`    ${connectionSummary(r)}`);
+    for (const { record, verdict } of connectionVerdicts(err, records.slice(-5))) {
+      ui.err(`    ${connectionSummary(record)}`);
+      ui.err(`      ${paint.dim('verdict:')} ${verdict.status}${verdict.code ? ` ${verdict.code}` : ''}`);
+    }
   }
 }

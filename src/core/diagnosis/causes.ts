@@ -4,7 +4,7 @@
 // sent, alerts, proxy). The CLI's -v doctor prints them (src/cli/doctor.ts); deciding is done here.
 
 import type { ConnectionRecord } from '../transport/diagnostics.ts';
-import { issuerNotListed } from './verdict.ts';
+import { issuerNotListed, type Verdict, verdictOf } from './verdict.ts';
 
 export interface FailureFacts {
   code: string;
@@ -305,4 +305,21 @@ function smokeStepError(result: unknown): FailureFacts | undefined {
     if ((s as { status?: string }).status === 'fail' && e && typeof e.code === 'string') return e;
   }
   return undefined;
+}
+
+/** The verdict on each connection (verdict.ts), the failed one judged with the error it ended in. */
+export function connectionVerdicts(
+  err: FailureFacts,
+  records: ConnectionRecord[],
+): Array<{ record: ConnectionRecord; verdict: Verdict }> {
+  const failedOn = recordsOf(err.details?.tls)[0];
+  return records.map((record) => ({
+    record,
+    verdict: verdictOf({
+      url: record.target,
+      record,
+      answered: (record.requests ?? 0) > 0,
+      ...(record === failedOn && err.kind !== 'oauth' && err.kind !== 'check' ? { error: err } : {}),
+    }),
+  }));
 }

@@ -40,8 +40,10 @@ export interface VerdictInput {
   record?: ConnectionRecord;
   /** the HTTP status, when the server answered */
   status?: number;
+  /** the server answered over this connection, status not at hand (the doctor: record.requests) */
+  answered?: boolean;
   /** the failure, when it did not */
-  error?: MtlsOAuthError;
+  error?: Pick<MtlsOAuthError, 'code' | 'message' | 'hint'>;
   /** calls with the certificate go to other origins (mtls_endpoint_aliases): not asking here is expected */
   certificateCallsElsewhere?: boolean;
 }
@@ -94,7 +96,8 @@ export function verdictOf(v: VerdictInput): Verdict {
   const warnings: Warning[] = [];
   const ours = r?.clientCertConfigured ?? null;
   const acceptable = r?.acceptableCAs ?? [];
-  const answered = v.status !== undefined;
+  const answered = v.status !== undefined || (!!v.answered && !err);
+  const got = v.status !== undefined ? `HTTP ${v.status}` : 'an answer';
 
   // The handshake.
   if (r?.scheme === 'http:') {
@@ -158,10 +161,10 @@ export function verdictOf(v: VerdictInput): Verdict {
         checks.push({
           name: 'client certificate accepted',
           status: 'warn',
-          detail: `only at the TLS level (HTTP ${v.status}): its issuer "${ours.issuer}" is not among the acceptable CAs, so the server did not verify it`,
+          detail: `only at the TLS level (${got}): its issuer "${ours.issuer}" is not among the acceptable CAs, so the server did not verify it`,
         });
         facts.push(
-          `handshake completed (HTTP ${v.status}), but its issuer "${ours.issuer}" is not among the CAs the server named`,
+          `handshake completed (${got}), but its issuer "${ours.issuer}" is not among the CAs the server named`,
         );
         warnings.push({
           code: 'TLS_CLIENT_CA_NOT_LISTED',
@@ -174,7 +177,7 @@ export function verdictOf(v: VerdictInput): Verdict {
           status: 'pass',
           detail: 'the server completed the handshake and answered over this connection',
         });
-        facts.push(`accepted at the TLS level (HTTP ${v.status})`);
+        facts.push(`accepted at the TLS level (${got})`);
       }
     } else {
       const none = !ours;
@@ -236,7 +239,7 @@ export function verdictOf(v: VerdictInput): Verdict {
   }
 
   // The answer.
-  if (answered) {
+  if (v.status !== undefined) {
     checks.push({
       name: 'HTTP',
       status: 'pass',
@@ -259,7 +262,7 @@ export function verdictOf(v: VerdictInput): Verdict {
   const w = warnings[warnings.length - 1];
   const summary = facts.join('; ');
   if (w) return { status: 'warn', code: w.code, message: w.message, hint: w.hint, checks, summary };
-  return { status: 'pass', message: summary || `HTTP ${v.status}`, checks, summary };
+  return { status: 'pass', message: summary || got, checks, summary };
 }
 
 /** The verdict for --json and reports: status, code, message, hint (the checks go separately). */
