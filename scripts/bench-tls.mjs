@@ -8,8 +8,8 @@
 //     and against `curl --cert --key --cacert` doing the same handshake and GET. Goal: within 2x of node -e 0.
 //   - `mtls-oauth tls --all --issuer` (discovery through undici, then the probe), with and without
 //     the `--liftoff-only` flag undici-lite sets: the exit delay a process that used undici shows (V8
-//     tiering up undici's llhttp WebAssembly in the background). The single probe itself does not
-//     load undici (HttpClient.probe reads the status line on the connection it recorded).
+//     tiering up undici's llhttp WebAssembly in the background). The single probe loads undici
+//     too: it is a request through the same agent as every other (core/diagnosis/probe.ts).
 // Runs are interleaved (one of each per round) and the medians of whole-process wall times are
 // reported; the machine is noisy, so read the ratios.
 
