@@ -69,7 +69,7 @@ function invalidClientWithCertificate(c: OAuthErrorContext): string {
     CONNECTION_EXPLAINS.has(v.code) &&
     !(v.code === 'TLS_CLIENT_CA_NOT_LISTED' && c.authMethod !== 'tls_client_auth')
   ) {
-    return `${v.message}. ${v.hint}`;
+    return `${v.message}; ${v.hint}`;
   }
   if (!c.identity) {
     return 'no client certificate was sent (none is configured): pass --cert FILE --key FILE (or --p12 FILE)';

@@ -169,7 +169,7 @@ export function verdictOf(v: VerdictInput): Verdict {
         warnings.push({
           code: 'TLS_CLIENT_CA_NOT_LISTED',
           message,
-          hint: `the server asks for client certificates ${issuedBy(acceptable)}; yours (${ours.subject}) is issued by "${ours.issuer}". The server does not enforce client certificates at the handshake, so the IdP will likely refuse the client (invalid_client): use a certificate from an accepted CA, or have "${ours.issuer}" added to the server's trusted client CAs`,
+          hint: `the server does not enforce client certificates at the handshake, so the IdP will likely refuse this one (invalid_client): use a certificate ${issuedBy(acceptable)}, or have "${ours.issuer}" added to the server's trusted client CAs`,
         });
       } else if (answered) {
         checks.push({
