@@ -2,7 +2,7 @@
 
 import type { Command } from 'commander';
 import { recordsOf } from '../core/diagnosis/causes.ts';
-import { isMtlsOAuthError, MtlsOAuthError } from '../core/errors.ts';
+import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError } from '../core/errors.ts';
 import { neutralizeInsecureTlsEnvironment } from '../core/transport/environment.ts';
 import { printDoctor } from './doctor.ts';
 import { EXIT, exitCodeForKind } from './exit-codes.ts';
@@ -26,7 +26,7 @@ export interface Outcome {
   /** Overrides the exit code derived from the checks. */
   exitCode?: number;
   /** The error to report when the outcome is a failure without an exception (a failed check). */
-  error?: { code: string; message: string; hint?: string };
+  error?: { code: ErrorCode; message: string; hint?: string };
   /**
    * The command printed its output itself as it ran (`idp`: its one ready document, then it served
    * until interrupted): only the exit code is left to set.

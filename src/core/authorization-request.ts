@@ -49,7 +49,7 @@ export function parseExtraParams(args: readonly string[] = []): Array<[string, s
   return args.map((arg) => {
     const i = arg.indexOf('=');
     if (i <= 0) {
-      throw usageError('AUTHZ_PARAM_SYNTAX', `extra parameter "${arg}" is not of the form key=value`, {
+      throw usageError('BAD_PARAM', `extra parameter "${arg}" is not of the form key=value`, {
         hint: 'example: -p acr_values=urn:mace:incommon:iap:silver -p resource=https://api.example',
       });
     }

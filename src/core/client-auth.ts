@@ -112,25 +112,33 @@ function missingSecret(method: AuthMethod) {
   });
 }
 
-/** A signer for private_key_jwt from a PEM or JWK file's text. */
+/** A signer for private_key_jwt from a private JWK, or a PEM / DER private key (the one key reader). */
 export async function assertionSigner(
-  keyText: string,
+  keyData: Buffer | string,
+  source = 'the signing key',
 ): Promise<(claims: Record<string, unknown>) => Promise<string>> {
   const jose = await import('jose');
+  const data = typeof keyData === 'string' ? Buffer.from(keyData) : keyData;
   let key: KeyObject;
   let kid: string | undefined;
-  try {
-    if (keyText.trim().startsWith('{')) {
-      const jwk = JSON.parse(keyText) as JsonWebKey & { kid?: string };
+  if (data.toString('latin1').trim().startsWith('{')) {
+    try {
+      const jwk = JSON.parse(data.toString('utf8')) as JsonWebKey & { kid?: string };
       kid = jwk.kid;
       key = createPrivateKey({ key: jwk, format: 'jwk' });
-    } else {
-      key = createPrivateKey(keyText);
+    } catch (e) {
+      throw usageError('BAD_KEY', `${source} is not a private JWK: ${(e as Error).message}`, {
+        hint: 'give an unencrypted PEM private key or a private JWK',
+      });
     }
-  } catch (e) {
-    throw usageError('SIGNING_KEY_PARSE', `cannot read the signing key: ${(e as Error).message}`, {
-      hint: 'give an unencrypted PEM private key or a private JWK',
-    });
+  } else {
+    const { isEncryptedKey, loadPrivateKey } = await import('./pki/pem.ts');
+    if (isEncryptedKey(data)) {
+      throw usageError('BAD_KEY', `${source} is encrypted; signing keys are read without a passphrase`, {
+        hint: 'give an unencrypted key (`openssl pkey -in FILE -out PLAIN.pem` decrypts it)',
+      });
+    }
+    key = loadPrivateKey(data, source);
   }
   const alg = algFor(key);
   return (claims) =>

@@ -245,7 +245,7 @@ export function readConfigFile(file: string): ConfigFile {
     }
   } catch (e) {
     if (e instanceof MtlsOAuthError) throw e;
-    throw usageError('CONFIG_UNREADABLE', `cannot read config file ${file}: ${(e as Error).message}`, {
+    throw usageError('INPUT_UNREADABLE', `cannot read config file ${file}: ${(e as Error).message}`, {
       hint: 'check the --config path',
     });
   }

@@ -14,7 +14,7 @@ import {
   validateMetadata,
 } from './discovery/metadata.ts';
 import { analyzeMtls, type MtlsAnalysis } from './discovery/mtls.ts';
-import { isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
+import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
 
 export * from './discovery/metadata.ts';
 export * from './discovery/mtls.ts';
@@ -150,7 +150,7 @@ export interface JwkSummary {
 export interface JwksSummary {
   uri: string;
   keys: JwkSummary[];
-  error?: { code: string; message: string };
+  error?: { code: ErrorCode; message: string };
 }
 
 export interface DiscoveryReport {

@@ -2,14 +2,9 @@
 // sentence for a person, and a hint that says what to do next. The `kind` decides the exit code
 // in the CLI layer; the core never exits.
 
-export type ErrorKind =
-  | 'usage' // bad flags or input the user gave (exit 2)
-  | 'network' // DNS, TCP, TLS, HTTP transport (exit 3)
-  | 'oauth' // the IdP answered with an OAuth error (exit 4)
-  | 'timeout' // exit 5
-  | 'check' // a verification the user asked for failed (exit 1)
-  | 'interrupted' // exit 130
-  | 'internal'; // a bug: exit 1 with a request to report it
+import { type CodeOfKind, ERROR_CODES, type ErrorCode, type ErrorKind, type KindOf } from './error-codes.ts';
+
+export type { CodeOfKind, ErrorCode, ErrorKind } from './error-codes.ts';
 
 export interface ErrorOptions {
   hint?: string;
@@ -18,23 +13,38 @@ export interface ErrorOptions {
   details?: Record<string, unknown>;
 }
 
-export class MtlsOAuthError extends Error {
-  readonly code: string;
+class MtlsOAuthErrorClass extends Error {
+  readonly code: ErrorCode;
   readonly kind: ErrorKind;
   readonly hint?: string;
   readonly details?: Record<string, unknown>;
 
-  constructor(kind: ErrorKind, code: string, message: string, options: ErrorOptions = {}) {
+  constructor(kind: ErrorKind, code: ErrorCode, message: string, options: ErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'MtlsOAuthError';
-    this.kind = kind;
+    // The table decides (the constructor's type already makes `kind` agree with it).
+    this.kind = ERROR_CODES[code]?.kind ?? kind;
     this.code = code;
     this.hint = options.hint;
     this.details = options.details;
   }
 }
 
-export const usageError = (code: string, message: string, options?: ErrorOptions) =>
+export interface MtlsOAuthErrorConstructor {
+  /** `kind` must be the kind ERROR_CODES gives `code`: TypeScript rejects an unlisted code or another kind. */
+  new <C extends ErrorCode>(
+    kind: KindOf<C>,
+    code: C,
+    message: string,
+    options?: ErrorOptions,
+  ): MtlsOAuthError;
+  readonly prototype: MtlsOAuthError;
+}
+
+export type MtlsOAuthError = MtlsOAuthErrorClass;
+export const MtlsOAuthError = MtlsOAuthErrorClass as MtlsOAuthErrorConstructor;
+
+export const usageError = (code: CodeOfKind<'usage'>, message: string, options?: ErrorOptions) =>
   new MtlsOAuthError('usage', code, message, options);
 
 export function isMtlsOAuthError(e: unknown): e is MtlsOAuthError {

@@ -383,15 +383,17 @@ export function writeFileAtomic(
 }
 
 /**
- * Reads a file the user named, as a usage error when it is missing or unreadable.
- * `what` names it in the message: "CA certificate", "private key".
+ * Reads a file the user named, as a usage error (INPUT_UNREADABLE) when it is missing or
+ * unreadable. `what` names it in the message: "CA certificate", "the private key";
+ * `missingHint` says where a missing file comes from.
  */
-export function readInputFile(path: string, what: string): Buffer {
+export function readInputFile(path: string, what: string, missingHint = 'check the path'): Buffer {
   try {
     return readFileSync(path);
   } catch (e) {
+    const code = errnoCode(e);
     throw usageError('INPUT_UNREADABLE', `cannot read ${what} ${path}: ${whyUnreadable(e)}`, {
-      hint: 'check the path',
+      hint: code === 'EACCES' || code === 'EPERM' ? 'make the file readable by this user' : missingHint,
       cause: e,
     });
   }

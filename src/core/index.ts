@@ -15,6 +15,14 @@ export { resolveSettings, SETTINGS, type Settings } from './config.ts';
 export { validateMetadata } from './discovery/metadata.ts';
 export { analyzeMtls, endpointFor } from './discovery/mtls.ts';
 export { discover, discoverMetadata, wellKnownUrls } from './discovery.ts';
+export {
+  type CodeOfKind,
+  ERROR_CODES,
+  type ErrorCodeInfo,
+  isErrorCode,
+  type KindOf,
+  oauthErrorCode,
+} from './error-codes.ts';
 export * from './errors.ts';
 export { validateIdToken } from './id-token.ts';
 export { login } from './login.ts';

@@ -30,7 +30,7 @@ import {
 } from './authorization-request.ts';
 import { type CallbackPage, loginFailedPage, successPage } from './callback-page.ts';
 import type { Metadata } from './discovery/metadata.ts';
-import { isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
+import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
 import { type IdTokenClaims, type IdTokenValidation, validateIdToken } from './id-token.ts';
 import {
   assertLoopbackHost,
@@ -74,7 +74,7 @@ const REDIRECT_HINT =
  */
 export function callbackSpec(o: { redirectUri?: string; port?: number; ipv6?: boolean }): CallbackSpec {
   if (o.port !== undefined && (!Number.isInteger(o.port) || o.port < 1 || o.port > 65535)) {
-    throw usageError('CALLBACK_PORT_INVALID', `--port ${o.port} is not a port number (1-65535)`, {
+    throw usageError('BAD_PORT', `--port ${o.port} is not a port number (1-65535)`, {
       hint: 'omit --port for an ephemeral port (the IdP must accept any port on loopback, RFC 8252 §7.3)',
     });
   }
@@ -205,7 +205,7 @@ export interface LoginResult {
   /** Requests to the callback that were turned away before the accepted one. */
   rejectedCallbacks: number;
   /** Set when a check failed: what the CLI reports as the error. */
-  failure?: { code: string; message: string; hint?: string };
+  failure?: { code: ErrorCode; message: string; hint?: string };
 }
 
 function interrupted(): MtlsOAuthError {

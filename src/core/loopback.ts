@@ -49,7 +49,7 @@ import {
   notFoundPage,
   stillWorkingPage,
 } from './callback-page.ts';
-import { errnoCode, MtlsOAuthError, usageError } from './errors.ts';
+import { type CodeOfKind, errnoCode, MtlsOAuthError, usageError } from './errors.ts';
 import { constantTimeEqual } from './pkce.ts';
 
 export type LoopbackHost = '127.0.0.1' | '::1';
@@ -149,7 +149,7 @@ export function assertLoopbackHost(host: string | undefined): LoopbackHost {
 
 function assertPort(port: number): number {
   if (Number.isInteger(port) && port >= 0 && port <= 65535) return port;
-  throw usageError('CALLBACK_PORT_INVALID', `callback port ${port} is not a port number (0-65535)`, {
+  throw usageError('BAD_PORT', `callback port ${port} is not a port number (0-65535)`, {
     hint: 'omit --port for an ephemeral port',
   });
 }
@@ -312,7 +312,7 @@ function authorizationError(params: URLSearchParams, error: string, checks: Chec
 function fail(
   page: CallbackPage,
   kind: 'check' | 'oauth',
-  code: string,
+  code: CodeOfKind<'check' | 'oauth'>,
   message: string,
   checks: Check[],
 ): CallbackVerdict {
@@ -333,7 +333,7 @@ function listenError(e: unknown, host: LoopbackHost, port: number): MtlsOAuthErr
   const where = `${host === '::1' ? '[::1]' : host}:${port}`;
   if (code === 'EADDRINUSE') {
     return usageError(
-      'CALLBACK_PORT_IN_USE',
+      'PORT_IN_USE',
       `port ${port} is already in use on ${host}: cannot listen for the callback`,
       {
         hint: `stop what listens on ${where} (lsof -nP -iTCP:${port} -sTCP:LISTEN) or choose another --port the IdP accepts; mtls-oauth never falls back to another port`,
@@ -342,7 +342,7 @@ function listenError(e: unknown, host: LoopbackHost, port: number): MtlsOAuthErr
     );
   }
   if (code === 'EACCES') {
-    return usageError('CALLBACK_PORT_DENIED', `not allowed to listen on ${where}`, {
+    return usageError('PORT_DENIED', `not allowed to listen on ${where}`, {
       hint: 'ports below 1024 need privileges: choose a higher --port, or omit it for an ephemeral port',
       cause: e,
     });

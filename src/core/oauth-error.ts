@@ -3,6 +3,7 @@
 // connection record says was (or was not) sent.
 
 import { verdictOf } from './diagnosis/verdict.ts';
+import { oauthErrorCode } from './error-codes.ts';
 import { MtlsOAuthError } from './errors.ts';
 import { type ConnectionRecord, sanList } from './transport/diagnostics.ts';
 import type { ClientIdentity } from './transport/identity.ts';
@@ -151,7 +152,7 @@ export function oauthError(c: OAuthErrorContext): MtlsOAuthError {
   const uri = c.body.error_uri ? ` (more: ${c.body.error_uri})` : '';
   return new MtlsOAuthError(
     'oauth',
-    `OAUTH_${c.body.error.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`,
+    oauthErrorCode(c.body.error),
     `${c.step} failed: ${c.body.error}${desc} (HTTP ${c.status})`,
     {
       hint: hint || uri ? `${hint ?? 'see the IdP documentation'}${uri}` : undefined,

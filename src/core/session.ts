@@ -23,7 +23,6 @@
 //
 // Used by token, introspect, revoke, login and smoke.
 
-import { readFileSync } from 'node:fs';
 import {
   type AuthMethod,
   assertionSigner,
@@ -35,7 +34,8 @@ import {
 import type { ResolvedSettings, Settings } from './config.ts';
 import type { Metadata } from './discovery/metadata.ts';
 import { endpointChoice, type Operation as MetadataOperation } from './discovery/mtls.ts';
-import { errnoCode, usageError } from './errors.ts';
+import { usageError } from './errors.ts';
+import { readInputFile } from './files.ts';
 import { cacheKey } from './token-cache.ts';
 import type { OAuthClient } from './token-endpoint.ts';
 import { issuerOrigins, originOf } from './token-origin.ts';
@@ -158,19 +158,12 @@ export function chooseEndpoint(
   return c && { url: c.url, via: c.via === 'alias' ? 'mtls alias' : 'endpoint' };
 }
 
-function readSigningKey(file: string): string {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch (e) {
-    throw usageError(
-      'SIGNING_KEY_UNREADABLE',
-      `cannot read the signing key ${file}: ${errnoCode(e) ?? (e as Error).message}`,
-      {
-        hint: 'check --signing-key (a PEM private key or a private JWK for private_key_jwt)',
-        cause: e,
-      },
-    );
-  }
+function readSigningKey(file: string): Buffer {
+  return readInputFile(
+    file,
+    'the signing key',
+    'check --signing-key (a PEM private key or a private JWK for private_key_jwt)',
+  );
 }
 
 /** The client authentication from settings (no network). */
@@ -205,7 +198,7 @@ export async function credentialsFor(
         hint: 'pass --signing-key FILE (PEM or JWK) or MTLS_OAUTH_SIGNING_KEY',
       });
     }
-    c.signAssertion = await assertionSigner(readSigningKey(settings.signingKey));
+    c.signAssertion = await assertionSigner(readSigningKey(settings.signingKey), settings.signingKey);
     const aud = settings.assertionAudience;
     if (aud === 'issuer') {
       if (!settings.issuer) {

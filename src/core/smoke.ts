@@ -41,7 +41,14 @@ import {
   type Metadata,
   MTLS_AUTH_METHODS,
 } from './discovery.ts';
-import { type ErrorKind, isMtlsOAuthError, type MtlsOAuthError, usageError } from './errors.ts';
+import {
+  type CodeOfKind,
+  type ErrorCode,
+  type ErrorKind,
+  isMtlsOAuthError,
+  type MtlsOAuthError,
+  usageError,
+} from './errors.ts';
 import { CLIENT_REFUSED, CLIENT_REFUSED_AS } from './oauth-error.ts';
 import { redactJson } from './redact.ts';
 import {
@@ -199,7 +206,7 @@ export function planSteps(chosen: StepName[] | undefined, settings: Settings): S
 export type StepStatus = 'pass' | 'fail' | 'warn' | 'skip';
 
 export interface StepError {
-  code: string;
+  code: ErrorCode;
   kind: ErrorKind;
   message: string;
   hint?: string;
@@ -243,7 +250,7 @@ export interface SmokeReport {
   /** No step failed (warnings and skips do not fail a run). */
   ok: boolean;
   /** Set when the IdP could not be reached at all: the run's first failure was a network error and nothing ever answered. */
-  unreachable?: { code: string; message: string; hint?: string; step: StepName };
+  unreachable?: { code: ErrorCode; message: string; hint?: string; step: StepName };
   /** Every connection made, in order. */
   connections: ConnectionRecord[];
   timeMs: number;
@@ -404,7 +411,7 @@ function failed(e: MtlsOAuthError, extra: Partial<StepOutcome> = {}): StepOutcom
 }
 
 /** A check failure (not an exception) with a code --expect-fail can name. */
-function checkFailure(code: string, message: string, hint?: string): StepError {
+function checkFailure(code: CodeOfKind<'check'>, message: string, hint?: string): StepError {
   return { code, kind: 'check', message, ...(hint ? { hint } : {}) };
 }
 

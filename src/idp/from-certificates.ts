@@ -60,7 +60,7 @@ const CERTS_INIT_HINT =
   'run `mtls-oauth certs init` first (it writes certs/ca.crt, ca.key, client.crt, client.key)';
 
 function missing(path: string, what: string, flag: string): MtlsOAuthError {
-  return usageError('IDP_INPUT_MISSING', `no ${what} at ${path}`, {
+  return usageError('INPUT_UNREADABLE', `no ${what} at ${path}`, {
     hint: `${CERTS_INIT_HINT}, or give ${flag} FILE`,
   });
 }
@@ -85,7 +85,7 @@ export async function startIdpFromCertificates(
   if (!existsSync(key)) warnings.push(`no client key at ${key}: give --key FILE to the commands that use it`);
   const caPath = input.caCert ?? join(dirname(input.cert), 'ca.crt');
   const caPem = readRequired(caPath, 'CA certificate', '--ca-cert');
-  const caCert = readCertificates(caPem, caPath, 'CA certificate')[0];
+  const caCert = readCertificates(caPem, caPath, { what: 'CA certificate' })[0];
   if (!cert.checkIssued(caCert) || !cert.verify(caCert.publicKey)) {
     warnings.push(
       `${input.cert} was not issued by ${caPath}: tls_client_auth will refuse it (self_signed_tls_client_auth still works)`,
@@ -97,23 +97,19 @@ export async function startIdpFromCertificates(
   let trust = caPath;
   if (input.serverCert !== undefined || input.serverKey !== undefined) {
     if (input.serverCert === undefined || input.serverKey === undefined) {
-      throw usageError('IDP_SERVER_CERT', 'give both --server-cert and --server-key, or neither', {
+      throw usageError('BAD_ARGUMENTS', 'give both --server-cert and --server-key, or neither', {
         hint: 'without them the server certificate is issued from the CA for localhost, 127.0.0.1 and ::1',
       });
     }
     const certPem = readInputFile(input.serverCert, 'server certificate');
-    const chain = readCertificates(certPem, input.serverCert, 'server certificate');
+    const chain = readCertificates(certPem, input.serverCert, { what: 'server certificate' });
     const leaf = chain[0];
     const keyPem = readInputFile(input.serverKey, 'server key');
     const serverKey = loadPrivateKey(keyPem, input.serverKey);
     if (!keyMatchesCertificate(serverKey, leaf)) {
-      throw usageError(
-        'IDP_SERVER_CERT',
-        `${input.serverKey} is not the private key of ${input.serverCert}`,
-        {
-          hint: 'give the key that belongs to the server certificate',
-        },
-      );
+      throw usageError('KEY_MISMATCH', `${input.serverKey} is not the private key of ${input.serverCert}`, {
+        hint: 'give the key that belongs to the server certificate',
+      });
     }
     if (!leaf.checkIP('127.0.0.1')) {
       warnings.push(
@@ -161,7 +157,7 @@ export async function startIdpFromCertificates(
   try {
     idp = await startEmbeddedIdp({
       server,
-      clientCas: readCertificates(caPem, caPath, 'CA certificate').map((c) => c.toString()),
+      clientCas: readCertificates(caPem, caPath, { what: 'CA certificate' }).map((c) => c.toString()),
       clients: [tls, selfSigned],
       aliases: true,
       port: input.port,
@@ -187,13 +183,13 @@ function listenError(e: unknown, input: IdpFromCertificatesInput): unknown {
   const code = errnoCode(e);
   const port = (e as { port?: number }).port;
   if (code === 'EADDRINUSE') {
-    return usageError('IDP_PORT_IN_USE', `port ${port} on 127.0.0.1 is already in use`, {
+    return usageError('PORT_IN_USE', `port ${port} on 127.0.0.1 is already in use`, {
       hint: `choose another ${port === input.mtlsPort ? '--mtls-port' : '--port'}, or leave it out for a free one`,
       cause: e,
     });
   }
   if (code === 'EACCES') {
-    return usageError('IDP_PORT_DENIED', `not allowed to listen on port ${port} of 127.0.0.1`, {
+    return usageError('PORT_DENIED', `not allowed to listen on port ${port} of 127.0.0.1`, {
       hint: 'use a port above 1023, or leave --port out for a free one',
       cause: e,
     });

@@ -250,7 +250,7 @@ describe('mtls-oauth idp', () => {
         assert.match(r.stderr, /^hint: run `mtls-oauth certs init` first .*or give --cert FILE$/m);
         const j = jsonOf(await empty.run(['idp', '--json']));
         assert.equal(j.ok, false);
-        assert.equal(j.error?.code, 'IDP_INPUT_MISSING');
+        assert.equal(j.error?.code, 'INPUT_UNREADABLE');
       } finally {
         empty.remove();
       }

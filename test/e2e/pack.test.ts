@@ -128,7 +128,7 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
 const settings: Settings = { issuer: 'https://idp.example.com', clientId: 'kong' };
 export async function tokenUrl(): Promise<string> {
   const session = await openSession({ settings });
-  if (!(session.identity === undefined || typeof x5tS256 === 'function')) throw new MtlsOAuthError('usage', 'X', 'x');
+  if (!(session.identity === undefined || typeof x5tS256 === 'function')) throw new MtlsOAuthError('usage', 'BAD_ARGUMENTS', 'x');
   return session.endpoint('token').url;
 }
 export const wrong: Settings = { issuer: 42 };

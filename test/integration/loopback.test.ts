@@ -650,7 +650,7 @@ describe('loopback callback: where it listens', { timeout: HANG_GUARD_MS }, () =
       }),
     );
     assert.equal(e.kind, 'usage');
-    assert.equal(e.code, 'CALLBACK_PORT_IN_USE');
+    assert.equal(e.code, 'PORT_IN_USE');
     assert.match(e.message, new RegExp(`port ${port}\\b`));
     assert.match(e.hint ?? '', /never falls back/);
   });
@@ -658,9 +658,9 @@ describe('loopback callback: where it listens', { timeout: HANG_GUARD_MS }, () =
   it('refuses bad ports, paths and timeouts', async () => {
     const base = { expectedState: STATE, issuer: ISSUER, issRequired: false, timeoutMs: 1000 };
     for (const [over, code] of [
-      [{ port: 70000 }, 'CALLBACK_PORT_INVALID'],
-      [{ port: -1 }, 'CALLBACK_PORT_INVALID'],
-      [{ port: 1.5 }, 'CALLBACK_PORT_INVALID'],
+      [{ port: 70000 }, 'BAD_PORT'],
+      [{ port: -1 }, 'BAD_PORT'],
+      [{ port: 1.5 }, 'BAD_PORT'],
       [{ path: 'callback' }, 'CALLBACK_PATH_INVALID'],
       [{ path: '/cb?x=1' }, 'CALLBACK_PATH_INVALID'],
       [{ timeoutMs: 0 }, 'CALLBACK_TIMEOUT_INVALID'],

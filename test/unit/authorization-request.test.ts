@@ -126,7 +126,7 @@ describe('parseExtraParams', () => {
 
   it('refuses a parameter without a name or without "="', () => {
     for (const bad of ['novalue', '=value', '']) {
-      assert.throws(() => parseExtraParams([bad]), usage('AUTHZ_PARAM_SYNTAX'), bad);
+      assert.throws(() => parseExtraParams([bad]), usage('BAD_PARAM'), bad);
     }
   });
 });

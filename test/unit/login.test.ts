@@ -69,7 +69,7 @@ describe('callbackSpec', () => {
 
   test('a port out of range', () => {
     for (const port of [0, -1, 65536, 1.5, Number.NaN]) {
-      assert.throws(() => callbackSpec({ port }), usage('CALLBACK_PORT_INVALID'), String(port));
+      assert.throws(() => callbackSpec({ port }), usage('BAD_PORT'), String(port));
     }
   });
 });

@@ -214,7 +214,7 @@ describe('inspectCertificates: formats, chains and keys', () => {
     assert.deepEqual(r.key, { source: 'client.p12', type: 'Ed25519', matches: true });
     assert.throws(
       () => inspectCertificates({ data: p12, source: 'client.p12', password: 'nope' }),
-      usage('P12_BAD_PASSWORD'),
+      usage('P12_PASSWORD'),
     );
     assert.throws(
       () => inspectCertificates({ data: p12, source: 'client.p12' }),
@@ -257,7 +257,7 @@ describe('inspectCertificates: formats, chains and keys', () => {
           source: 'c.crt',
           key: { data: Buffer.from(enc), source: 'c.key', passphrase: 'no' },
         }),
-      usage('KEY_BAD_PASSPHRASE'),
+      usage('KEY_PASSPHRASE'),
     );
     // A PEM bundle with the certificate and its key.
     const bundle = inspectCertificates({

@@ -220,7 +220,7 @@ describe('loadCa and issueCertificate', () => {
     assert.throws(() => loadCa(input), usage('KEY_PASSPHRASE_REQUIRED'));
     assert.throws(
       () => loadCa({ ...input, passphrase: 'wrong' }),
-      (e: any) => e.code === 'KEY_BAD_PASSPHRASE' && e.message === 'wrong passphrase for ca.key',
+      (e: any) => e.code === 'KEY_PASSPHRASE' && e.message === 'wrong passphrase for the private key ca.key',
     );
     const ca = loadCa({ ...input, passphrase: 'correct horse' });
     const c = await issueCertificate(ca, { subject: parseDn('CN=kong-2'), profile: 'client' });
@@ -248,7 +248,8 @@ describe('loadCa and issueCertificate', () => {
       const unlucky = unluckyPassphrase(encrypted, outform === 'PEM' ? 'pem' : 'der');
       assert.throws(
         () => loadCa({ ...input, passphrase: unlucky }),
-        (e: any) => e.code === 'KEY_BAD_PASSPHRASE' && e.message === 'wrong passphrase for ca.key',
+        (e: any) =>
+          e.code === 'KEY_PASSPHRASE' && e.message === 'wrong passphrase for the private key ca.key',
         `${outform}: ${unlucky}`,
       );
       assert.ok(
@@ -290,7 +291,7 @@ describe('loadCa and issueCertificate', () => {
     );
     const input = { cert: readFileSync(cert), certSource: cert, key: readFileSync(key), keySource: key };
     assert.throws(() => loadCa(input), usage('KEY_PASSPHRASE_REQUIRED'));
-    assert.throws(() => loadCa({ ...input, passphrase: 'new school' }), usage('KEY_BAD_PASSPHRASE'));
+    assert.throws(() => loadCa({ ...input, passphrase: 'new school' }), usage('KEY_PASSPHRASE'));
     const ca = loadCa({ ...input, passphrase: 'old school' });
     const c = await issueCertificate(ca, { subject: parseDn('CN=kong'), profile: 'client' });
     assert.match(
@@ -310,7 +311,7 @@ describe('loadCa and issueCertificate', () => {
     );
     assert.throws(
       () => load(pki.ca.pem, other.ca.keyPem),
-      (e: any) => e.code === 'CA_KEY_MISMATCH' && e.message === 'ca.key is not the private key of ca.crt',
+      (e: any) => e.code === 'KEY_MISMATCH' && e.message === 'ca.key is not the private key of ca.crt',
     );
     assert.throws(() => load(pki.ca.pem.slice(0, 200), pki.ca.keyPem), usage('CORRUPT_PEM'));
     assert.throws(

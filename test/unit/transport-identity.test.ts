@@ -1,7 +1,8 @@
 // Loading the client identity: every mistake a user can make is a usage error with a hint.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import { x5tS256 } from '../../src/core/pki/thumbprint.ts';
@@ -70,7 +71,7 @@ describe('loadClientIdentity', () => {
   it('missing file', async () => {
     await usage(
       { cert: pki.path('nope.crt'), key: pki.path('client.key') },
-      'CERT_FILE_UNREADABLE',
+      'INPUT_UNREADABLE',
       /cannot read the certificate .*nope\.crt: no such file/,
       /certs init/,
     );
@@ -79,7 +80,7 @@ describe('loadClientIdentity', () => {
   it('--cert without --key', async () => {
     await usage(
       { cert: pki.path('client.crt') },
-      'CERT_FILE_UNREADABLE',
+      'BAD_ARGUMENTS',
       /--cert was given without --key/,
       /--key FILE/,
     );
@@ -88,7 +89,7 @@ describe('loadClientIdentity', () => {
   it('--p12 together with --cert', async () => {
     await usage(
       { p12: pki.path('client.p12'), cert: pki.path('client.crt') },
-      'CERT_FILE_UNREADABLE',
+      'BAD_ARGUMENTS',
       /cannot be combined/,
       /either/,
     );
@@ -97,8 +98,8 @@ describe('loadClientIdentity', () => {
   it('a key where the certificate should be', async () => {
     await usage(
       { cert: pki.path('client.key'), key: pki.path('client.key') },
-      'CERT_PARSE',
-      /holds no PEM certificate/,
+      'NO_CERTIFICATE',
+      /holds no certificate \(it holds a private key\)/,
       /--key/,
     );
   });
@@ -106,8 +107,8 @@ describe('loadClientIdentity', () => {
   it('a certificate where the key should be', async () => {
     await usage(
       { cert: pki.path('client.crt'), key: pki.path('client.crt') },
-      'CERT_PARSE',
-      /holds no PEM private key/,
+      'BAD_KEY',
+      /holds no private key \(it holds a certificate\)/,
       /--cert/,
     );
   });
@@ -124,7 +125,7 @@ describe('loadClientIdentity', () => {
   it('encrypted key without a passphrase', async () => {
     await usage(
       { cert: pki.path('client.crt'), key: pki.path('client-enc.key') },
-      'KEY_PASSPHRASE',
+      'KEY_PASSPHRASE_REQUIRED',
       /is encrypted and no passphrase was given/,
       /MTLS_OAUTH_KEY_PASSPHRASE/,
     );
@@ -149,21 +150,42 @@ describe('loadClientIdentity', () => {
     );
   });
 
-  it('PKCS#12 with a wrong password, or none', async () => {
-    for (const p12Password of ['wrong', undefined]) {
-      await usage(
-        { p12: pki.path('client.p12'), p12Password },
-        'P12_PASSWORD',
-        /wrong password for the PKCS#12 file/,
-        /MTLS_OAUTH_P12_PASSWORD/,
-      );
-    }
+  it('PKCS#12 with a wrong password', async () => {
+    await usage(
+      { p12: pki.path('client.p12'), p12Password: 'wrong' },
+      'P12_PASSWORD',
+      /wrong password for the PKCS#12 file/,
+      /MTLS_OAUTH_P12_PASSWORD/,
+    );
+  });
+
+  it('PKCS#12 without a password', async () => {
+    await usage(
+      { p12: pki.path('client.p12') },
+      'P12_PASSWORD_REQUIRED',
+      /PKCS#12 file .* is protected by a password/,
+      /MTLS_OAUTH_P12_PASSWORD/,
+    );
+  });
+
+  it('a DER certificate and key are read as well as PEM', async () => {
+    const der = pki.path('client.der');
+    const keyDer = pki.path('client.key.der');
+    writeFileSync(der, pki.client.x509.raw);
+    writeFileSync(
+      keyDer,
+      createPrivateKey(readFileSync(pki.path('client.key'))).export({ type: 'pkcs8', format: 'der' }),
+    );
+    const id = (await loadClientIdentity({ cert: der, key: keyDer }))!;
+    assert.equal(id.subjectDn, 'CN=kong');
+    assert.match(id.tls.cert ?? '', /^-----BEGIN CERTIFICATE-----/);
+    assert.match(id.tls.key ?? '', /^-----BEGIN PRIVATE KEY-----/);
   });
 
   it('a PEM file given as PKCS#12', async () => {
     await usage(
       { p12: pki.path('client.crt'), p12Password: 'x' },
-      'CERT_PARSE',
+      'BAD_P12',
       /PKCS#12 file .* cannot be used/,
       /openssl pkcs12/,
     );

@@ -93,7 +93,7 @@ async function inspect(file: string, flags: InspectFlags, ctx: import('../run.ts
     ...(keyCheck
       ? {
           error: {
-            code: 'KEY_MISMATCH',
+            code: 'KEY_MISMATCH' as const,
             message: keyCheck.detail ?? 'the key does not belong to the certificate',
             hint: 'pair each certificate with the key it was issued for',
           },

@@ -64,7 +64,7 @@ function parseWait(value: string): number {
 function parsePort(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   if (!/^\d{1,5}$/.test(value.trim())) {
-    throw usageError('CALLBACK_PORT_INVALID', `--port "${value}" is not a port number`, {
+    throw usageError('BAD_PORT', `--port "${value}" is not a port number`, {
       hint: 'e.g. --port 8765; omit it for an ephemeral port',
     });
   }

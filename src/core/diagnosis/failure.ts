@@ -2,7 +2,7 @@
 // undici or Node gave, its codes, the connection record, where the request stood, and the builders
 // of the resulting MtlsOAuthError.
 
-import { errnoCode, MtlsOAuthError } from '../errors.ts';
+import { type CodeOfKind, errnoCode, MtlsOAuthError } from '../errors.ts';
 import type { ConnectionRecord } from '../transport/diagnostics.ts';
 import type { ClientIdentity } from '../transport/identity.ts';
 
@@ -67,7 +67,12 @@ export interface Failure {
   /** the connection ended before any answer (reset, closed, hung up) */
   closedEarly: boolean;
   /** a network failure with these facts in its details */
-  net(code: string, message: string, hint: string, extra?: Record<string, unknown>): MtlsOAuthError;
+  net(
+    code: CodeOfKind<'network'>,
+    message: string,
+    hint: string,
+    extra?: Record<string, unknown>,
+  ): MtlsOAuthError;
   details(extra?: Record<string, unknown>): Record<string, unknown>;
 }
 
@@ -85,7 +90,7 @@ export function failureFacts(e: unknown, c: FailureContext): Failure {
     ...extra,
     ...(r ? { tls: r } : {}),
   });
-  const net = (code: string, message: string, hint: string, extra?: Record<string, unknown>) =>
+  const net = (code: CodeOfKind<'network'>, message: string, hint: string, extra?: Record<string, unknown>) =>
     new MtlsOAuthError('network', code, message, { hint, cause: e, details: details(extra) });
   const closedEarly =
     codes.has('UND_ERR_SOCKET') ||

@@ -5,7 +5,6 @@
 // the project's own error (classified by transport/diagnostics.ts): never a library's error codes.
 
 import type { Check, CheckStatus } from '../discovery/metadata.ts';
-import type { MtlsOAuthError } from '../errors.ts';
 import type { ConnectionRecord } from '../transport/diagnostics.ts';
 
 export type VerdictStatus = 'pass' | 'warn' | 'fail';
@@ -43,7 +42,7 @@ export interface VerdictInput {
   /** the server answered over this connection, status not at hand (the doctor: record.requests) */
   answered?: boolean;
   /** the failure, when it did not */
-  error?: Pick<MtlsOAuthError, 'code' | 'message' | 'hint'>;
+  error?: { code: string; message: string; hint?: string };
   /** calls with the certificate go to other origins (mtls_endpoint_aliases): not asking here is expected */
   certificateCallsElsewhere?: boolean;
 }

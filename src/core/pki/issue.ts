@@ -138,8 +138,8 @@ export interface LoadedCa {
 /**
  * Loads and checks a CA for issuing: a CA certificate (CA:TRUE; keyCertSign when keyUsage is
  * present) and its private key (matching, of a type that can sign). Errors are usage errors:
- * CA_NOT_CA, CA_NO_KEYCERTSIGN, CA_KEY_MISMATCH, CA_KEY_UNSUPPORTED, KEY_PASSPHRASE_REQUIRED,
- * KEY_BAD_PASSPHRASE, CORRUPT_PEM, BAD_CERTIFICATE, BAD_KEY.
+ * CA_NOT_CA, CA_NO_KEYCERTSIGN, KEY_MISMATCH, CA_KEY_UNSUPPORTED, KEY_PASSPHRASE_REQUIRED,
+ * KEY_PASSPHRASE, CORRUPT_PEM, BAD_CERTIFICATE, BAD_KEY.
  */
 export function loadCa(input: {
   cert: Buffer;
@@ -149,7 +149,7 @@ export function loadCa(input: {
   passphrase?: string;
   now?: Date;
 }): LoadedCa {
-  const certificate = readCertificates(input.cert, input.certSource, 'CA certificate')[0];
+  const certificate = readCertificates(input.cert, input.certSource, { what: 'CA certificate' })[0];
   const info = describeCertificate(certificate, { source: input.certSource, now: input.now });
   const hint =
     'use the ca.crt and ca.key that `mtls-oauth certs init` wrote, or a CA certificate with CA:TRUE and keyCertSign';
@@ -169,7 +169,7 @@ export function loadCa(input: {
   }
   const key = loadPrivateKey(input.key, input.keySource, input.passphrase);
   if (!keyMatchesCertificate(key, certificate)) {
-    throw usageError('CA_KEY_MISMATCH', `${input.keySource} is not the private key of ${input.certSource}`, {
+    throw usageError('KEY_MISMATCH', `${input.keySource} is not the private key of ${input.certSource}`, {
       hint: 'give the key that belongs to this CA certificate',
     });
   }

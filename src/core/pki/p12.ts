@@ -419,7 +419,7 @@ function bmpText(node: Asn1 | undefined): string | undefined {
 
 /**
  * Opens a PKCS#12 file. With `password` undefined, tries the empty password and throws
- * P12_PASSWORD_REQUIRED if that is not it; a wrong password is P12_BAD_PASSWORD.
+ * P12_PASSWORD_REQUIRED if that is not it; a wrong password is P12_PASSWORD.
  */
 export function readP12(der: Buffer, password: string | undefined, source: string): P12Contents {
   const notP12 = () =>
@@ -444,7 +444,7 @@ export function readP12(der: Buffer, password: string | undefined, source: strin
         hint: 'give the password through an environment variable (--password-env VAR), or run in a terminal to be asked',
       });
     }
-    throw usageError('P12_BAD_PASSWORD', `wrong password for ${source} (the integrity check failed)`, {
+    throw usageError('P12_PASSWORD', `wrong password for ${source} (the integrity check failed)`, {
       hint: 'check the password (it is case-sensitive)',
     });
   }
@@ -497,7 +497,7 @@ export function readP12(der: Buffer, password: string | undefined, source: strin
     }
   } catch (e) {
     if (e instanceof WrongPassword) {
-      throw usageError('P12_BAD_PASSWORD', `wrong password for ${source} (decryption failed)`, {
+      throw usageError('P12_PASSWORD', `wrong password for ${source} (decryption failed)`, {
         hint: 'check the password (it is case-sensitive)',
       });
     }

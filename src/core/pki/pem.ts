@@ -14,6 +14,7 @@ export interface PemBlock {
 }
 
 const BEGIN = /-----BEGIN ([A-Z0-9 #]+)-----/g;
+const PRIVATE_KEY_LABELS = ['PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
 
 export function looksLikePem(data: Buffer | string): boolean {
   const head = typeof data === 'string' ? data : data.subarray(0, 64 * 1024).toString('latin1');
@@ -62,16 +63,33 @@ function corrupt(source: string, why: string) {
   });
 }
 
+export interface ReadCertificatesOptions {
+  /** What the file should be, for the hint: "CA certificate". */
+  what?: string;
+  /** The hint when the file holds a private key instead (e.g. which flag takes a key). */
+  ifKey?: string;
+}
+
 /** Certificates from PEM (all CERTIFICATE blocks) or a single DER certificate. */
-export function readCertificates(data: Buffer, source: string, what = 'certificate'): X509Certificate[] {
+export function readCertificates(
+  data: Buffer,
+  source: string,
+  { what = 'certificate', ifKey }: ReadCertificatesOptions = {},
+): X509Certificate[] {
   if (looksLikePem(data)) {
-    const blocks = parsePem(data.toString('latin1'), source).filter(
+    const all = parsePem(data.toString('latin1'), source);
+    const blocks = all.filter(
       (b) => b.label === 'CERTIFICATE' || b.label === 'X509 CERTIFICATE' || b.label === 'TRUSTED CERTIFICATE',
     );
     if (blocks.length === 0) {
-      throw usageError('NO_CERTIFICATE', `${source} holds no certificate`, {
-        hint: `give the ${what} as PEM (-----BEGIN CERTIFICATE-----) or DER`,
-      });
+      const holdsKey = all.some((b) => PRIVATE_KEY_LABELS.includes(b.label));
+      throw usageError(
+        'NO_CERTIFICATE',
+        `${source} holds no certificate${holdsKey ? ' (it holds a private key)' : ''}`,
+        {
+          hint: holdsKey && ifKey ? ifKey : `give the ${what} as PEM (-----BEGIN CERTIFICATE-----) or DER`,
+        },
+      );
     }
     return blocks.map((b, i) =>
       parseCertificateDer(b.der, blocks.length > 1 ? `${source} #${i + 1}` : source),
@@ -90,8 +108,6 @@ export function parseCertificateDer(der: Buffer, source: string): X509Certificat
   }
 }
 
-const PRIVATE_KEY_LABELS = ['PRIVATE KEY', 'ENCRYPTED PRIVATE KEY', 'RSA PRIVATE KEY', 'EC PRIVATE KEY'];
-
 export function isEncryptedKey(data: Buffer | string): boolean {
   const text = typeof data === 'string' ? data : data.toString('latin1');
   if (text.includes('-----BEGIN ENCRYPTED PRIVATE KEY-----') || /Proc-Type:\s*4,ENCRYPTED/.test(text))
@@ -99,27 +115,62 @@ export function isEncryptedKey(data: Buffer | string): boolean {
   return typeof data !== 'string' && !looksLikePem(data) && isEncryptedDer(data);
 }
 
+export interface LoadPrivateKeyOptions {
+  /** Where the passphrase comes from, for the hints: "MTLS_OAUTH_KEY_PASSPHRASE". */
+  passphraseFrom?: string;
+  /** The hint when the file holds a certificate instead (e.g. which flag takes a certificate). */
+  ifCertificate?: string;
+}
+
 /**
- * A private key from PEM (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) or DER PKCS#8. Errors:
- * KEY_PASSPHRASE_REQUIRED (encrypted, none given), KEY_BAD_PASSPHRASE, CORRUPT_PEM, BAD_KEY.
+ * The one private-key reader: PEM (PKCS#8, encrypted PKCS#8, PKCS#1, SEC1) or DER PKCS#8, for the
+ * certs commands and the client identity alike. Errors: KEY_PASSPHRASE_REQUIRED (encrypted, none
+ * given), KEY_PASSPHRASE (wrong one), CORRUPT_PEM, BAD_KEY.
  */
-export function loadPrivateKey(data: Buffer, source: string, passphrase?: string): KeyObject {
-  if (looksLikePem(data)) {
-    const blocks = parsePem(data.toString('latin1'), source).filter((b) =>
-      PRIVATE_KEY_LABELS.includes(b.label),
+export function loadPrivateKey(
+  data: Buffer,
+  source: string,
+  passphrase?: string,
+  options: LoadPrivateKeyOptions = {},
+): KeyObject {
+  const from = options.passphraseFrom;
+  const required = () =>
+    usageError(
+      'KEY_PASSPHRASE_REQUIRED',
+      `the private key ${source} is encrypted and no passphrase was given`,
+      {
+        hint: from
+          ? `set ${from}`
+          : 'give the passphrase through the environment variable option, or run in a terminal to be asked',
+      },
     );
+  // Any failure of an encrypted key is the passphrase: OpenSSL says "bad decrypt" only when the
+  // padding check catches it; in about 1 of 256 wrong tries the padding passes by chance and the
+  // garbage fails to decode instead.
+  const wrong = (e: unknown) =>
+    usageError('KEY_PASSPHRASE', `wrong passphrase for the private key ${source}`, {
+      hint: `check ${from ?? 'the passphrase'} (it is case-sensitive); \`openssl pkey -in ${source} -noout\` asks for it and tells you if it is right`,
+      details: { cause: errnoCode(e) },
+    });
+  if (looksLikePem(data)) {
+    const all = parsePem(data.toString('latin1'), source);
+    const blocks = all.filter((b) => PRIVATE_KEY_LABELS.includes(b.label));
     if (blocks.length === 0) {
-      throw usageError('BAD_KEY', `${source} holds no private key`, {
-        hint: 'give the key as PEM (-----BEGIN PRIVATE KEY-----)',
-      });
+      const holdsCert = all.some((b) => b.label === 'CERTIFICATE');
+      throw usageError(
+        'BAD_KEY',
+        `${source} holds no private key${holdsCert ? ' (it holds a certificate)' : ''}`,
+        {
+          hint:
+            holdsCert && options.ifCertificate
+              ? options.ifCertificate
+              : 'give the key as PEM (-----BEGIN PRIVATE KEY-----, or an RSA / EC / ENCRYPTED PRIVATE KEY block)',
+        },
+      );
     }
     const block = blocks[0];
     const encrypted = isEncryptedKey(block.text);
-    if (encrypted && passphrase === undefined) {
-      throw usageError('KEY_PASSPHRASE_REQUIRED', `${source} is encrypted and needs its passphrase`, {
-        hint: 'give the passphrase through the environment variable option, or run in a terminal to be asked',
-      });
-    }
+    if (encrypted && passphrase === undefined) throw required();
     try {
       return createPrivateKey({
         key: block.text,
@@ -127,35 +178,19 @@ export function loadPrivateKey(data: Buffer, source: string, passphrase?: string
         passphrase: encrypted ? passphrase : undefined,
       });
     } catch (e) {
-      if (encrypted) {
-        throw usageError('KEY_BAD_PASSPHRASE', `wrong passphrase for ${source}`, {
-          hint: 'check the passphrase (it is case-sensitive)',
-          details: { cause: errnoCode(e) },
-        });
-      }
+      if (encrypted) throw wrong(e);
       throw usageError('BAD_KEY', `${source} holds a private key that cannot be read`, {
-        hint: 'the file may be corrupt or use an unsupported key type',
+        hint: 'the file may be corrupt or use an unsupported key type: check it with `openssl pkey -in FILE -noout -text`',
       });
     }
   }
   const encrypted = isEncryptedDer(data);
-  if (encrypted && passphrase === undefined) {
-    throw usageError('KEY_PASSPHRASE_REQUIRED', `${source} is encrypted and needs its passphrase`, {
-      hint: 'give the passphrase through the environment variable option, or run in a terminal to be asked',
-    });
-  }
+  if (encrypted && passphrase === undefined) throw required();
   for (const type of ['pkcs8', 'pkcs1', 'sec1'] as const) {
     try {
       return createPrivateKey({ key: data, format: 'der', type, passphrase });
     } catch (e) {
-      // Any failure of an encrypted key is the passphrase: a wrong one passes the padding check by chance
-      // now and then, and the garbage then fails to decode rather than to decrypt.
-      if (type === 'pkcs8' && encrypted) {
-        throw usageError('KEY_BAD_PASSPHRASE', `wrong passphrase for ${source}`, {
-          hint: 'check the passphrase (it is case-sensitive)',
-          details: { cause: errnoCode(e) },
-        });
-      }
+      if (type === 'pkcs8' && encrypted) throw wrong(e);
     }
   }
   throw usageError('BAD_KEY', `${source} does not hold a private key`, {

@@ -2,11 +2,12 @@
 // without a certificate, for calls that must not present one), one connection per host, bodies read
 // with a size limit, JSON checked, and each connection recorded (see diagnostics.ts).
 
-import { readFileSync } from 'node:fs';
 import type { LookupFunction } from 'node:net';
 import { classifyFailure } from '../diagnosis/classify.ts';
 import { verdictOf } from '../diagnosis/verdict.ts';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
+import { readInputFile } from '../files.ts';
+import { readCertificates } from '../pki/pem.ts';
 import { type ProxySettings, proxyFromEnvironment } from '../proxy.ts';
 import { isSecretName, redactJson, shorten } from '../redact.ts';
 import { createConnector } from './connector.ts';
@@ -98,21 +99,11 @@ export function jsonNestingExceeds(text: string, max = MAX_JSON_DEPTH): boolean 
 }
 
 function readCa(file: string): string {
-  let text: string;
-  try {
-    text = readFileSync(file, 'utf8');
-  } catch (e) {
-    throw usageError('CERT_FILE_UNREADABLE', `cannot read the CA file ${file}: ${(e as Error).message}`, {
-      hint: errnoCode(e) === 'ENOENT' ? 'check the --ca path' : 'make the file readable by this user',
-      cause: e,
-    });
-  }
-  if (!/-----BEGIN CERTIFICATE-----/.test(text)) {
-    throw usageError('CERT_PARSE', `the CA file ${file} holds no PEM certificate`, {
-      hint: 'the --ca file must contain "-----BEGIN CERTIFICATE-----" blocks (the CA that issued the IdP\'s server certificate)',
-    });
-  }
-  return text;
+  const data = readInputFile(file, 'the CA file', 'check the --ca path');
+  const certs = readCertificates(data, file, {
+    what: "CA certificate (the CA that issued the IdP's server certificate)",
+  });
+  return certs.map((c) => c.toString()).join('');
 }
 
 /** A form body or query string for the log: decoded for reading, secret values shortened. */

@@ -2,11 +2,13 @@
 // checked once, before any connection, so that a wrong file, a key that does not match or a wrong
 // passphrase is a clear usage error instead of a TLS failure later.
 
-import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Settings } from '../config.ts';
-import { errnoCode, usageError, whyUnreadable } from '../errors.ts';
+import { errnoCode, usageError } from '../errors.ts';
+import { readInputFile } from '../files.ts';
+import { privateKeyPem } from '../pki/keys.ts';
+import { keyMatchesCertificate, loadPrivateKey, looksLikePem, readCertificates } from '../pki/pem.ts';
 import { x5tS256 } from '../pki/thumbprint.ts';
 import { certificateNames } from './x509-names.ts';
 
@@ -39,82 +41,9 @@ export function takeCheckedContext(identity: ClientIdentity): SecureContext | un
 
 type IdentitySettings = Pick<Settings, 'cert' | 'key' | 'p12' | 'keyPassphrase' | 'p12Password'>;
 
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
-
-function readFile(path: string, what: string): Buffer {
-  try {
-    return readFileSync(path);
-  } catch (e) {
-    const code = errnoCode(e);
-    throw usageError('CERT_FILE_UNREADABLE', `cannot read the ${what} ${path}: ${whyUnreadable(e)}`, {
-      hint:
-        code === 'ENOENT'
-          ? `check the path; \`mtls-oauth certs init\` writes certs/client.crt and certs/client.key`
-          : `make the file readable by this user`,
-      cause: e,
-    });
-  }
-}
-
-/** Every certificate in a PEM text, in file order. */
-export function parsePemCertificates(text: string, file: string): X509Certificate[] {
-  const blocks = text.match(PEM_CERT) ?? [];
-  if (blocks.length === 0) {
-    const looksLikeKey = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(text);
-    throw usageError('CERT_PARSE', `${file} holds no PEM certificate`, {
-      hint: looksLikeKey
-        ? 'this looks like a private key: pass it with --key, and the certificate with --cert'
-        : 'the file must contain "-----BEGIN CERTIFICATE-----" (convert DER with `openssl x509 -inform der -in FILE -out FILE.pem`)',
-    });
-  }
-  return blocks.map((pem, i) => {
-    try {
-      return new X509Certificate(pem);
-    } catch (e) {
-      throw usageError(
-        'CERT_PARSE',
-        `certificate #${i + 1} in ${file} cannot be parsed: ${(e as Error).message}`,
-        {
-          hint: 'check the file with `openssl x509 -in FILE -noout -text`',
-          cause: e,
-        },
-      );
-    }
-  });
-}
-
-function loadPrivateKey(pem: string, file: string, passphrase: string | undefined): KeyObject {
-  if (!/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/.test(pem)) {
-    throw usageError('CERT_PARSE', `${file} holds no PEM private key`, {
-      hint: /BEGIN CERTIFICATE/.test(pem)
-        ? 'this is a certificate: pass it with --cert, and the private key with --key'
-        : 'the file must contain "-----BEGIN PRIVATE KEY-----" (or an RSA / EC / ENCRYPTED PRIVATE KEY block)',
-    });
-  }
-  const encrypted = /-----BEGIN ENCRYPTED PRIVATE KEY-----|Proc-Type:\s*4,ENCRYPTED/.test(pem);
-  if (encrypted && !passphrase) {
-    throw usageError('KEY_PASSPHRASE', `the private key ${file} is encrypted and no passphrase was given`, {
-      hint: 'set MTLS_OAUTH_KEY_PASSPHRASE (or keyPassphrase in the config profile)',
-    });
-  }
-  try {
-    return createPrivateKey({ key: pem, format: 'pem', ...(encrypted ? { passphrase } : {}) });
-  } catch (e) {
-    // An encrypted key that will not open is a wrong passphrase: OpenSSL says "bad decrypt" only when the
-    // padding check catches it; in about 1 of 256 wrong tries the padding passes by chance and the garbage
-    // fails to decode ("DECODER routines::unsupported") instead.
-    if (encrypted) {
-      throw usageError('KEY_PASSPHRASE', `wrong passphrase for the private key ${file}`, {
-        hint: 'check MTLS_OAUTH_KEY_PASSPHRASE; `openssl pkey -in FILE -noout` asks for it and tells you if it is right',
-        cause: e,
-      });
-    }
-    throw usageError('CERT_PARSE', `the private key ${file} cannot be parsed: ${(e as Error).message}`, {
-      hint: 'check the file with `openssl pkey -in FILE -noout -text`',
-      cause: e,
-    });
-  }
-}
+const MISSING_FILE_HINT =
+  'check the path; `mtls-oauth certs init` writes certs/client.crt and certs/client.key';
+const PASSPHRASE_FROM = 'MTLS_OAUTH_KEY_PASSPHRASE (or keyPassphrase in the config profile)';
 
 function summarize(
   leaf: X509Certificate,
@@ -145,16 +74,22 @@ function summarize(
 function loadPem(s: IdentitySettings): ClientIdentity {
   if (!s.cert || !s.key) {
     const [have, missing] = s.cert ? ['--cert', '--key'] : ['--key', '--cert'];
-    throw usageError('CERT_FILE_UNREADABLE', `${have} was given without ${missing}`, {
+    throw usageError('BAD_ARGUMENTS', `${have} was given without ${missing}`, {
       hint: 'give both --cert FILE and --key FILE (or --p12 FILE), or set MTLS_OAUTH_CERT and MTLS_OAUTH_KEY',
     });
   }
-  const certPem = readFile(s.cert, 'certificate').toString('utf8');
-  const keyPem = readFile(s.key, 'private key').toString('utf8');
-  const chain = parsePemCertificates(certPem, s.cert);
+  // The same readers as `certs inspect` and `certs issue`: PEM or DER, one code per mistake.
+  const chain = readCertificates(readInputFile(s.cert, 'the certificate', MISSING_FILE_HINT), s.cert, {
+    what: 'client certificate',
+    ifKey: 'this looks like a private key: pass it with --key, and the certificate with --cert',
+  });
   const leaf = chain[0];
-  const key = loadPrivateKey(keyPem, s.key, s.keyPassphrase);
-  if (!leaf.checkPrivateKey(key)) {
+  const keyData = readInputFile(s.key, 'the private key', MISSING_FILE_HINT);
+  const key = loadPrivateKey(keyData, s.key, s.keyPassphrase, {
+    passphraseFrom: PASSPHRASE_FROM,
+    ifCertificate: 'this is a certificate: pass it with --cert, and the private key with --key',
+  });
+  if (!keyMatchesCertificate(key, leaf)) {
     throw usageError(
       'KEY_MISMATCH',
       `the private key ${s.key} does not belong to the certificate ${s.cert}`,
@@ -163,7 +98,13 @@ function loadPem(s: IdentitySettings): ClientIdentity {
       },
     );
   }
-  const tls = { cert: certPem, key: keyPem, ...(s.keyPassphrase ? { passphrase: s.keyPassphrase } : {}) };
+  // OpenSSL takes PEM only: DER input goes over as PEM (a DER key as unencrypted PKCS#8, in memory).
+  const keyIsPem = looksLikePem(keyData);
+  const tls = {
+    cert: chain.map((c) => c.toString()).join(''),
+    key: keyIsPem ? keyData.toString('utf8') : privateKeyPem(key),
+    ...(keyIsPem && s.keyPassphrase !== undefined ? { passphrase: s.keyPassphrase } : {}),
+  };
   // OpenSSL is the last word: what it refuses here it would refuse at connect time.
   const checked = tryContext(tls, s.cert);
   return summarize(leaf, chain, `${s.cert} + ${s.key}`, tls, checked);
@@ -173,12 +114,13 @@ function tryContext(tls: ClientIdentity['tls'], file: string) {
   try {
     return createSecureContext(tls);
   } catch (e) {
-    throw translateContextError(e, file, !!tls.pfx);
+    throw translateContextError(e, file, tls.pfx ? { password: tls.passphrase } : undefined);
   }
 }
 
-/** Maps an OpenSSL error raised while loading a certificate and key into a usage error. */
-export function translateContextError(e: unknown, file: string, isP12: boolean) {
+/** Maps an OpenSSL error raised while loading a certificate and key (or a PKCS#12 file with its
+ *  password) into the usage error the PEM and PKCS#12 readers would give for the same mistake. */
+export function translateContextError(e: unknown, file: string, p12?: { password?: string }) {
   const code = errnoCode(e) ?? '';
   const msg = String((e as Error)?.message ?? e);
   if (code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' || /key values mismatch/.test(msg)) {
@@ -187,11 +129,16 @@ export function translateContextError(e: unknown, file: string, isP12: boolean) 
       cause: e,
     });
   }
-  if (isP12 && /mac verify failure|invalid password|bad decrypt/i.test(msg)) {
-    return usageError('P12_PASSWORD', `wrong password for the PKCS#12 file ${file}`, {
-      hint: 'check MTLS_OAUTH_P12_PASSWORD; `openssl pkcs12 -in FILE -noout` asks for it and tells you if it is right',
-      cause: e,
-    });
+  if (p12 && /mac verify failure|invalid password|bad decrypt/i.test(msg)) {
+    return p12.password === undefined || p12.password === ''
+      ? usageError('P12_PASSWORD_REQUIRED', `the PKCS#12 file ${file} is protected by a password`, {
+          hint: 'set MTLS_OAUTH_P12_PASSWORD (or p12Password in the config profile)',
+          cause: e,
+        })
+      : usageError('P12_PASSWORD', `wrong password for the PKCS#12 file ${file}`, {
+          hint: 'check MTLS_OAUTH_P12_PASSWORD; `openssl pkcs12 -in FILE -noout` asks for it and tells you if it is right',
+          cause: e,
+        });
   }
   if (code === 'ERR_OSSL_BAD_DECRYPT' || /bad decrypt/i.test(msg)) {
     return usageError('KEY_PASSPHRASE', `wrong passphrase for the private key (${file})`, {
@@ -199,21 +146,21 @@ export function translateContextError(e: unknown, file: string, isP12: boolean) 
       cause: e,
     });
   }
-  return usageError(
-    'CERT_PARSE',
-    `${isP12 ? 'the PKCS#12 file' : 'the certificate or key'} ${file} cannot be used: ${msg}`,
-    {
-      hint: isP12
-        ? 'check the file with `openssl pkcs12 -in FILE -info -noout`'
-        : 'check the files with `openssl x509 -in CERT -noout -text` and `openssl pkey -in KEY -noout`',
+  if (p12) {
+    return usageError('BAD_P12', `the PKCS#12 file ${file} cannot be used: ${msg}`, {
+      hint: 'check the file with `openssl pkcs12 -in FILE -info -noout`',
       cause: e,
-    },
-  );
+    });
+  }
+  return usageError('BAD_CERTIFICATE', `the certificate or key ${file} cannot be used: ${msg}`, {
+    hint: 'check the files with `openssl x509 -in CERT -noout -text` and `openssl pkey -in KEY -noout`',
+    cause: e,
+  });
 }
 
 async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
   const file = s.p12!;
-  const pfx = readFile(file, 'PKCS#12 file');
+  const pfx = readInputFile(file, 'the PKCS#12 file', MISSING_FILE_HINT);
   const tls = { pfx, ...(s.p12Password !== undefined ? { passphrase: s.p12Password } : {}) };
   const ctx = tryContext(tls, file);
   // OpenSSL parsed it: ask it which certificate it will present.
@@ -221,7 +168,7 @@ async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
   const raw = (probe.getCertificate() as { raw?: Buffer } | null)?.raw;
   probe.destroy();
   if (!raw) {
-    throw usageError('CERT_PARSE', `the PKCS#12 file ${file} holds no certificate`, {
+    throw usageError('NO_CERTIFICATE', `the PKCS#12 file ${file} holds no certificate`, {
       hint: 'check the file with `openssl pkcs12 -in FILE -info -noout`',
     });
   }
@@ -245,7 +192,7 @@ async function p12ExtraCertificates(pfx: Buffer, password: string, leaf: X509Cer
  *  parse, key matches certificate, passphrase right. All failures: MtlsOAuthError kind 'usage' (exit 2). */
 export async function loadClientIdentity(s: IdentitySettings): Promise<ClientIdentity | undefined> {
   if (s.p12 && (s.cert || s.key)) {
-    throw usageError('CERT_FILE_UNREADABLE', '--p12 cannot be combined with --cert/--key', {
+    throw usageError('BAD_ARGUMENTS', '--p12 cannot be combined with --cert/--key', {
       hint: 'give either a PKCS#12 file (--p12) or a PEM certificate and key (--cert and --key)',
     });
   }
