@@ -1,5 +1,8 @@
 // JUnit XML for CI systems (Jenkins, GitLab, GitHub Actions reporters): one testsuite, one
-// testcase per step; a failed step carries a <failure>, a skipped one <skipped/>.
+// testcase per step; a failed step carries a <failure>, a skipped one <skipped/>. CI systems keep
+// and publish the file, so every text in it goes through redaction, --show-secrets or not.
+
+import { redactText } from '../core/redact.ts';
 
 export interface JunitCase {
   name: string;
@@ -10,7 +13,7 @@ export interface JunitCase {
 }
 
 const escapeXml = (s: string) =>
-  s
+  redactText(s)
     // XML 1.0 forbids most control characters even when escaped.
     .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
     .replace(/&/g, '&amp;')

@@ -1,8 +1,9 @@
 // Human rendering of tokens and introspection responses, shared by token, introspect, revoke, login
-// and smoke. Tokens are shortened (redact.ts) unless --show-secrets; times are ISO 8601 UTC with a
+// and smoke. Secrets are redacted (redact.ts: tokens as a fingerprint) unless --show-secrets; times are ISO 8601 UTC with a
 // countdown. Nothing here is used under --json (the envelope carries the responses as received).
 
-import { isSecretName, shorten } from '../core/redact.ts';
+import { usageError } from '../core/errors.ts';
+import { isSecretName, redactJson, redactValue } from '../core/redact.ts';
 import { type Check, printChecks } from './run.ts';
 import { table, type Ui } from './ui.ts';
 
@@ -40,10 +41,59 @@ export function timeWithCountdown(epochSeconds: number, o: { now?: number; pastW
   return `${isoTime(epochSeconds)} (${rel})`;
 }
 
-/** A secret as the user may see it: in full with --show-secrets, else shortened. */
-export function secretText(ui: Pick<Ui, 'showSecrets'>, value: string | undefined): string | undefined {
+/** A secret (by default a token) as the user may see it: in full with --show-secrets, else redacted. */
+export function secretText(
+  ui: Pick<Ui, 'showSecrets'>,
+  value: string | undefined,
+  name = 'token',
+): string | undefined {
   if (value === undefined) return undefined;
-  return ui.showSecrets ? value : shorten(value);
+  return ui.showSecrets ? value : redactValue(name, value);
+}
+
+/** A token response for --json: as received with --show-secrets, else its secrets redacted. */
+export function tokenForJson<T>(ui: Pick<Ui, 'showSecrets'>, token: T): T {
+  return ui.showSecrets ? token : (redactJson(token) as T);
+}
+
+/** What --print writes for the shell: the bare access token, or an Authorization header line. */
+export const PRINT_CHOICES = ['access-token', 'header'] as const;
+export type PrintChoice = (typeof PRINT_CHOICES)[number];
+
+/** Checks --print's value (and that --json is not given with it). */
+export function parsePrint(ui: Pick<Ui, 'json'>, value: string | undefined): PrintChoice | undefined {
+  if (value === undefined) return undefined;
+  if (!(PRINT_CHOICES as readonly string[]).includes(value)) {
+    throw usageError('BAD_PRINT', `--print must be ${PRINT_CHOICES.join(' or ')}, got "${value}"`, {
+      hint: 'TOKEN=$(mtls-oauth token --print access-token ...), or curl -H "$(mtls-oauth token --print header ...)" URL',
+    });
+  }
+  if (ui.json) {
+    throw usageError('BAD_PRINT', '--print and --json both choose what stdout carries: give one', {
+      hint: '--print for the shell, --json (with --show-secrets for the tokens in full) for programs',
+    });
+  }
+  return value as PrintChoice;
+}
+
+/**
+ * --print: stdout carries only the access token (or `Authorization: Bearer TOKEN`) and a newline,
+ * in full: the user asked for it. Checks that did not pass go to stderr.
+ */
+export function printForShell(
+  ui: Ui,
+  what: PrintChoice,
+  token: { access_token: string; token_type?: string },
+  checks: Check[] = [],
+): void {
+  const scheme = /^dpop$/i.test(token.token_type ?? '') ? 'DPoP' : 'Bearer';
+  ui.writeStdout(
+    `${what === 'header' ? `Authorization: ${scheme} ${token.access_token}` : token.access_token}\n`,
+  );
+  for (const c of checks) {
+    if (c.status === 'fail') ui.err(`${ui.e.red('✗')} ${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+    else if (c.status === 'warn') ui.warn(`${c.name}${c.detail ? `: ${c.detail}` : ''}`);
+  }
 }
 
 /** The checks under a heading (nothing when there are none). */
@@ -79,7 +129,7 @@ export interface TokenView {
 
 const KNOWN = new Set(['access_token', 'token_type', 'expires_in', 'scope', 'refresh_token', 'id_token']);
 
-/** The token response for a person: type, scopes, expiry with countdown, tokens shortened, checks. */
+/** The token response for a person: type, scopes, expiry with countdown, tokens redacted, checks. */
 export function renderToken(ui: Ui, v: TokenView): void {
   const t = v.token;
   const obtained = v.obtainedAt ?? Math.floor(Date.now() / 1000);
@@ -110,7 +160,7 @@ export function renderToken(ui: Ui, v: TokenView): void {
     if (KNOWN.has(k) || value === undefined) continue;
     rows.push([
       k,
-      typeof value === 'string' && isSecretName(k) ? secretText(ui, value) : claimText(k, value),
+      typeof value === 'string' && isSecretName(k) ? secretText(ui, value, k) : claimText(k, value),
     ]);
   }
   if (v.cachedIn) rows.push(['cached in', v.cachedIn]);
@@ -150,7 +200,7 @@ export function renderIntrospection(
     if (k === 'active' || value === undefined) continue;
     rows.push([
       k,
-      typeof value === 'string' && isSecretName(k) ? secretText(ui, value) : claimText(k, value, o.now),
+      typeof value === 'string' && isSecretName(k) ? secretText(ui, value, k) : claimText(k, value, o.now),
     ]);
   }
   for (const line of table(rows)) ui.out(line);

@@ -3,7 +3,8 @@
 // Heavy modules are imported inside the functions.
 
 import type { Command } from 'commander';
-import { usageError } from '../core/errors.ts';
+import { MtlsOAuthError, usageError } from '../core/errors.ts';
+import { isRedacted } from '../core/redact.ts';
 import type { Operation, Session } from '../core/session.ts';
 import type { CachedTokens, TokenCache } from '../core/token-cache.ts';
 import { assertCachedTokenTarget } from '../core/token-origin.ts';
@@ -62,6 +63,57 @@ export async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/**
+ * The flag whose value is "-" (read from stdin), if any, among `flags` (flag name → value): stdin
+ * holds one value per run, so two such flags are a usage error.
+ */
+export function stdinFlag(flags: Record<string, string | undefined>): string | undefined {
+  const dashed = Object.keys(flags).filter((f) => flags[f] === '-');
+  if (dashed.length > 1) {
+    throw usageError(
+      'STDIN_TWICE',
+      `${dashed.join(' and ')} all read stdin ("-"), and stdin holds one value per run`,
+      {
+        hint: `pipe one of them (${dashed[0]} -) and give the other as an argument (which warns about the process list)`,
+      },
+    );
+  }
+  return dashed[0];
+}
+
+/**
+ * A secret from a flag (--refresh-token, --code, --code-verifier): "-" reads it from stdin (`read`
+ * turns the text into the value); any other value is used but warns, since the process list shows
+ * every argument to every user of the machine.
+ */
+export async function secretFromFlag(
+  ui: Ui,
+  o: { flag: string; value: string | undefined; what: string; read?: (text: string) => string },
+): Promise<string | undefined> {
+  if (o.value === undefined) return undefined;
+  if (o.value === '-') {
+    if (process.stdin.isTTY) ui.err(`reading ${o.what} from stdin (end with Ctrl-D)`);
+    return (o.read ?? ((text) => bareValue(text, o.what)))(await readStdin());
+  }
+  ui.warn(
+    `${o.what} given as an argument (${o.flag}) is visible to every user of this machine in the process list; use ${o.flag} - and pipe it in`,
+  );
+  return o.value;
+}
+
+/** One value from stdin: the text without surrounding white space, not empty, one word. */
+function bareValue(text: string, what: string): string {
+  const value = text.trim();
+  if (!value)
+    throw usageError('NO_STDIN_VALUE', `stdin is empty: expected ${what}`, { hint: `pipe ${what} in` });
+  if (/\s/.test(value)) {
+    throw usageError('NO_STDIN_VALUE', `stdin holds more than one word; expected ${what} alone`, {
+      hint: `pipe only ${what}`,
+    });
+  }
+  return value;
+}
+
 export type TokenKind = 'access' | 'refresh';
 export type TokenSource = 'argument' | 'stdin' | 'cache';
 
@@ -96,10 +148,18 @@ export function tokenFromText(
         unknown
       >;
       const want = kind === 'refresh' ? 'refresh_token' : 'access_token';
-      if (typeof body[want] === 'string') return { token: body[want] as string, kind: kind ?? 'access' };
-    } catch {}
+      const value = body[want];
+      if (typeof value === 'string' && isRedacted(value)) {
+        throw usageError('REDACTED_TOKEN', `stdin holds the ${want} redacted (${value}), not the token`, {
+          hint: '`mtls-oauth token --json` shows tokens only with --show-secrets; pipe `mtls-oauth token --print access-token` instead',
+        });
+      }
+      if (typeof value === 'string') return { token: value, kind: kind ?? 'access' };
+    } catch (e) {
+      if (e instanceof MtlsOAuthError) throw e;
+    }
     throw usageError('NO_TOKEN', 'stdin holds JSON without the token', {
-      hint: 'pipe a bare token, a token response, or the output of `mtls-oauth token --json`',
+      hint: 'pipe a bare token (`mtls-oauth token --print access-token`), a token response, or the output of `mtls-oauth token --json --show-secrets`',
     });
   }
   if (/\s/.test(trimmed)) {

@@ -5,6 +5,7 @@
 import { verdictOf } from './diagnosis/verdict.ts';
 import { oauthErrorCode } from './error-codes.ts';
 import { MtlsOAuthError } from './errors.ts';
+import { redactJson, redactText } from './redact.ts';
 import { type ConnectionRecord, sanList } from './transport/diagnostics.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
@@ -147,7 +148,8 @@ export function clientRefused(c: Omit<OAuthErrorContext, 'body'> & { bodyStart: 
 }
 
 export function oauthError(c: OAuthErrorContext): MtlsOAuthError {
-  const desc = c.body.error_description ? `: ${c.body.error_description}` : '';
+  // The IdP's words, with anything token-shaped in them redacted (errors are printed and kept by CI).
+  const desc = c.body.error_description ? `: ${redactText(c.body.error_description)}` : '';
   const hint = oauthHint(c);
   const uri = c.body.error_uri ? ` (more: ${c.body.error_uri})` : '';
   return new MtlsOAuthError(
@@ -158,7 +160,7 @@ export function oauthError(c: OAuthErrorContext): MtlsOAuthError {
       hint: hint || uri ? `${hint ?? 'see the IdP documentation'}${uri}` : undefined,
       details: {
         status: c.status,
-        response: c.body,
+        response: redactJson(c.body),
         endpoint: c.endpoint,
         ...(c.connection ? { tls: c.connection } : {}),
       },

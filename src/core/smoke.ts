@@ -276,7 +276,7 @@ export interface SmokeOptions {
   extra?: Record<string, string>;
   /** The token cache: after a refresh, a rotated refresh token is stored there (never the access token, which the run revokes). */
   cache?: TokenCache;
-  /** Tokens in full in the report's data (else shortened). */
+  /** Tokens in full in the report's data (else redacted, redact.ts). */
   showSecrets?: boolean;
   /** Verbose sink for requests, responses and connections (secrets redacted). */
   log?: (line: string) => void;

@@ -11,6 +11,15 @@ import { authenticate, type ClientCredentials } from './client-auth.ts';
 import type { Check } from './discovery/metadata.ts';
 import { MtlsOAuthError, usageError } from './errors.ts';
 import { clientRefused, isOAuthErrorBody, type OAuthErrorBody, oauthError } from './oauth-error.ts';
+import {
+  isSecretName,
+  looksLikeForm,
+  looksLikeHtml,
+  quotableTokenResponse,
+  redactJson,
+  responseExcerpt,
+  stripBom,
+} from './redact.ts';
 import type { HttpClient, HttpResult } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
@@ -38,14 +47,24 @@ export interface IntrospectionResponse {
   [k: string]: unknown;
 }
 
+/** An answer, and the secret values its request sent (redacted wherever the answer echoes them). */
+interface Answer {
+  res: HttpResult;
+  sent: string[];
+}
+
 async function post(
   c: OAuthClient,
   endpoint: string,
   step: string,
   params: Record<string, string | undefined>,
-): Promise<HttpResult> {
+  o: { tokenResponse?: boolean } = {},
+): Promise<Answer> {
   const auth = await authenticate(c.credentials, endpoint, params);
-  return c.http.request({
+  const sent = [...Object.entries(auth.form), ...Object.entries(auth.headers)]
+    .filter(([k]) => isSecretName(k))
+    .flatMap(([, v]) => [v, v.replace(/^\S+\s+/, '')]);
+  const res = await c.http.request({
     method: 'POST',
     url: endpoint,
     form: auth.form,
@@ -56,33 +75,60 @@ async function post(
     // Error statuses may come with HTML; they are explained below rather than as NOT_JSON.
     expectJson: false,
     step,
+    // A token response's body is never echoed as text (-v), whatever it looks like.
+    secretResponse: o.tokenResponse,
   });
+  return { res, sent };
 }
 
-const bodyStart = (text: string) => text.slice(0, 200).replace(/\s+/g, ' ').trim();
-
-function parseJson(res: HttpResult, step: string): unknown {
+/**
+ * The JSON of a 200 answer (res.json: parsed by the HttpClient, a leading BOM ignored). A token
+ * response in the form encoding is refused by name: RFC 6749 §5.1 requires JSON, and this tool
+ * reports what clients would trip on rather than papering over it. A token response that is
+ * neither is not quoted: an opaque token in it would not look like one.
+ */
+function parseJson({ res, sent }: Answer, step: string, o: { tokenResponse?: boolean } = {}): unknown {
   if (res.json !== undefined) return res.json;
-  try {
-    return JSON.parse(res.text);
-  } catch {
-    const type = res.headers['content-type'] ?? 'no content type';
-    const what = res.text.trim() === '' ? 'an empty body' : type;
+  const contentType = res.headers['content-type'];
+  const text = stripBom(res.text).trim();
+  if (o.tokenResponse && text && looksLikeForm(text, contentType)) {
     throw new MtlsOAuthError(
-      'network',
-      'NOT_JSON',
-      `${step}: ${res.url} answered HTTP ${res.status} with ${what} instead of JSON${res.text.trim() ? `: "${bodyStart(res.text)}${res.text.length > 200 ? '…' : ''}"` : ''}`,
+      'oauth',
+      'BAD_TOKEN_RESPONSE',
+      `${step}: the token response is form-encoded (${contentType ?? 'no content type'}), not JSON as RFC 6749 §5.1 requires; its tokens were not used, cached or shown`,
       {
-        hint: 'the URL may point at a web page, a proxy or a gateway rather than the IdP endpoint; check it and run with -v',
+        hint: 'the IdP or a gateway in front of it answers in the form encoding of older APIs although the request asked for application/json: configure the endpoint to answer JSON',
         details: {
           status: res.status,
           url: res.url,
-          contentType: res.headers['content-type'] ?? null,
-          ...(res.connection ? { tls: res.connection } : {}),
+          contentType: contentType ?? null,
+          response: redactJson(Object.fromEntries(new URLSearchParams(text))),
         },
       },
     );
   }
+  const what = text === '' ? 'an empty body' : (contentType ?? 'no content type');
+  const html = looksLikeHtml(text, contentType);
+  const quoted =
+    o.tokenResponse && !quotableTokenResponse(text, contentType)
+      ? ` (${res.text.length} bytes, not shown: a token response may hold tokens; -v --show-secrets shows it)`
+      : `: "${responseExcerpt(res.text, { contentType, known: sent })}"`;
+  throw new MtlsOAuthError(
+    'network',
+    'NOT_JSON',
+    `${step}: ${res.url} answered HTTP ${res.status} with ${what} instead of JSON${text ? quoted : ''}`,
+    {
+      hint: html
+        ? 'an HTML page usually comes from a proxy, a login page or a wrong URL: check the endpoint URL (`mtls-oauth discover ISSUER`) and any proxy in between, and run with -v'
+        : 'the URL may point at a web page, a proxy or a gateway rather than the IdP endpoint; check it and run with -v',
+      details: {
+        status: res.status,
+        url: res.url,
+        contentType: res.headers['content-type'] ?? null,
+        ...(res.connection ? { tls: res.connection } : {}),
+      },
+    },
+  );
 }
 
 /** `error="invalid_token", error_description="..."` from a WWW-Authenticate header (RFC 6750 §3). */
@@ -95,12 +141,15 @@ export function oauthErrorFromChallenge(header: string | undefined): OAuthErrorB
   return { error, ...(description ? { error_description: description.replace(/\\(.)/g, '$1') } : {}) };
 }
 
-/** The MtlsOAuthError for a non-200 answer. */
-export function failure(c: OAuthClient, res: HttpResult, step: string, endpoint: string): MtlsOAuthError {
-  let body: unknown;
-  try {
-    body = res.json ?? JSON.parse(res.text);
-  } catch {}
+/** The MtlsOAuthError for a non-200 answer (`sent`: the request's secrets, redacted if echoed). */
+export function failure(
+  c: OAuthClient,
+  res: HttpResult,
+  step: string,
+  endpoint: string,
+  sent: string[] = [],
+): MtlsOAuthError {
+  const body = res.json;
   const oauthBody = isOAuthErrorBody(body) ? body : oauthErrorFromChallenge(res.headers['www-authenticate']);
   const context = {
     step,
@@ -112,15 +161,15 @@ export function failure(c: OAuthClient, res: HttpResult, step: string, endpoint:
     endpoint,
   };
   if (oauthBody) return oauthError({ ...context, body: oauthBody });
-  const start = bodyStart(res.text);
+  const start = responseExcerpt(res.text, { contentType: res.headers['content-type'], known: sent });
   // A bare 401/403 is the IdP refusing the client all the same (RFC 6749 §5.2 answers 401 for invalid_client).
   if (res.status === 401 || res.status === 403) {
-    return clientRefused({ ...context, bodyStart: `${start}${res.text.length > 200 ? '…' : ''}` });
+    return clientRefused({ ...context, bodyStart: start });
   }
   return new MtlsOAuthError(
     'network',
     'HTTP_ERROR',
-    `${step}: HTTP ${res.status} from ${endpoint}${start ? ` without an OAuth error: "${start}${res.text.length > 200 ? '…' : ''}"` : ' with an empty body'}`,
+    `${step}: HTTP ${res.status} from ${endpoint}${start ? ` without an OAuth error: "${start}"` : ' with an empty body'}`,
     {
       hint:
         res.status === 404 || res.status === 405
@@ -148,7 +197,8 @@ export function validateTokenResponse(
   const bad = (why: string) =>
     new MtlsOAuthError('oauth', 'BAD_TOKEN_RESPONSE', `${step}: the token response ${why}`, {
       hint: 'the IdP answered 200 with a document that is not an RFC 6749 §5.1 token response',
-      details: { response: body },
+      // Never the tokens it may hold: an error is printed, logged and kept by CI.
+      details: { response: redactJson(body) },
     });
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw bad('is not a JSON object');
   const t = body as Record<string, unknown>;
@@ -256,9 +306,10 @@ export async function tokenRequest(
   params: Record<string, string | undefined>,
   step = 'token request',
 ): Promise<{ token: TokenResponse; checks: Check[]; http: HttpResult }> {
-  const res = await post(c, endpoint, step, params);
-  if (res.status !== 200) throw failure(c, res, step, endpoint);
-  const { token, checks } = validateTokenResponse(parseJson(res, step), step);
+  const answer = await post(c, endpoint, step, params, { tokenResponse: true });
+  const { res } = answer;
+  if (res.status !== 200) throw failure(c, res, step, endpoint, answer.sent);
+  const { token, checks } = validateTokenResponse(parseJson(answer, step, { tokenResponse: true }), step);
   return { token, checks, http: res };
 }
 
@@ -269,9 +320,10 @@ export async function introspectToken(
   hint?: string,
 ): Promise<{ response: IntrospectionResponse; http: HttpResult }> {
   const step = 'introspection';
-  const res = await post(c, endpoint, step, { token, token_type_hint: hint });
-  if (res.status !== 200) throw failure(c, res, step, endpoint);
-  const body = parseJson(res, step);
+  const answer = await post(c, endpoint, step, { token, token_type_hint: hint });
+  const { res } = answer;
+  if (res.status !== 200) throw failure(c, res, step, endpoint, answer.sent);
+  const body = parseJson(answer, step);
   if (
     !body ||
     typeof body !== 'object' ||
@@ -281,10 +333,10 @@ export async function introspectToken(
     throw new MtlsOAuthError(
       'oauth',
       'BAD_INTROSPECTION_RESPONSE',
-      `introspection: the response has no boolean "active" (RFC 7662 §2.2): ${JSON.stringify(body).slice(0, 200)}`,
+      `introspection: the response has no boolean "active" (RFC 7662 §2.2): ${responseExcerpt(JSON.stringify(body), { known: answer.sent })}`,
       {
         hint: 'the URL may not be an RFC 7662 introspection endpoint; check it',
-        details: { response: body },
+        details: { response: redactJson(body) },
       },
     );
   }
@@ -298,7 +350,8 @@ export async function revokeToken(
   hint?: string,
 ): Promise<{ status: number; http: HttpResult }> {
   const step = 'revocation';
-  const res = await post(c, endpoint, step, { token, token_type_hint: hint });
+  const answer = await post(c, endpoint, step, { token, token_type_hint: hint });
+  const { res } = answer;
   // RFC 7009 §2.2: 200 means revoked, or the token was unknown. 503: it may still be valid.
   if (res.status === 200) return { status: 200, http: res };
   if (res.status === 503) {
@@ -313,7 +366,7 @@ export async function revokeToken(
       },
     );
   }
-  throw failure(c, res, step, endpoint);
+  throw failure(c, res, step, endpoint, answer.sent);
 }
 
 export interface BindingCheck extends Check {

@@ -68,7 +68,7 @@ describe('mtls-oauth introspect (built CLI, test IdP)', () => {
     assertNoStack(r);
   });
 
-  test('from stdin ("-"), also the JSON of `token --json`; an argument warns about the process list', async () => {
+  test('from stdin ("-"), also `token --print access-token` and `token --json --show-secrets`; an argument warns about the process list', async () => {
     const token = cachedToken();
     const s = await run(['introspect', '-', ...kong], `${token}\n`);
     assert.equal(s.code, 0, s.stderr);
@@ -76,9 +76,19 @@ describe('mtls-oauth introspect (built CLI, test IdP)', () => {
     assert.match(s.stdout, /about the token from stdin/);
     assert.equal(s.stderr, '');
 
-    const t = await run(['token', ...kong, '--json', '--no-cache']);
+    const t = await run(['token', ...kong, '--json', '--show-secrets', '--no-cache']);
     const j = await run(['introspect', '-', ...kong, '--json'], t.stdout);
     assert.equal(jsonOf(j).result.active, true);
+    const p = await run(['token', ...kong, '--print', 'access-token', '--no-cache']);
+    assert.equal(jsonOf(await run(['introspect', '-', ...kong, '--json'], p.stdout)).result.active, true);
+
+    // `token --json` without --show-secrets carries a fingerprint: piping it says so.
+    const redacted = await run(['token', ...kong, '--json', '--no-cache']);
+    assertCleanFailure(
+      await run(['introspect', '-', ...kong], redacted.stdout),
+      2,
+      /stdin holds the access_token redacted \(sha256:[0-9a-f]{8}…\(\d+ chars\)\), not the token/,
+    );
 
     const a = await run(['introspect', token, ...kong]);
     assert.equal(a.code, 0);
@@ -103,9 +113,9 @@ describe('mtls-oauth introspect (built CLI, test IdP)', () => {
   });
 
   test('a token bound to another certificate: binding fails, exit 1', async () => {
-    const t = await run(['token', ...fx.args('intruder', 'other'), '--json', '--no-cache']);
+    const t = await run(['token', ...fx.args('intruder', 'other'), '--print', 'access-token', '--no-cache']);
     assert.equal(t.code, 0, t.stderr);
-    const r = await run(['introspect', '-', ...kong], jsonOf(t).result.access_token);
+    const r = await run(['introspect', '-', ...kong], t.stdout);
     assert.equal(r.code, 1);
     assert.match(r.stdout, /✗ binding: bound to another certificate: cnf.x5t#S256 is \S+, ours is /);
   });

@@ -240,9 +240,22 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     assert.ok(j.result.token.refresh_token, 'a refresh token with offline_access');
     assert.ok(Array.isArray(j.tls) && j.tls.some((c: any) => c.withClientCert));
     const entry = cached(cacheDir);
-    assert.equal(entry.refresh_token, j.result.token.refresh_token);
-    assert.equal(entry.access_token, j.result.token.access_token);
+    // Without --show-secrets the tokens are fingerprints of the cached ones.
+    const fp = (t: string) =>
+      `sha256:${createHash('sha256').update(t).digest('hex').slice(0, 8)}…(${t.length} chars)`;
+    assert.equal(j.result.token.refresh_token, fp(entry.refresh_token));
+    assert.equal(j.result.token.access_token, fp(entry.access_token));
+    assert.equal(j.result.token.id_token, fp(entry.id_token));
     assert.equal(j.result.cached_in, join(cacheDir, 'tokens.json'));
+  });
+
+  test('--print header: only the Authorization line on stdout, the cached access token in full', async () => {
+    const { env: e, cacheDir } = env();
+    const run = startLogin(args('--print', 'header'), e);
+    await completeLogin(idp, await run.url, { login: 'alice' });
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `Authorization: Bearer ${cached(cacheDir).access_token}\n`);
   });
 
   test('a wrong state is turned away and the wait goes on: the right state then succeeds', async () => {

@@ -64,8 +64,8 @@ describe('mtls-oauth revoke (built CLI, test IdP with aliases)', () => {
   });
 
   test('a token from stdin', async () => {
-    const t = await run(['token', ...kong, '--json', '--no-cache']);
-    const token = jsonOf(t).result.access_token;
+    const t = await run(['token', ...kong, '--print', 'access-token', '--no-cache']);
+    const token = t.stdout.trim();
     const r = await run(['revoke', '-', ...kong, '--verify'], token);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /revoked the token from stdin/);

@@ -10,6 +10,7 @@ import { after, before, describe, test } from 'node:test';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import type { PkiFiles, TestIdp } from '../helpers/idp.ts';
 import {
+  authorizationCode,
   authorizationCodeGrantArgs,
   cachedEntry,
   type IdpFixture,
@@ -37,7 +38,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   });
   after(() => fx?.close());
 
-  test('client_credentials: human output, binding passes, token shortened, cached 0600', async () => {
+  test('client_credentials: human output, binding passes, token as a fingerprint, cached 0600', async () => {
     const r = await run(['token', ...kong, '--scope', 'api:read']);
     assert.equal(r.code, 0, r.stderr);
     assertNoStack(r);
@@ -61,11 +62,11 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
       !r.stdout.includes(entry.access_token) && !r.stderr.includes(entry.access_token),
       'token not in full',
     );
+    // The fingerprint: the start of the token's SHA-256 (sha256sum's hex), none of its characters.
+    const hash = createHash('sha256').update(entry.access_token).digest('hex').slice(0, 8);
     assert.match(
       r.stdout,
-      new RegExp(
-        `access token\\s+${entry.access_token.slice(0, 6)}…\\(${entry.access_token.length} chars\\)`,
-      ),
+      new RegExp(`access token\\s+sha256:${hash}…\\(${entry.access_token.length} chars\\)`),
     );
     // The alias host served the token call.
     assert.ok(idp.requests.some((q) => q.listener === 'mtls' && q.path === '/token' && q.clientCert));
@@ -77,7 +78,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
     const token = cached().access_token;
     assert.match(r.stderr, new RegExp(`> POST ${idp.aliases!.token_endpoint}`));
     assert.match(r.stderr, /client certificate sent: CN=kong/);
-    assert.match(r.stderr, /"access_token":"[^"]{6}…\(\d+ chars\)"/);
+    assert.match(r.stderr, /"access_token":"sha256:[0-9a-f]{8}…\(\d+ chars\)"/);
     assert.ok(!r.stderr.includes(token) && !r.stdout.includes(token), 'no full token with -v');
 
     const shown = await run(['token', ...kong, '-v', '--show-secrets']);
@@ -87,14 +88,17 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
     assert.ok(shown.stderr.includes(token2), 'and in the -v log');
   });
 
-  test('--json: one envelope with the token response as received, the checks and the connections', async () => {
+  test('--json: one envelope with the token response (tokens as fingerprints), the checks and the connections', async () => {
     const r = await run(['token', ...kong, '--json']);
     assert.equal(r.code, 0, r.stderr);
     const env = jsonOf(r);
     assert.equal(env.ok, true);
     assert.equal(env.command, 'token');
     assert.deepEqual(Object.keys(env.result).sort(), ['access_token', 'expires_in', 'token_type']);
-    assert.equal(env.result.access_token, cached().access_token, 'in full: --json is for machines');
+    const token = cached().access_token;
+    assert.match(env.result.access_token, /^sha256:[0-9a-f]{8}…\(\d+ chars\)$/);
+    assert.ok(!r.stdout.includes(token), 'not in full without --show-secrets');
+    assert.equal(env.result.token_type, 'Bearer');
     assert.deepEqual(
       env.checks.map((c) => [c.name, c.status]),
       [
@@ -107,6 +111,32 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
     assert.equal(mtls.withClientCert, true);
     assert.equal(mtls.clientCertSent.subject, 'CN=kong,OU=gateway,O=mtls-oauth tests');
     assert.equal(env.error, undefined);
+
+    const shown = await run(['token', ...kong, '--json', '--show-secrets']);
+    assert.equal(jsonOf(shown).result.access_token, cached().access_token, 'in full with --show-secrets');
+  });
+
+  test('--print access-token / header: only that on stdout, in full; --print with --json is refused', async () => {
+    const bare = await run(['token', ...kong, '--print', 'access-token']);
+    assert.equal(bare.code, 0, bare.stderr);
+    assert.equal(bare.stdout, `${cached().access_token}\n`);
+    const header = await run(['token', ...kong, '--print', 'header']);
+    assert.equal(header.code, 0, header.stderr);
+    assert.equal(header.stdout, `Authorization: Bearer ${cached().access_token}\n`);
+    // The bare token pipes into introspect.
+    const i = await run(['introspect', '-', ...kong, '--no-cache'], {}, bare.stdout);
+    assert.equal(i.code, 0, i.stderr);
+    assert.match(i.stdout, /active/);
+
+    assertCleanFailure(
+      await run(['token', ...kong, '--print', 'token']),
+      2,
+      /--print must be access-token or header/,
+    );
+    const both = await run(['token', ...kong, '--print', 'header', '--json']);
+    assert.equal(both.code, 2);
+    assert.equal(jsonOf(both).error!.code, 'BAD_PRINT');
+    assert.match(jsonOf(both).error!.message, /--print and --json both choose what stdout carries/);
   });
 
   test('an unregistered certificate of the same CA: exit 4, invalid_client, the hint names its DN', async () => {
@@ -167,7 +197,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
       r.stderr,
       /warning: the resource owner password credentials grant is deprecated: RFC 9700 .*§2\.4/,
     );
-    assert.match(r.stderr, /> grant_type=password&username=alice&password=correc…\(28 chars\)/);
+    assert.match(r.stderr, /> grant_type=password&username=alice&password=\*\*\*\(28 chars\)/);
     assert.ok(!r.stderr.includes(password) && !r.stdout.includes(password));
 
     const noTty = await run(['token', ...kong, '--grant', 'password', '--username', 'alice']);
@@ -178,8 +208,13 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
   test('authorization_code, then refresh_token from the cache (tokens rotated in place)', async () => {
     const a = await run(['token', ...kong, ...(await authorizationCodeGrantArgs(idp))]);
     assert.equal(a.code, 0, a.stderr);
-    assert.match(a.stdout, /refresh token\s+\S+…\(\d+ chars\)/);
-    assert.match(a.stdout, /id token\s+eyJ/);
+    assert.match(a.stdout, /refresh token\s+sha256:[0-9a-f]{8}…\(\d+ chars\)/);
+    assert.match(a.stdout, /id token\s+sha256:[0-9a-f]{8}…\(\d+ chars\)/);
+    assert.match(
+      a.stderr,
+      /warning: an authorization code given as an argument \(--code\) is visible .* process list; use --code - and pipe it in/,
+    );
+    assert.match(a.stderr, /warning: a PKCE code verifier given as an argument \(--code-verifier\)/);
     const first = cached();
     assert.ok(first.refresh_token && first.id_token);
     assert.equal(first.grant_type, 'authorization_code');
@@ -201,6 +236,38 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
       `${first.refresh_token}\n`,
     );
     assert.equal(s.code, 0, s.stderr);
+  });
+
+  test('--code - reads the code from stdin (no process-list warning); one value per run from stdin', async () => {
+    const redirectUri = 'http://127.0.0.1:49154/callback';
+    const { code, verifier } = await authorizationCode(idp, redirectUri);
+    const grant = ['--grant', 'authorization_code', '--redirect-uri', redirectUri, '--no-cache'];
+    const twice = await run(['token', ...kong, ...grant, '--code', '-', '--code-verifier', '-'], {}, code);
+    assertCleanFailure(
+      twice,
+      2,
+      /--code and --code-verifier all read stdin \("-"\), and stdin holds one value per run/,
+    );
+
+    const r = await run(
+      ['token', ...kong, ...grant, '--code', '-', '--code-verifier', verifier],
+      {},
+      `${code}\n`,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /authorization code given as an argument/);
+    assert.match(r.stderr, /a PKCE code verifier given as an argument/);
+    assert.ok(!r.stdout.includes(code) && !r.stderr.includes(code));
+
+    const { code: code2, verifier: verifier2 } = await authorizationCode(idp, redirectUri);
+    const v = await run(['token', ...kong, ...grant, '--code', code2, '--code-verifier', '-'], {}, verifier2);
+    assert.equal(v.code, 0, v.stderr);
+    assert.doesNotMatch(v.stderr, /code verifier given as an argument/);
+    assertCleanFailure(
+      await run(['token', ...kong, ...grant, '--code', '-', '--code-verifier', verifier2], {}, ''),
+      2,
+      /stdin is empty: expected an authorization code/,
+    );
   });
 
   test('a cache file others can read is refused with a warning, and not read', async () => {

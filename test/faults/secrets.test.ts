@@ -22,10 +22,12 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { assertNoStack, type CliResult, cleanEnv, runCli } from '../helpers/cli.ts';
+import { type BadServer, startBadServer } from '../helpers/bad-servers.ts';
+import { assertNoStack, type CliResult, cleanEnv, jsonOf, runCli } from '../helpers/cli.ts';
 import { startIdp, type TestIdp, writePkiFiles } from '../helpers/idp.ts';
 import { cachedEntry } from '../helpers/idp-fixture.ts';
 import { completeLogin, watchForAuthorizationUrl } from '../helpers/user-agent.ts';
+import { type FaultPki, faultPki } from './fixtures.ts';
 
 interface Run {
   name: string;
@@ -366,5 +368,175 @@ describe('secrets never appear in output or written files unless --show-secrets'
     assert.equal(readFileSync(file, 'utf8'), before, 'the refused file was not rewritten');
     assert.equal(statSync(file).mode & 0o777, 0o644, "nor its mode changed behind the user's back");
     chmodSync(file, 0o600);
+  });
+});
+
+// A token endpoint whose 200 answer is not clean JSON (a BOM before it, the form encoding, plain
+// text, JSON with trailing bytes), or whose error page echoes what it was sent. Through the built
+// CLI in human, -v and --json modes and in `smoke --junit`: no piece of a token, nor of the client
+// secret `Winter2024!Kong`, is printed or written; --show-secrets is the control.
+describe('a token endpoint answering with tokens in a body that is not clean JSON', () => {
+  const clientSecret = 'Winter2024!Kong';
+  let pki: FaultPki;
+  let server: BadServer;
+  let answer: { status?: number; body: string; contentType?: string };
+  const jwtPart = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const fresh = () => ({
+    access: [
+      jwtPart({ alg: 'RS256', typ: 'at+jwt' }),
+      jwtPart({ sub: 'kong', jti: randomBytes(12).toString('hex') }),
+      randomBytes(64).toString('base64url'),
+    ].join('.'),
+    refresh: randomBytes(32).toString('base64url'),
+  });
+
+  before(async () => {
+    pki = await faultPki();
+    server = await startBadServer('json', {
+      cert: pki.server.cert,
+      key: pki.server.key,
+      route: () => answer,
+    });
+  });
+  after(async () => {
+    await server.close();
+    pki.remove();
+  });
+
+  const env = () => pki.env({ MTLS_OAUTH_CLIENT_SECRET: clientSecret });
+  /** The IdP flags: client_secret_post over the client certificate, so the secret is in every request. */
+  const clientArgs = () => [
+    ...pki.args('token', server.url).filter((a) => a !== 'token' && a !== '--no-cache'),
+    '--auth',
+    'client_secret_post',
+  ];
+  const tokenArgs = () => ['token', ...clientArgs(), '--no-cache'];
+
+  /** No 12-character piece of a token, no 5-character piece of the client secret, in `text`. */
+  function leaks(text: string, tokens: string[]): string[] {
+    const found: string[] = [];
+    for (const t of tokens)
+      for (let i = 0; i + 12 <= t.length; i += 4)
+        if (text.includes(t.slice(i, i + 12))) found.push(`token piece ${t.slice(i, i + 12)}`);
+    for (let i = 0; i + 5 <= clientSecret.length; i++)
+      if (text.includes(clientSecret.slice(i, i + 5)))
+        found.push(`secret piece ${clientSecret.slice(i, i + 5)}`);
+    return found;
+  }
+
+  /** The token command in human, -v, --json and -v --json, and smoke --junit: nothing leaks. */
+  async function runAll(name: string, tokens: string[], expect: number) {
+    const results: Array<[string, CliResult]> = [];
+    for (const mode of [[], ['-v'], ['--json'], ['-v', '--json']]) {
+      const r = await runCli([...tokenArgs(), ...mode], { env: env() });
+      assertNoStack(r);
+      assert.equal(r.code, expect, `${name} ${mode.join(' ')}: exit ${r.code}\n${r.stderr}`);
+      results.push([`${name} ${mode.join(' ')}`, r]);
+    }
+    const junit = join(pki.dir, `${name.replace(/\W+/g, '-')}.xml`);
+    const s = await runCli(['smoke', ...clientArgs(), '--steps', 'token', '--junit', junit, '-v'], {
+      env: env(),
+    });
+    assertNoStack(s);
+    results.push([`${name} smoke -v`, s]);
+    const xml = readFileSync(junit, 'utf8');
+    const found = [
+      ...results.flatMap(([n, r]) => leaks(r.stdout + r.stderr, tokens).map((l) => `${n}: ${l}`)),
+      ...leaks(xml, tokens).map((l) => `${name} JUnit: ${l}`),
+    ];
+    assert.deepEqual(found, [], `${name}: nothing leaks`);
+    return { results: Object.fromEntries(results), xml };
+  }
+
+  test('JSON after a byte order mark: read as JSON (exit 0), tokens shown only as fingerprints', async () => {
+    const t = fresh();
+    answer = {
+      body: `\ufeff${JSON.stringify({ access_token: t.access, refresh_token: t.refresh, token_type: 'Bearer', expires_in: 300 })}`,
+    };
+    const { results, xml } = await runAll('bom', [t.access, t.refresh], 0);
+    assert.match(results['bom '].stdout, /access token\s+sha256:[0-9a-f]{8}…\(\d+ chars\)/);
+    assert.match(jsonOf(results['bom --json']).result.refresh_token, /^sha256:[0-9a-f]{8}…\(43 chars\)$/);
+    assert.match(xml, /<testcase [^>]*name="token"/);
+    // The control: --show-secrets prints them.
+    const shown = await runCli([...tokenArgs(), '--json', '--show-secrets'], { env: env() });
+    assert.equal(jsonOf(shown).result.access_token, t.access);
+  });
+
+  test('a form-encoded token response: refused by name (exit 4, BAD_TOKEN_RESPONSE), its tokens not shown', async () => {
+    for (const contentType of ['application/x-www-form-urlencoded', 'text/plain']) {
+      const t = fresh();
+      answer = {
+        contentType,
+        body: `access_token=${t.access}&refresh_token=${t.refresh}&token_type=bearer&expires_in=300`,
+      };
+      const { results, xml } = await runAll(`form ${contentType}`, [t.access, t.refresh], 4);
+      assert.match(
+        results[`form ${contentType} `].stderr,
+        /error: token request: the token response is form-encoded \(.+\), not JSON as RFC 6749 §5\.1 requires; its tokens were not used, cached or shown/,
+      );
+      const doc = jsonOf(results[`form ${contentType} --json`]);
+      assert.equal(doc.error!.code, 'BAD_TOKEN_RESPONSE');
+      assert.equal(doc.error!.details.response.token_type, 'bearer');
+      assert.match(doc.error!.details.response.access_token, /^sha256:/);
+      assert.match(xml, /form-encoded/);
+    }
+  });
+
+  test('plain text, JSON with trailing bytes, an HTML page: NOT_JSON (exit 3), the tokens not shown', async () => {
+    const cases: Array<[string, (t: ReturnType<typeof fresh>) => typeof answer, RegExp]> = [
+      ['opaque text', (t) => ({ contentType: 'text/plain', body: `${t.refresh}\n` }), /bytes, not shown/],
+      [
+        'json and more',
+        (t) => ({ body: `{"access_token":"${t.access}","refresh_token":"${t.refresh}"} trailing` }),
+        /"access_token":"sha256:/,
+      ],
+      [
+        'html',
+        (t) => ({
+          contentType: 'text/html',
+          body: `<html><p>Bearer ${t.refresh}</p><p>access_token=${t.access}</p></html>`,
+        }),
+        /<html>/,
+      ],
+    ];
+    for (const [name, make, shown] of cases) {
+      const t = fresh();
+      answer = make(t);
+      const { results } = await runAll(name, [t.access, t.refresh], 3);
+      assert.match(
+        results[`${name} `].stderr,
+        /error: token request: .* answered HTTP 200 with .* instead of JSON/,
+      );
+      assert.match(results[`${name} `].stderr, shown);
+    }
+  });
+
+  test('an error page that echoes the request: the client secret and the code redacted (exit 3)', async () => {
+    const t = fresh();
+    answer = {
+      status: 400,
+      contentType: 'text/html',
+      body: `<html>bad request: client_secret=${clientSecret}; you said "${clientSecret}" and ${t.refresh}</html>`,
+    };
+    const { results } = await runAll('echo', [], 3);
+    assert.match(
+      results['echo '].stderr,
+      /HTTP 400 .*without an OAuth error: ".*client_secret=\*\*\*\(15 chars\)/,
+    );
+    // -v: the request's form shows the secret concealed.
+    assert.match(results['echo -v'].stderr, /client_secret=\*\*\*\(15 chars\)/);
+  });
+
+  test('config show and -v never show a character of the client secret', async () => {
+    const r = await runCli(['config', 'show', ...clientArgs(), '-v'], { env: env() });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /clientSecret\s+\*\*\*\(15 chars\)/);
+    assert.deepEqual(leaks(r.stdout + r.stderr, []), []);
+    const basic = await runCli([...tokenArgs(), '--auth', 'client_secret_basic', '-v'], {
+      env: env(),
+    });
+    const credentials = Buffer.from(`kong:${encodeURIComponent(clientSecret)}`).toString('base64');
+    assert.match(basic.stderr, /> authorization: Basic \*\*\*\(\d+ chars\)/);
+    assert.ok(!basic.stderr.includes(credentials.slice(0, 6)), 'no start of the Basic credentials');
   });
 });

@@ -2,6 +2,7 @@
 // countdown, claims, and tokens shortened unless --show-secrets.
 
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { describe, test } from 'node:test';
 import {
@@ -42,7 +43,7 @@ describe('token rendering', () => {
     assert.equal(claimText('aud', ['a', 'b']), '["a","b"]');
   });
 
-  test('a token response: type, scope, expiry with countdown, tokens shortened, checks', () => {
+  test('a token response: type, scope, expiry with countdown, tokens as fingerprints, checks', () => {
     const token = {
       access_token: 'A'.repeat(40),
       token_type: 'Bearer',
@@ -65,8 +66,10 @@ describe('token rendering', () => {
     assert.match(out, /token type\s+Bearer/);
     assert.match(out, /scope\s+api:read/);
     assert.match(out, /expires\s+\S+Z \(in (9m \d+s|10m)\)/);
-    assert.match(out, /access token\s+AAAAAA…\(40 chars\)/);
-    assert.match(out, /refresh token\s+RRRRRR…\(30 chars\)/);
+    const hash = (t: string) => createHash('sha256').update(t).digest('hex').slice(0, 8);
+    assert.match(out, new RegExp(`access token\\s+sha256:${hash(token.access_token)}…\\(40 chars\\)`));
+    assert.match(out, new RegExp(`refresh token\\s+sha256:${hash(token.refresh_token)}…\\(30 chars\\)`));
+    assert.doesNotMatch(out, /AAAAAA|RRRRRR/);
     assert.match(out, /issued_token_type\s+urn:x/);
     assert.match(out, /checks\n\s+✓ binding: bound to our certificate/);
     assert.ok(!out.includes(token.access_token));

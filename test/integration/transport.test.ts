@@ -413,7 +413,7 @@ describe('responses', () => {
     assert.match(e.hint!, /proxy/);
     assert.equal(e.details?.status, 502);
     assert.equal(e.details?.contentType, 'text/html; charset=utf-8');
-    assert.equal(e.details?.bodyStart, page.slice(0, 200));
+    assert.equal(e.details?.bodyStart, `${page.slice(0, 200)}…`);
     assert.ok(e.details?.tls);
   });
 
@@ -524,8 +524,13 @@ describe('verbose log', () => {
     ]) {
       assert.ok(!log.includes(secret), `log leaks ${secret}:\n${log}`);
     }
-    assert.match(log, /^> POST https:\/\/127\.0\.0\.1:\d+\/token\?code=SplxlO…\(22 chars\)$/m);
-    assert.match(log, /^> authorization: Basic a29uZz…\(36 chars\)$/m);
+    assert.match(log, /^> POST https:\/\/127\.0\.0\.1:\d+\/token\?code=\*\*\*\(22 chars\)$/m);
+    assert.match(log, /^> authorization: Basic \*\*\*\(36 chars\)$/m);
+    assert.match(
+      log,
+      /^> grant_type=authorization_code&client_id=kong&client_secret=\*\*\*\(21 chars\)&code=\*\*\*\(22 chars\)$/m,
+    );
+    assert.match(log, /"access_token":"sha256:[0-9a-f]{8}…\(\d+ chars\)"/);
     assert.match(log, /client_id=kong/);
     assert.match(log, /^< 200$/m);
     assert.match(log, /^< content-type: application\/json$/m);

@@ -21,7 +21,7 @@ Examples:
     .action(async (_opts, cmd: Command) => {
       await execute('config show', cmd, async ({ ui }) => {
         const { SETTINGS } = await import('../../core/config.ts');
-        const { shorten } = await import('../../core/redact.ts');
+        const { conceal } = await import('../../core/redact.ts');
         const { settingsFor } = await import('../common.ts');
         const { defaultCacheFile } = await import('../../core/token-cache.ts');
         const r = settingsFor(cmd, ui);
@@ -31,8 +31,7 @@ Examples:
         };
         const entries = Object.entries(r.settings).map(([name, value]) => {
           const spec = SETTINGS[name as keyof typeof SETTINGS] as { secret?: boolean };
-          const shown =
-            spec.secret && !ui.showSecrets && typeof value === 'string' ? shorten(value, 2) : value;
+          const shown = spec.secret && !ui.showSecrets && typeof value === 'string' ? conceal(value) : value;
           return { name, value: shown, source: r.sources[name as keyof typeof r.sources] };
         });
         return {

@@ -9,7 +9,15 @@ import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { importEsm } from '../import-esm.ts';
-import { claimText, formatDuration, renderChecks, timeWithCountdown } from '../render-token.ts';
+import {
+  claimText,
+  formatDuration,
+  parsePrint,
+  printForShell,
+  renderChecks,
+  timeWithCountdown,
+  tokenForJson,
+} from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
 import { type Spinner, table, type Ui } from '../ui.ts';
 
@@ -24,6 +32,7 @@ interface LoginOptions {
   requestTimeout?: string;
   cache: boolean;
   introspect: boolean;
+  print?: string;
 }
 
 const DEFAULT_WAIT_SECONDS = 300;
@@ -192,6 +201,7 @@ function renderLogin(ui: Ui, r: LoginResult): void {
 
 async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   const waitSeconds = parseWait(opts.timeout);
+  const print = parsePrint(ui, opts.print);
   const { callbackSpec, login, missingIssuer } = await import('../../core/login.ts');
   const { assertExtraParamsAllowed, parseExtraParams } = await import('../../core/authorization-request.ts');
   const callback = callbackSpec({
@@ -298,7 +308,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         scope: r.scope,
         obtained_at: r.obtainedAt,
         expires_at: r.expiresAt ?? null,
-        token: r.token,
+        token: tokenForJson(ui, r.token),
         id_token: r.idToken ?? null,
         binding: r.binding,
         cached_in: r.cachedIn ?? null,
@@ -307,7 +317,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       checks: r.checks,
       tls: session.http.connections,
       ...(r.failure ? { error: r.failure } : {}),
-      human: () => renderLogin(ui, r),
+      human: () => (print ? printForShell(ui, print, r.token, r.checks) : renderLogin(ui, r)),
     };
   } catch (e) {
     if (controller.signal.aborted && !(e instanceof MtlsOAuthError && e.kind === 'interrupted')) {
@@ -343,6 +353,10 @@ export function registerLogin(program: Command): void {
       String(DEFAULT_WAIT_SECONDS),
     )
     .option('--request-timeout <SECONDS>', 'seconds per request to the IdP [MTLS_OAUTH_TIMEOUT]')
+    .option(
+      '--print <WHAT>',
+      'for the shell: print only "access-token" (the bare token) or "header" (an Authorization: line), in full',
+    )
     .option('--no-cache', 'do not write the tokens to the token cache')
     .option('--no-introspect', 'do not introspect an opaque access token to check its binding')
     .action(async (_opts, c: Command) => {
@@ -366,8 +380,10 @@ which other commands call --timeout, is --request-timeout here (or MTLS_OAUTH_TI
 The code is exchanged at the token endpoint (its mTLS alias, where there is one) with the client
 certificate, the PKCE verifier and the same redirect_uri. The ID token is validated against the
 issuer's JWKS, and the access token's cnf.x5t#S256 is compared with the certificate. Tokens are
-shown only with --show-secrets; they are cached (mode 0600) for introspect, revoke and
-token --grant refresh_token, unless the ID token failed validation.
+shown only with --show-secrets (in --json too, else as a fingerprint: sha256:…(N chars)), or with
+--print access-token / --print header (only that on stdout, for the shell). They are cached
+(mode 0600) for introspect, revoke and token --grant refresh_token, unless the ID token failed
+validation.
 
 Exit codes: 0 logged in, 1 a check failed (ID token, binding, iss), 2 bad flags or a busy --port,
 3 network or TLS, 4 the IdP refused (e.g. access_denied), 5 no callback in time, 130 Ctrl-C.
@@ -381,6 +397,7 @@ Examples:
       --issuer https://idp.example.com --client-id kong --cert certs/client.crt --key certs/client.key
   $ mtls-oauth login --no-browser --timeout 120 --json --issuer https://idp.example.com \\
       --client-id kong --cert certs/client.crt --key certs/client.key 2>login.log | jq .checks
+  $ TOKEN=$(mtls-oauth login --print access-token --profile staging)
 `,
   );
 }

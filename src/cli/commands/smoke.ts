@@ -274,7 +274,8 @@ failed), with its time and, on failure, the IdP's error and a hint. --expect-fai
 for negative tests: "--expect-fail token=invalid_client" passes only when the IdP refuses the token
 request with invalid_client, or with a bare HTTP 401/403 (CLIENT_REFUSED: some IdPs refuse a bad
 client without an OAuth body). ERROR is an OAuth error or an error code such as TLS_CLIENT_CERT_REJECTED.
-Tokens are revoked by the run and never printed (in --json they are shortened unless --show-secrets).
+Tokens are revoked by the run and never printed (in --json they are fingerprints, sha256:…(N chars),
+unless --show-secrets; a --junit report never holds them).
 One process, one connection per host: the TLS probe's connection carries the requests that follow.
 
 Exit codes: 0 every step passed (warnings and skips included), 1 a step failed (an OAuth error at

@@ -6,7 +6,7 @@ import type { Command } from 'commander';
 import { usageError } from '../../core/errors.ts';
 import { addIdpOptions } from '../common.ts';
 import { canPrompt, promptHidden } from '../prompt.ts';
-import { renderToken } from '../render-token.ts';
+import { parsePrint, printForShell, renderToken, tokenForJson } from '../render-token.ts';
 import { type Check, execute, type Outcome } from '../run.ts';
 import { showOptions } from '../token-input.ts';
 import type { Ui } from '../ui.ts';
@@ -21,6 +21,7 @@ interface TokenOptions {
   redirectUri?: string;
   username?: string;
   refreshToken?: string;
+  print?: string;
   cache: boolean;
   introspect: boolean;
 }
@@ -44,7 +45,8 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       openCache,
       openSessionFor,
       parseParams,
-      readStdin,
+      secretFromFlag,
+      stdinFlag,
       tokenFromText,
       warnAboutCachedEntry,
       describeEndpoint,
@@ -59,6 +61,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     });
   }
   const extra = parseParams(opts.param);
+  const print = parsePrint(ui, opts.print);
   if (grant !== 'authorization_code' && (opts.code || opts.codeVerifier || opts.redirectUri)) {
     throw usageError(
       'GRANT_OPTION',
@@ -71,6 +74,11 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   if (grant !== 'refresh_token' && opts.refreshToken) {
     throw usageError('GRANT_OPTION', '--refresh-token belongs to --grant refresh_token');
   }
+  stdinFlag({
+    '--refresh-token': opts.refreshToken,
+    '--code': opts.code,
+    '--code-verifier': opts.codeVerifier,
+  });
   if (grant === 'password') {
     ui.warn(
       'the resource owner password credentials grant is deprecated: RFC 9700 (OAuth 2.0 Security BCP) §2.4 says it MUST NOT be used. It is supported here because gateways such as Kong still offer it',
@@ -83,16 +91,14 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     const key = session.cacheKey();
     const previous = cache && key ? cache.get(key) : undefined;
 
-    let refreshToken: string | undefined;
-    if (grant === 'refresh_token') {
-      if (opts.refreshToken === '-') {
-        refreshToken = tokenFromText(await readStdin(), 'refresh').token;
-      } else if (opts.refreshToken) {
-        ui.warn(
-          'a refresh token given as an argument is visible to every user of this machine in the process list; use --refresh-token - (stdin) or the cache',
-        );
-        refreshToken = opts.refreshToken;
-      } else if (previous?.refresh_token) {
+    let refreshToken = await secretFromFlag(ui, {
+      flag: '--refresh-token',
+      value: opts.refreshToken,
+      what: 'a refresh token',
+      read: (text) => tokenFromText(text, 'refresh').token,
+    });
+    if (grant === 'refresh_token' && !refreshToken) {
+      if (previous?.refresh_token) {
         checkCachedTarget(previous, session, ['token'], 'refresh');
         refreshToken = previous.refresh_token;
         warnAboutCachedEntry(ui, previous, session, 'refresh');
@@ -125,8 +131,12 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       resource: opts.resource,
       audience: opts.audience,
       refreshToken,
-      code: opts.code,
-      codeVerifier: opts.codeVerifier,
+      code: await secretFromFlag(ui, { flag: '--code', value: opts.code, what: 'an authorization code' }),
+      codeVerifier: await secretFromFlag(ui, {
+        flag: '--code-verifier',
+        value: opts.codeVerifier,
+        what: 'a PKCE code verifier',
+      }),
       redirectUri: opts.redirectUri,
       username: opts.username,
       password,
@@ -181,10 +191,11 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     }
 
     return {
-      result: result.token,
+      result: tokenForJson(ui, result.token),
       checks,
       tls: session.http.connections,
       human: () => {
+        if (print) return printForShell(ui, print, result.token, checks);
         renderToken(ui, {
           token: result.token,
           obtainedAt,
@@ -216,14 +227,21 @@ export function registerToken(program: Command): void {
     .option('--resource <URI>', 'resource indicator (RFC 8707)')
     .option('--audience <AUD>', 'audience parameter (Auth0, Okta, ...)')
     .option('-p, --param <key=value>', 'extra request parameter (repeatable)', collect, [])
-    .option('--code <CODE>', 'authorization_code: the code from the redirect')
-    .option('--code-verifier <VERIFIER>', 'authorization_code: the PKCE code verifier')
+    .option('--code <CODE|->', 'authorization_code: the code from the redirect; "-" reads it from stdin')
+    .option(
+      '--code-verifier <VERIFIER|->',
+      'authorization_code: the PKCE code verifier; "-" reads it from stdin',
+    )
     .option('--redirect-uri <URI>', 'authorization_code: the redirect_uri of the authorization request')
     .option(
       '--username <NAME>',
       'password: the user (the password comes from MTLS_OAUTH_PASSWORD or a prompt)',
     )
     .option('--refresh-token <TOKEN|->', 'refresh_token: "-" reads it from stdin (default: the cached one)')
+    .option(
+      '--print <WHAT>',
+      'for the shell: print only "access-token" (the bare token) or "header" (an Authorization: line), in full',
+    )
     .option('--no-cache', 'neither read nor write the token cache')
     .option('--no-introspect', 'do not introspect an opaque access token to check its binding')
     .action(async (_opts, c: Command) => {
@@ -238,23 +256,33 @@ The access token is checked against the certificate used: "binding" passes when 
 (in a JWT access token, or from introspection of an opaque one) is our certificate's thumbprint,
 fails (exit 1) when it is another's, and warns when the IdP says it binds tokens but this one is not.
 Tokens are cached (mode 0600) in $MTLS_OAUTH_CACHE_DIR, else $XDG_CONFIG_HOME/mtls-oauth or
-~/.config/mtls-oauth, per issuer, token endpoint and --client-id, for introspect, revoke and
---grant refresh_token; a cached token is only ever sent to the origins of the issuer it came from. The password grant is deprecated (RFC 9700 §2.4) and warns.
+~/.config/mtls-oauth, per --issuer (or --token-endpoint) and --client-id, for introspect, revoke
+and --grant refresh_token. The password grant is deprecated (RFC 9700 §2.4) and warns.
 Secrets come from the environment: MTLS_OAUTH_CLIENT_SECRET (client_secret_basic / _post),
 MTLS_OAUTH_PASSWORD (password grant), MTLS_OAUTH_KEY_PASSPHRASE, MTLS_OAUTH_P12_PASSWORD.
+--refresh-token, --code and --code-verifier take "-" to read the value from stdin (one of them per
+run); a value given as an argument works but warns, as the process list shows it to every user.
+
+Tokens are shown as a fingerprint, sha256:3f2a9c1b…(812 chars) (the start of the SHA-256 of the
+token, as \`printf %s "$TOKEN" | sha256sum\` prints it), also in --json, unless --show-secrets.
+--print access-token writes only the access token to stdout, --print header only an
+"Authorization: Bearer …" line: for the shell, without --json and jq.
 
 Examples:
   $ mtls-oauth token --issuer https://idp.example.com --client-id kong \\
       --cert certs/client.crt --key certs/client.key --scope api:read
+  $ TOKEN=$(mtls-oauth token --print access-token --issuer https://idp.example.com --client-id kong \\
+      --p12 certs/client.p12)
+  $ curl -H "$(mtls-oauth token --print header --profile staging)" https://api.example.com/orders
   $ mtls-oauth token --grant refresh_token --issuer https://idp.example.com --client-id kong \\
       --cert certs/client.crt --key certs/client.key
-  $ mtls-oauth token --grant authorization_code --code "$CODE" --code-verifier "$VERIFIER" \\
+  $ printf %s "$CODE" | mtls-oauth token --grant authorization_code --code - --code-verifier "$VERIFIER" \\
       --redirect-uri http://127.0.0.1:8765/callback --issuer https://idp.example.com --client-id kong \\
       --cert certs/client.crt --key certs/client.key
   $ MTLS_OAUTH_PASSWORD=... mtls-oauth token --grant password --username alice \\
       --token-endpoint https://kong.example.com/oauth2/token --client-id kong --p12 certs/client.p12
-  $ mtls-oauth token --json --issuer https://idp.example.com --client-id kong --p12 certs/client.p12 \\
-      | jq -r .result.access_token
+  $ mtls-oauth token --json --show-secrets --issuer https://idp.example.com --client-id kong \\
+      --p12 certs/client.p12 | jq -r .result.refresh_token
 `,
   );
 }

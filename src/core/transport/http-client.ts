@@ -9,7 +9,15 @@ import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { readInputFile } from '../files.ts';
 import { readCertificates } from '../pki/pem.ts';
 import { type ProxySettings, proxyFromEnvironment } from '../proxy.ts';
-import { isSecretName, redactJson, shorten } from '../redact.ts';
+import {
+  isSecretName,
+  quotableTokenResponse,
+  redactForm,
+  redactResponseText,
+  redactValue,
+  responseExcerpt,
+  stripBom,
+} from '../redact.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
@@ -55,6 +63,9 @@ export interface RequestOptions {
   /** the answer at the response headers (TLS probes): the body is drained in the background, so the
    *  connection stays usable, and its failure fails nothing */
   headersOnly?: boolean;
+  /** added: a successful answer carries secrets (a token response): its body is logged only as
+   *  redacted JSON or form, never as text, unless showSecrets */
+  secretResponse?: boolean;
 }
 
 /** HttpClient.probe: a request for a TLS probe (any status is an answer) */
@@ -106,12 +117,10 @@ function readCa(file: string): string {
   return certs.map((c) => c.toString()).join('');
 }
 
-/** A form body or query string for the log: decoded for reading, secret values shortened. */
-export function formForLog(encoded: string, show: boolean): string {
-  const parts: string[] = [];
-  for (const [k, v] of new URLSearchParams(encoded))
-    parts.push(`${k}=${!show && isSecretName(k) ? shorten(v) : v}`);
-  return parts.join('&');
+/** A form body or query string for the log: decoded for reading, secret values redacted. */
+function formForLog(encoded: string, show: boolean): string {
+  if (!show) return redactForm(encoded);
+  return [...new URLSearchParams(encoded)].map(([k, v]) => `${k}=${v}`).join('&');
 }
 
 function redactUrl(u: string, show: boolean): string {
@@ -125,26 +134,32 @@ function redactUrl(u: string, show: boolean): string {
 }
 
 function redactHeader(name: string, value: string, show: boolean): string {
-  if (show || !isSecretName(name)) return value;
-  const m = value.match(/^(\w+)\s+(.+)$/);
-  return m ? `${m[1]} ${shorten(m[2])}` : shorten(value);
+  return show ? value : redactValue(name, value);
 }
 
-/** The body as a person should see it in the log: JSON and forms with secrets shortened, text cut. */
+const cut = (text: string, limit: number) =>
+  text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
+
+/** JSON.parse, a leading byte order mark ignored (some gateways send one). */
+export function parseJson(text: string): unknown {
+  return JSON.parse(stripBom(text));
+}
+
+/**
+ * The body as a person should see it in the log: JSON and forms with secrets redacted, other text
+ * with token-shaped parts redacted, cut at `limit`. A `secret` body (a successful token response)
+ * that is not JSON, a form or HTML is not shown: an opaque token in it would not look like one.
+ */
 export function redactBody(
   text: string,
-  contentType: string | undefined,
-  show: boolean,
-  limit = 4000,
+  o: { contentType?: string; show: boolean; unquotable?: boolean; known?: string[]; limit?: number },
 ): string {
-  if (show) return text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
-  if (/json/i.test(contentType ?? '') || /^\s*[{[]/.test(text)) {
-    try {
-      return JSON.stringify(redactJson(JSON.parse(text)));
-    } catch {}
+  const limit = o.limit ?? 4000;
+  if (o.show) return cut(text, limit);
+  if (o.unquotable) {
+    return `(${text.length} bytes of ${o.contentType ?? 'no content type'} not shown: a token response may hold tokens; --show-secrets shows it)`;
   }
-  if (/x-www-form-urlencoded/i.test(contentType ?? '')) return formForLog(text, false);
-  return text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
+  return cut(redactResponseText(text, { contentType: o.contentType, known: o.known }), limit);
 }
 
 export class HttpClient {
@@ -301,6 +316,10 @@ export class HttpClient {
       headers['content-type'] ??= 'application/x-www-form-urlencoded';
     }
     headers['user-agent'] ??= 'mtls-oauth';
+    // What this request sends that is secret: redacted wherever an answer echoes it.
+    const sent = [...Object.entries(req.form ?? {}), ...Object.entries(headers)]
+      .filter(([k, v]) => v && isSecretName(k))
+      .flatMap(([, v]) => [v as string, (v as string).replace(/^\S+\s+/, '')]);
 
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const latestKey = `${withCert ? 'cert' : 'plain'}|${url.protocol}|${url.hostname}:${port}`;
@@ -428,7 +447,13 @@ export class HttpClient {
       throw err;
     }
     clearTimeout(timer);
-    if (text) this.log(`< ${redactBody(text, contentType, show)}`);
+    // A successful token response is never echoed as text (an opaque token would not look like one).
+    const secretBody =
+      !!req.secretResponse &&
+      res.statusCode >= 200 &&
+      res.statusCode < 300 &&
+      !quotableTokenResponse(text, contentType);
+    if (text) this.log(`< ${redactBody(text, { contentType, show, unquotable: secretBody, known: sent })}`);
 
     const result: HttpResult = { status: res.statusCode, headers: resHeaders, text, url: url.toString() };
     if (rec) result.connection = rec;
@@ -443,7 +468,9 @@ export class HttpClient {
             url: url.toString(),
             status: res.statusCode,
             contentType: contentType ?? null,
-            bodyStart: text.slice(0, BODY_START),
+            ...(secretBody
+              ? {}
+              : { bodyStart: responseExcerpt(text, { contentType, known: sent, limit: BODY_START }) }),
             ...(rec ? { tls: rec } : {}),
           },
         },
@@ -452,20 +479,22 @@ export class HttpClient {
     if (!expectJson && method !== 'HEAD') {
       // Parsed when it is JSON, for the caller's convenience; never an error here.
       try {
-        result.json = JSON.parse(text);
+        result.json = parseJson(text);
       } catch {}
     }
     if (expectJson && method !== 'HEAD') {
       try {
-        result.json = JSON.parse(text);
+        result.json = parseJson(text);
       } catch {
-        const start = text.slice(0, BODY_START).replace(/\s+/g, ' ').trim();
+        const start = secretBody
+          ? ''
+          : responseExcerpt(text, { contentType, known: sent, limit: BODY_START });
         const what = text.trim() === '' ? 'an empty body' : `${contentType ?? 'no content type'}`;
         const html = /html/i.test(contentType ?? '') || /^\s*</.test(text);
         throw new MtlsOAuthError(
           'network',
           'NOT_JSON',
-          `${req.step ? `${req.step}: ` : ''}${url.host} answered HTTP ${res.statusCode} with ${what} instead of JSON${start ? `: "${start}${text.length > BODY_START ? '…' : ''}"` : ''}`,
+          `${req.step ? `${req.step}: ` : ''}${url.host} answered HTTP ${res.statusCode} with ${what} instead of JSON${start ? `: "${start}"` : ''}`,
           {
             hint: html
               ? 'an HTML page usually comes from a proxy, a login page or a wrong URL: check the endpoint URL (run `mtls-oauth discover ISSUER`) and any proxy in between'
@@ -474,7 +503,7 @@ export class HttpClient {
               url: url.toString(),
               status: res.statusCode,
               contentType: contentType ?? null,
-              bodyStart: text.slice(0, BODY_START),
+              bodyStart: start,
               ...(rec ? { tls: rec } : {}),
             },
           },
