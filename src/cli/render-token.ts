@@ -69,7 +69,7 @@ export function parsePrint(ui: Pick<Ui, 'json'>, value: string | undefined): Pri
     });
   }
   if (ui.json) {
-    throw usageError('BAD_PRINT', '--print and --json both choose what stdout carries: give one', {
+    throw usageError('BAD_ARGUMENTS', '--print and --json both choose what stdout carries: give one', {
       hint: '--print for the shell, --json (with --show-secrets for the tokens in full) for programs',
     });
   }

@@ -71,7 +71,7 @@ export function stdinFlag(flags: Record<string, string | undefined>): string | u
   const dashed = Object.keys(flags).filter((f) => flags[f] === '-');
   if (dashed.length > 1) {
     throw usageError(
-      'STDIN_TWICE',
+      'BAD_ARGUMENTS',
       `${dashed.join(' and ')} all read stdin ("-"), and stdin holds one value per run`,
       {
         hint: `pipe one of them (${dashed[0]} -) and give the other as an argument (which warns about the process list)`,
@@ -105,9 +105,9 @@ export async function secretFromFlag(
 function bareValue(text: string, what: string): string {
   const value = text.trim();
   if (!value)
-    throw usageError('NO_STDIN_VALUE', `stdin is empty: expected ${what}`, { hint: `pipe ${what} in` });
+    throw usageError('MISSING_GRANT_INPUT', `stdin is empty: expected ${what}`, { hint: `pipe ${what} in` });
   if (/\s/.test(value)) {
-    throw usageError('NO_STDIN_VALUE', `stdin holds more than one word; expected ${what} alone`, {
+    throw usageError('MISSING_GRANT_INPUT', `stdin holds more than one word; expected ${what} alone`, {
       hint: `pipe only ${what}`,
     });
   }
@@ -150,7 +150,7 @@ export function tokenFromText(
       const want = kind === 'refresh' ? 'refresh_token' : 'access_token';
       const value = body[want];
       if (typeof value === 'string' && isRedacted(value)) {
-        throw usageError('REDACTED_TOKEN', `stdin holds the ${want} redacted (${value}), not the token`, {
+        throw usageError('NO_TOKEN', `stdin holds the ${want} redacted (${value}), not the token`, {
           hint: '`mtls-oauth token --json` shows tokens only with --show-secrets; pipe `mtls-oauth token --print access-token` instead',
         });
       }

@@ -55,6 +55,7 @@ export const ERROR_CODES = {
   BAD_STEPS: usage('an empty or unknown smoke step in --steps'),
   BAD_EXPECT_FAIL: usage('an --expect-fail that names an unknown step or no error'),
   BAD_FROM_CACHE: usage('--from-cache other than access or refresh'),
+  BAD_PRINT: usage('a --print other than access-token or header'),
   BAD_TOKEN_TYPE_HINT: usage('a --token-type-hint other than access_token or refresh_token'),
   BAD_ENV_NAME: usage('an option naming an environment variable with an invalid name'),
   ENV_NOT_SET: usage('the environment variable an option names is not set'),

@@ -135,7 +135,7 @@ describe('mtls-oauth token (built CLI, test IdP with aliases)', () => {
     );
     const both = await run(['token', ...kong, '--print', 'header', '--json']);
     assert.equal(both.code, 2);
-    assert.equal(jsonOf(both).error!.code, 'BAD_PRINT');
+    assert.equal(jsonOf(both).error!.code, 'BAD_ARGUMENTS');
     assert.match(jsonOf(both).error!.message, /--print and --json both choose what stdout carries/);
   });
 
