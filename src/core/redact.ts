@@ -152,6 +152,15 @@ export function redactText(text: string, known: Iterable<string | undefined> = [
     );
 }
 
+/** The secret values among request parameters and headers (an Authorization value also without
+ *  its scheme): what an answer that echoes them must not show. */
+export function secretValues(...records: Array<Record<string, string | undefined>>): string[] {
+  return records
+    .flatMap((r) => Object.entries(r))
+    .filter((e): e is [string, string] => !!e[1] && isSecretName(e[0]))
+    .flatMap(([, v]) => [v, v.replace(/^\S+\s+/, '')]);
+}
+
 /** The text without a leading byte order mark (U+FEFF), which JSON.parse refuses. */
 export function stripBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

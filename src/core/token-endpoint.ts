@@ -12,12 +12,12 @@ import type { Check } from './discovery/metadata.ts';
 import { MtlsOAuthError, usageError } from './errors.ts';
 import { clientRefused, isOAuthErrorBody, type OAuthErrorBody, oauthError } from './oauth-error.ts';
 import {
-  isSecretName,
   looksLikeForm,
   looksLikeHtml,
   quotableTokenResponse,
   redactJson,
   responseExcerpt,
+  secretValues,
   stripBom,
 } from './redact.ts';
 import type { HttpClient, HttpResult } from './transport/http-client.ts';
@@ -61,9 +61,7 @@ async function post(
   o: { tokenResponse?: boolean } = {},
 ): Promise<Answer> {
   const auth = await authenticate(c.credentials, endpoint, params);
-  const sent = [...Object.entries(auth.form), ...Object.entries(auth.headers)]
-    .filter(([k]) => isSecretName(k))
-    .flatMap(([, v]) => [v, v.replace(/^\S+\s+/, '')]);
+  const sent = secretValues(auth.form, auth.headers);
   const res = await c.http.request({
     method: 'POST',
     url: endpoint,

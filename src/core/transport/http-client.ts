@@ -10,12 +10,12 @@ import { readInputFile } from '../files.ts';
 import { readCertificates } from '../pki/pem.ts';
 import { type ProxySettings, proxyFromEnvironment } from '../proxy.ts';
 import {
-  isSecretName,
   quotableTokenResponse,
   redactForm,
   redactResponseText,
   redactValue,
   responseExcerpt,
+  secretValues,
   stripBom,
 } from '../redact.ts';
 import { createConnector } from './connector.ts';
@@ -63,8 +63,8 @@ export interface RequestOptions {
   /** the answer at the response headers (TLS probes): the body is drained in the background, so the
    *  connection stays usable, and its failure fails nothing */
   headersOnly?: boolean;
-  /** added: a successful answer carries secrets (a token response): its body is logged only as
-   *  redacted JSON or form, never as text, unless showSecrets */
+  /** added: a successful answer carries secrets (a token response): its body is shown (redacted)
+   *  only when its structure allows redaction (JSON, a form, HTML), unless showSecrets */
   secretResponse?: boolean;
 }
 
@@ -141,7 +141,7 @@ const cut = (text: string, limit: number) =>
   text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
 
 /** JSON.parse, a leading byte order mark ignored (some gateways send one). */
-export function parseJson(text: string): unknown {
+function parseJson(text: string): unknown {
   return JSON.parse(stripBom(text));
 }
 
@@ -317,9 +317,7 @@ export class HttpClient {
     }
     headers['user-agent'] ??= 'mtls-oauth';
     // What this request sends that is secret: redacted wherever an answer echoes it.
-    const sent = [...Object.entries(req.form ?? {}), ...Object.entries(headers)]
-      .filter(([k, v]) => v && isSecretName(k))
-      .flatMap(([, v]) => [v as string, (v as string).replace(/^\S+\s+/, '')]);
+    const sent = secretValues(req.form ?? {}, headers);
 
     const port = url.port || (url.protocol === 'https:' ? '443' : '80');
     const latestKey = `${withCert ? 'cert' : 'plain'}|${url.protocol}|${url.hostname}:${port}`;
