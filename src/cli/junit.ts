@@ -2,11 +2,12 @@
 // testcase per step; a failed step carries a <failure>, a skipped one <skipped/>. CI systems keep
 // and publish the file, so every text in it goes through redaction, --show-secrets or not.
 
+import type { CheckStatus } from '../core/check.ts';
 import { redactText } from '../core/redact.ts';
 
 export interface JunitCase {
   name: string;
-  status: 'pass' | 'fail' | 'warn' | 'skip';
+  status: CheckStatus;
   timeMs?: number;
   detail?: string;
   hint?: string;

@@ -2,9 +2,10 @@
 // and smoke. Secrets are redacted (redact.ts: tokens as a fingerprint) unless --show-secrets; times are ISO 8601 UTC with a
 // countdown. Nothing here is used under --json (the envelope carries the responses as received).
 
+import type { Check } from '../core/check.ts';
 import { usageError } from '../core/errors.ts';
 import { isSecretName, redactJson, redactValue } from '../core/redact.ts';
-import { type Check, printChecks } from './run.ts';
+import { printChecks } from './run.ts';
 import { table, type Ui } from './ui.ts';
 
 /** `2026-11-27T22:27:07Z` for seconds since the epoch. */

@@ -1,19 +1,13 @@
 // The one place a command's outcome becomes output and an exit code.
 
 import type { Command } from 'commander';
+import type { Check, CheckStatus } from '../core/check.ts';
 import { recordsOf } from '../core/diagnosis/causes.ts';
 import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError } from '../core/errors.ts';
 import { neutralizeInsecureTlsEnvironment } from '../core/transport/environment.ts';
 import { printDoctor } from './doctor.ts';
 import { EXIT, exitCodeForKind } from './exit-codes.ts';
 import { type GlobalOptions, Ui } from './ui.ts';
-
-export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail?: string;
-}
 
 export interface Outcome {
   /** The operation's result; IdP responses as received. */

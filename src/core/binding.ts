@@ -1,10 +1,10 @@
 // Certificate-bound access tokens (RFC 8705 §3): the token's `cnf` claim carries `x5t#S256`,
 // the SHA-256 thumbprint of the client certificate it was issued to.
 
-export type BindingStatus = 'pass' | 'fail' | 'warn' | 'skip';
+import type { CheckStatus } from './check.ts';
 
 export interface BindingVerdict {
-  status: BindingStatus;
+  status: CheckStatus;
   detail: string;
   /** The thumbprint the token is bound to, if any. */
   boundTo?: string;

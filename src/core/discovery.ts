@@ -5,8 +5,8 @@
 // Discovery and JWKS requests never present the client certificate (withClientCert: false): they
 // are public documents, and an alias-aware IdP may serve them from a host that does not ask for one.
 
+import type { Check } from './check.ts';
 import {
-  type Check,
   isLoopbackHost,
   type LocationKind,
   type Metadata,

@@ -17,14 +17,9 @@ import {
   type JWSHeaderParameters,
   type JWTPayload,
 } from 'jose';
+import type { Check } from './check.ts';
 import { MtlsOAuthError, usageError } from './errors.ts';
 import { constantTimeEqual } from './pkce.ts';
-
-export interface Check {
-  name: string;
-  status: 'pass' | 'fail' | 'warn' | 'skip';
-  detail?: string;
-}
 
 /** Asymmetric signature algorithms accepted by default. Never `none`, never HS* (SECURITY.md). */
 export const DEFAULT_ID_TOKEN_ALGS: readonly string[] = [

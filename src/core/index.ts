@@ -10,6 +10,7 @@
 //   }
 
 export { checkBinding, jwtClaims } from './binding.ts';
+export type { Check, CheckStatus } from './check.ts';
 export { AUTH_METHODS, type AuthMethod, authenticate } from './client-auth.ts';
 export { resolveSettings, SETTINGS, type Settings } from './config.ts';
 export { validateMetadata } from './discovery/metadata.ts';

@@ -29,6 +29,7 @@ import {
   scopeHasOpenid,
 } from './authorization-request.ts';
 import { type CallbackPage, loginFailedPage, successPage } from './callback-page.ts';
+import type { Check } from './check.ts';
 import type { Metadata } from './discovery/metadata.ts';
 import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
 import { type IdTokenClaims, type IdTokenValidation, validateIdToken } from './id-token.ts';
@@ -44,12 +45,6 @@ import { generateNonce, generatePkce, generateState } from './pkce.ts';
 import type { Endpoint, Session } from './session.ts';
 import type { TokenCache } from './token-cache.ts';
 import type { BindingCheck, TokenResponse } from './token-endpoint.ts';
-
-export interface Check {
-  name: string;
-  status: 'pass' | 'fail' | 'warn' | 'skip';
-  detail?: string;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Where the callback listens

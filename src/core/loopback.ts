@@ -49,6 +49,7 @@ import {
   notFoundPage,
   stillWorkingPage,
 } from './callback-page.ts';
+import type { Check } from './check.ts';
 import { type CodeOfKind, errnoCode, MtlsOAuthError, usageError } from './errors.ts';
 import { constantTimeEqual } from './pkce.ts';
 
@@ -64,12 +65,6 @@ const FINAL_PAGE_GRACE_MS = 2000;
 
 /** How long the browser's request waits for the outcome before it gets "still working". */
 export const DEFAULT_HOLD_MS = 5000;
-
-export interface Check {
-  name: string;
-  status: 'pass' | 'fail' | 'warn' | 'skip';
-  detail?: string;
-}
 
 export interface CallbackListenerOptions {
   /** 127.0.0.1 (default) or ::1; anything else is refused with a usage error. */

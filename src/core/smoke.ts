@@ -22,6 +22,7 @@
 //   report.ok      // no step failed
 //   report.unreachable  // set when the IdP could not be reached at all (no answer to anything)
 
+import type { Check, CheckStatus } from './check.ts';
 import {
   type AuthMethod,
   type ClientCredentials,
@@ -34,7 +35,6 @@ import type { ResolvedSettings, Settings } from './config.ts';
 import { groupByOrigin, probeEndpoint } from './diagnosis/probe.ts';
 import { verdictFacts, verdictOf, worstStatus } from './diagnosis/verdict.ts';
 import {
-  type Check,
   type DiscoveryReport,
   discover,
   invalidDocumentError,
@@ -203,7 +203,8 @@ export function planSteps(chosen: StepName[] | undefined, settings: Settings): S
 // ---------------------------------------------------------------------------------------------
 // Results
 
-export type StepStatus = 'pass' | 'fail' | 'warn' | 'skip';
+/** A step's status is a check's. */
+export type StepStatus = CheckStatus;
 
 export interface StepError {
   code: ErrorCode;

@@ -7,8 +7,8 @@
 // mTLS-aware hint (oauth-error.ts); anything else is kind 'network' (HTTP_ERROR, NOT_JSON).
 
 import { checkBinding, jwtClaims } from './binding.ts';
+import type { Check } from './check.ts';
 import { authenticate, type ClientCredentials } from './client-auth.ts';
-import type { Check } from './discovery/metadata.ts';
 import { MtlsOAuthError, usageError } from './errors.ts';
 import { clientRefused, isOAuthErrorBody, type OAuthErrorBody, oauthError } from './oauth-error.ts';
 import {

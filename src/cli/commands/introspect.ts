@@ -3,11 +3,12 @@
 // answer, not an error; --expect-active / --expect-inactive turn it into the exit code.
 
 import type { Command } from 'commander';
+import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
 import type { Operation } from '../../core/session.ts';
 import { addIdpOptions } from '../common.ts';
 import { renderIntrospection } from '../render-token.ts';
-import { type Check, execute, type Outcome } from '../run.ts';
+import { execute, type Outcome } from '../run.ts';
 import {
   addTokenInput,
   describeEndpoint,

@@ -3,10 +3,11 @@
 // introspects afterwards and fails (exit 1) if the token is still active.
 
 import type { Command } from 'commander';
+import type { Check } from '../../core/check.ts';
 import type { Operation } from '../../core/session.ts';
 import { addIdpOptions } from '../common.ts';
 import { renderChecks, secretText } from '../render-token.ts';
-import { type Check, execute, type Outcome } from '../run.ts';
+import { execute, type Outcome } from '../run.ts';
 import {
   addTokenInput,
   describeEndpoint,

@@ -4,10 +4,11 @@
 // src/core/smoke.ts; this file holds the flags and the rendering.
 
 import type { Command } from 'commander';
+import type { Check } from '../../core/check.ts';
 import type { SmokeReport, StepResult, StepStatus } from '../../core/smoke.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { EXIT } from '../exit-codes.ts';
-import { type Check, type Context, execute, type Outcome } from '../run.ts';
+import { type Context, execute, type Outcome } from '../run.ts';
 import type { Colors, Ui } from '../ui.ts';
 
 interface SmokeFlags {

@@ -3,11 +3,12 @@
 // checked, and the tokens cached for introspect, revoke and the refresh grant.
 
 import type { Command } from 'commander';
+import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
 import { addIdpOptions } from '../common.ts';
 import { canPrompt, promptHidden } from '../prompt.ts';
 import { parsePrint, printForShell, renderToken, tokenForJson } from '../render-token.ts';
-import { type Check, execute, type Outcome } from '../run.ts';
+import { execute, type Outcome } from '../run.ts';
 import { showOptions } from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 

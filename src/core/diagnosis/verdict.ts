@@ -4,7 +4,7 @@
 // decides anything about TLS on its own. It reads only the connection record, the HTTP status and
 // the project's own error (classified by transport/diagnostics.ts): never a library's error codes.
 
-import type { Check, CheckStatus } from '../discovery/metadata.ts';
+import type { Check, CheckStatus } from '../check.ts';
 import type { ConnectionRecord } from '../transport/diagnostics.ts';
 
 export type VerdictStatus = 'pass' | 'warn' | 'fail';

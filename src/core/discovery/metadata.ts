@@ -1,13 +1,7 @@
 // Authorization server metadata (RFC 8414, OpenID Connect Discovery 1.0): the members this tool
 // knows, their types, and the validation of a document against the issuer that was asked for.
 
-export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
-/** The same shape as the CLI's checks (name, status, detail). */
-export interface Check {
-  name: string;
-  status: CheckStatus;
-  detail?: string;
-}
+import type { Check } from '../check.ts';
 
 /** A metadata document as received; the known members typed, the rest kept. */
 export interface Metadata {

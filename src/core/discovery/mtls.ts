@@ -2,7 +2,8 @@
 // which mTLS methods each endpoint accepts, whether tokens get bound, and which URL this tool calls
 // for each operation (§5: the mtls_endpoint_aliases entry with a certificate, else the plain one).
 
-import { type Check, type Metadata, MTLS_AUTH_METHODS } from './metadata.ts';
+import type { Check } from '../check.ts';
+import { type Metadata, MTLS_AUTH_METHODS } from './metadata.ts';
 
 export type Operation =
   | 'token'

@@ -3,18 +3,12 @@
 // would make a client certificate fail mutual TLS.
 
 import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { Check } from '../check.ts';
 import { MtlsOAuthError, usageError } from '../errors.ts';
 import { describeKey } from './keys.ts';
 import { looksLikeP12, readP12 } from './p12.ts';
 import { type CertificateInfo, describeCertificate, signatureVerifies } from './parse.ts';
 import { keyMatchesCertificate, loadPrivateKey, looksLikePem, parseCertificateDer, parsePem } from './pem.ts';
-
-export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
-export interface InspectCheck {
-  name: string;
-  status: CheckStatus;
-  detail?: string;
-}
 
 export interface ChainLink {
   /** Index of the certificate (0 = the first in the file). */
@@ -33,7 +27,7 @@ export interface InspectReport {
   chain: ChainLink[];
   key?: { source: string; type: string; matches: boolean };
   pkcs12?: { mac: string; encryption: string[]; friendlyName?: string; hasKey: boolean };
-  checks: InspectCheck[];
+  checks: Check[];
 }
 
 export interface InspectInput {
@@ -109,8 +103,8 @@ function fmtDate(iso: string): string {
 }
 
 /** What would make this certificate fail as a TLS client certificate. */
-export function clientCertificateChecks(info: CertificateInfo): InspectCheck[] {
-  const checks: InspectCheck[] = [];
+export function clientCertificateChecks(info: CertificateInfo): Check[] {
+  const checks: Check[] = [];
   const v = info.validity;
   if (v.status === 'expired') {
     checks.push({
