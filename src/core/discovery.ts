@@ -5,6 +5,7 @@
 // Discovery and JWKS requests never present the client certificate (withClientCert: false): they
 // are public documents, and an alias-aware IdP may serve them from a host that does not ask for one.
 
+import type { JSONWebKeySet } from 'jose';
 import type { Check } from './check.ts';
 import {
   isLoopbackHost,
@@ -194,27 +195,50 @@ function summarizeJwk(k: unknown): JwkSummary {
   return s;
 }
 
+/**
+ * The one JWKS fetcher: the issuer's JWK Set over our own transport, without the client
+ * certificate (a public document). Throws JWKS_HTTP_STATUS for an HTTP error (JSON or not) and
+ * JWKS_INVALID for a document without a "keys" array; transport failures as they come.
+ */
+export async function fetchJwkSet(http: DiscoveryHttp, uri: string): Promise<JSONWebKeySet> {
+  const httpStatus = (status: number) =>
+    new MtlsOAuthError('network', 'JWKS_HTTP_STATUS', `JWKS: HTTP ${status} from ${uri}`, {
+      hint: "the IdP's keys are not there: check jwks_uri in the discovery document",
+      details: { status, url: uri },
+    });
+  let res: Awaited<ReturnType<DiscoveryHttp['request']>>;
+  try {
+    res = await http.request({ url: uri, method: 'GET', withClientCert: false, step: 'JWKS' });
+  } catch (e) {
+    const status = isMtlsOAuthError(e) ? e.details?.status : undefined;
+    if (isMtlsOAuthError(e) && e.code === 'NOT_JSON' && typeof status === 'number' && status !== 200) {
+      throw httpStatus(status);
+    }
+    throw e;
+  }
+  if (res.status !== 200) throw httpStatus(res.status);
+  const body = res.json as { keys?: unknown } | undefined;
+  if (!body || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(body.keys)) {
+    throw new MtlsOAuthError(
+      'check',
+      'JWKS_INVALID',
+      `JWKS: ${uri} does not hold a JWK Set (no "keys" array)`,
+      {
+        hint: 'jwks_uri must point at a JSON Web Key Set (RFC 7517 §5)',
+        details: { url: uri },
+      },
+    );
+  }
+  return body as JSONWebKeySet;
+}
+
 /** Fetches a JWKS and lists its keys; failures are reported in `error`, not thrown. */
 export async function fetchJwks(http: DiscoveryHttp, uri: string): Promise<JwksSummary> {
   try {
-    const res = await http.request({ url: uri, method: 'GET', withClientCert: false, step: 'JWKS' });
-    if (res.status !== 200)
-      return {
-        uri,
-        keys: [],
-        error: { code: 'JWKS_HTTP_STATUS', message: `HTTP ${res.status} from ${uri}` },
-      };
-    const keys = (res.json as { keys?: unknown } | undefined)?.keys;
-    if (!Array.isArray(keys)) {
-      return { uri, keys: [], error: { code: 'JWKS_INVALID', message: `${uri} holds no "keys" array` } };
-    }
-    return { uri, keys: keys.map(summarizeJwk) };
+    const set = await fetchJwkSet(http, uri);
+    return { uri, keys: set.keys.map(summarizeJwk) };
   } catch (e) {
     if (!isMtlsOAuthError(e)) throw e;
-    const status = e.details?.status;
-    if (e.code === 'NOT_JSON' && typeof status === 'number' && status !== 200) {
-      return { uri, keys: [], error: { code: 'JWKS_HTTP_STATUS', message: `HTTP ${status} from ${uri}` } };
-    }
     return { uri, keys: [], error: { code: e.code, message: e.message.replace(/^JWKS: /, '') } };
   }
 }

@@ -19,7 +19,6 @@
 // refused code exchange) is thrown as an MtlsOAuthError; an ID token that fails validation is not
 // thrown but reported (the `id_token` check fails, `failure` says why, and nothing is cached).
 
-import type { JSONWebKeySet } from 'jose';
 import {
   assertExtraParamsAllowed,
   buildAuthorizationUrl,
@@ -31,6 +30,7 @@ import {
 import { type CallbackPage, loginFailedPage, successPage } from './callback-page.ts';
 import type { Check } from './check.ts';
 import type { Metadata } from './discovery/metadata.ts';
+import { fetchJwkSet } from './discovery.ts';
 import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
 import { type IdTokenClaims, type IdTokenValidation, validateIdToken } from './id-token.ts';
 import {
@@ -454,7 +454,7 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
           nonce,
           accessToken: token.access_token,
           code: callback.code,
-          fetchJwks: () => fetchJwkSet(session, jwksUri),
+          fetchJwks: () => fetchJwkSet(session.http, jwksUri),
         });
         idToken = {
           valid: true,
@@ -561,33 +561,4 @@ function failedStepPage(step: LoginStep, e: unknown): CallbackPage {
   if (!isMtlsOAuthError(e)) return loginFailedPage(step, 'INTERNAL');
   const response = e.details?.response as { error?: unknown } | undefined;
   return loginFailedPage(step, e.code, typeof response?.error === 'string' ? response.error : undefined);
-}
-
-/** The issuer's JWK Set over the session's transport (public: no client certificate). */
-export async function fetchJwkSet(session: Pick<Session, 'http'>, jwksUri: string): Promise<JSONWebKeySet> {
-  const res = await session.http.request({
-    url: jwksUri,
-    method: 'GET',
-    withClientCert: false,
-    step: 'JWKS',
-  });
-  if (res.status !== 200) {
-    throw new MtlsOAuthError('network', 'JWKS_HTTP_STATUS', `JWKS: HTTP ${res.status} from ${jwksUri}`, {
-      hint: "the ID token cannot be checked without the issuer's keys; check jwks_uri in the discovery document",
-      details: { status: res.status, url: jwksUri },
-    });
-  }
-  const body = res.json as { keys?: unknown } | undefined;
-  if (!body || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(body.keys)) {
-    throw new MtlsOAuthError(
-      'check',
-      'JWKS_INVALID',
-      `JWKS: ${jwksUri} does not hold a JWK Set (no "keys" array)`,
-      {
-        hint: 'jwks_uri must point at a JSON Web Key Set (RFC 7517 §5)',
-        details: { url: jwksUri },
-      },
-    );
-  }
-  return body as JSONWebKeySet;
 }
