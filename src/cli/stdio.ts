@@ -7,6 +7,7 @@
 
 import { fstatSync, writeSync } from 'node:fs';
 import type { OutputConfiguration } from 'commander';
+import { EXIT } from './exit-codes.ts';
 
 const gone = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'EPIPE';
 
@@ -17,7 +18,7 @@ export function guardStdio(): void {
   guarded = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (e: NodeJS.ErrnoException) => {
-      if (gone(e)) process.exit(process.exitCode ?? 0);
+      if (gone(e)) process.exit(process.exitCode ?? EXIT.ok);
       throw e;
     });
   }
@@ -31,7 +32,7 @@ export function writeFd(fd: 1 | 2, text: string): void {
     try {
       done += writeSync(fd, bytes, done);
     } catch (e) {
-      if (gone(e)) process.exit(process.exitCode ?? 0);
+      if (gone(e)) process.exit(process.exitCode ?? EXIT.ok);
       if ((e as NodeJS.ErrnoException).code !== 'EAGAIN') throw e;
       // A non-blocking pipe that is full: the stream queues the rest.
       guardStdio();

@@ -172,3 +172,35 @@ describe('docs/errors.md', () => {
     assert.deepEqual(unknown, [], 'README names codes that do not exist');
   });
 });
+
+describe('exit codes', () => {
+  it('are set only through src/cli/exit-codes.ts (EXIT, exitCodeForKind), never as numbers', () => {
+    const literal =
+      /process\.exit\(\s*\d|exitCode\s*(=|:|\?\?)\s*\d|exitCode \?\? \d|exitCode\s*[:=][^;]*\?\s*\d+\s*:\s*\d/;
+    const found = sourceFiles(join(ROOT, 'src'))
+      .filter((f) => !f.endsWith(join('cli', 'exit-codes.ts')))
+      .flatMap((f) =>
+        readFileSync(f, 'utf8')
+          .split('\n')
+          .map((line, i) => ({ line, where: `${f.slice(ROOT.length + 1)}:${i + 1}` }))
+          .filter(({ line }) => literal.test(line) && !line.trim().startsWith('//')),
+      )
+      .map(({ line, where }) => `${where}: ${line.trim()}`);
+    assert.deepEqual(found, []);
+  });
+
+  it('each kind has its documented exit code', () => {
+    assert.deepEqual(
+      KINDS.map((k) => [k, exitCodeForKind(k)]),
+      [
+        ['usage', 2],
+        ['network', 3],
+        ['oauth', 4],
+        ['timeout', 5],
+        ['check', 1],
+        ['interrupted', 130],
+        ['internal', 1],
+      ],
+    );
+  });
+});

@@ -5,6 +5,7 @@
 import type { Command } from 'commander';
 import type { DiscoveryReport, EndpointRow, JwkSummary, MtlsAnalysis } from '../../core/discovery.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
+import { EXIT } from '../exit-codes.ts';
 import { type Context, execute, type Outcome, printChecks } from '../run.ts';
 import { type Colors, table } from '../ui.ts';
 
@@ -212,7 +213,7 @@ async function run(issuerArg: string | undefined, cmd: Command, ctx: Context): P
   };
   if (!report.valid) {
     const err = invalidDocumentError(report, true);
-    outcome.exitCode = 1;
+    outcome.exitCode = EXIT.checkFailed;
     outcome.error = { code: err.code, message: err.message, hint: err.hint };
   }
   return outcome;

@@ -8,6 +8,7 @@ import type { ResolvedSettings, SettingName } from '../../core/config.ts';
 import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
+import { EXIT } from '../exit-codes.ts';
 import { importEsm } from '../import-esm.ts';
 import {
   claimText,
@@ -219,7 +220,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   let interrupts = 0;
   const onSigint = () => {
     interrupts++;
-    if (interrupts > 1) process.exit(130);
+    if (interrupts > 1) process.exit(EXIT.interrupted);
     controller.abort();
   };
   process.on('SIGINT', onSigint);

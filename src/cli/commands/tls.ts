@@ -4,6 +4,7 @@
 import { type Command, Option } from 'commander';
 import type { Verdict } from '../../core/diagnosis/verdict.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
+import { exitCodeForKind } from '../exit-codes.ts';
 import { type Context, execute, type Outcome, printChecks } from '../run.ts';
 import type { Ui } from '../ui.ts';
 
@@ -119,7 +120,7 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
       tls: client.connections,
       ...(worst
         ? {
-            exitCode: worst.error!.kind === 'timeout' ? 5 : 3,
+            exitCode: exitCodeForKind(worst.error!.kind),
             error: {
               code: worst.error!.code,
               message: `${failed.length} of ${probes.length} origins failed; first: ${worst.error!.message}`,
