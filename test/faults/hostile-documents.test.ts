@@ -17,6 +17,7 @@ import { readConfigFile, resolveSettings, SETTINGS } from '../../src/core/config
 import { analyzeMtls, discover, parseIssuerInput, validateMetadata } from '../../src/core/discovery.ts';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import { validateIdToken } from '../../src/core/id-token.ts';
+import { dnFromDer } from '../../src/core/pki/der.ts';
 import { formatDn, parseDn } from '../../src/core/pki/dn.ts';
 import { inspectCertificates } from '../../src/core/pki/inspect.ts';
 import { buildP12 } from '../../src/core/pki/p12.ts';
@@ -33,7 +34,6 @@ import {
 } from '../../src/core/token-endpoint.ts';
 import { analyzeServerFlight } from '../../src/core/transport/certificate-request.ts';
 import type { HttpResult } from '../../src/core/transport/http-client.ts';
-import { dnFromDer } from '../../src/core/transport/x509-names.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { anyDocument, anyJson, introspection, jwtLike, maybe, tokenResponse } from './arbitraries.ts';
 

@@ -4,18 +4,15 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import forge from 'node-forge';
-import { dnFromAsn1, formatDn, parseDn } from '../../src/core/pki/dn.ts';
+import { certificateNames } from '../../src/core/pki/der.ts';
+import { formatDn, parseDn } from '../../src/core/pki/dn.ts';
 import { makeCa } from '../helpers/pki.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-dn-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 function subjectOf(pem: string): string {
-  const cert = forge.asn1.fromDer(forge.util.decode64(pem.replace(/-----[^-]+-----|\s/g, '')));
-  const tbs = (cert.value as forge.asn1.Asn1[])[0].value as forge.asn1.Asn1[];
-  const { dn, raw } = dnFromAsn1(tbs[5]);
-  return formatDn(dn, raw);
+  return certificateNames(Buffer.from(pem.replace(/-----[^-]+-----|\s/g, ''), 'base64')).subject;
 }
 
 describe('RFC 4514 distinguished names', () => {

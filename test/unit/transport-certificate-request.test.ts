@@ -8,6 +8,7 @@ import { connect as netConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { createServer, type SecureVersion, type Server, connect as tlsConnect } from 'node:tls';
 import forge from 'node-forge';
+import { dnFromDer } from '../../src/core/pki/der.ts';
 import { dnToAsn1, parseDn } from '../../src/core/pki/dn.ts';
 import {
   analyzeServerFlight,
@@ -18,7 +19,6 @@ import {
   splitRecords,
 } from '../../src/core/transport/certificate-request.ts';
 import { TapSocket } from '../../src/core/transport/connector.ts';
-import { dnFromDer } from '../../src/core/transport/x509-names.ts';
 import { makeCa, makeTestPki } from '../helpers/pki.ts';
 
 const hex = (s: string) => Buffer.from(s.replace(/\s+/g, ''), 'hex');

@@ -159,25 +159,3 @@ export function dnToAsn1(dn: Dn): ForgeAsn1 {
     ),
   );
 }
-
-/** Reads an ASN.1 Name (as parsed by forge) into a Dn, keeping each value's DER as hex for OID=#hex. */
-export function dnFromAsn1(name: ForgeAsn1): { dn: Dn; raw: Map<DnAttribute, string> } {
-  const raw = new Map<DnAttribute, string>();
-  const dn: Dn = (name.value as ForgeAsn1[]).map((set) =>
-    (set.value as ForgeAsn1[]).map((seq) => {
-      const [oidNode, valNode] = seq.value as ForgeAsn1[];
-      const oid = asn1.derToOid(forge.util.createBuffer(oidNode.value as string));
-      const bytes = valNode.value as string;
-      let value: string;
-      if (valNode.type === asn1.Type.BMPSTRING) {
-        value = bytes; // forge has already decoded the UTF-16 code units
-      } else {
-        value = Buffer.from(bytes, 'binary').toString(valNode.type === asn1.Type.UTF8 ? 'utf8' : 'latin1');
-      }
-      const attr = { oid, value };
-      raw.set(attr, Buffer.from(asn1.toDer(valNode).getBytes(), 'binary').toString('hex'));
-      return attr;
-    }),
-  );
-  return { dn, raw };
-}

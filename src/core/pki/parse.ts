@@ -4,8 +4,23 @@
 import { type KeyObject, X509Certificate } from 'node:crypto';
 import { isIP } from 'node:net';
 import { MtlsOAuthError, usageError } from '../errors.ts';
-import { type Asn1, asn1, bytesOf, children, fromDer, intOf, isType, oidOf, Type, timeOf } from './asn1.ts';
-import { dnFromAsn1, formatDn } from './dn.ts';
+import {
+  boolOf,
+  bytesOf,
+  certificateParts,
+  children,
+  intOf,
+  isContext,
+  isContextClass,
+  nameOf,
+  oidFromBytes,
+  oidOf,
+  readDer,
+  TAG,
+  type Tlv,
+  tagNumber,
+  timeOf,
+} from './der.ts';
 import { describeKey } from './keys.ts';
 import { sha256Fingerprint, x5tS256 } from './thumbprint.ts';
 
@@ -141,11 +156,10 @@ function ipOf(b: Buffer): string {
   return `#${b.toString('hex')}`;
 }
 
-function generalName(n: Asn1): string {
-  const C = asn1.Class.CONTEXT_SPECIFIC;
-  if (n.tagClass !== C) return `unknown:${n.type}`;
+function generalName(n: Tlv): string {
+  if (!isContextClass(n)) return `unknown:${tagNumber(n)}`;
   const raw = () => bytesOf(n);
-  switch (n.type) {
+  switch (tagNumber(n)) {
     case 0:
       return `other:${oidOf(children(n)[0]) ?? '?'}`;
     case 1:
@@ -154,18 +168,16 @@ function generalName(n: Asn1): string {
       return `dns:${raw().toString('latin1')}`;
     case 4: {
       const name = children(n)[0];
-      if (!name) return 'dirName:';
-      const { dn, raw: rv } = dnFromAsn1(name);
-      return `dirName:${formatDn(dn, rv)}`;
+      return name ? `dirName:${nameOf(name)}` : 'dirName:';
     }
     case 6:
       return `uri:${raw().toString('latin1')}`;
     case 7:
       return `ip:${ipOf(raw())}`;
     case 8:
-      return `rid:${asn1.derToOid(n.value as string)}`;
+      return `rid:${oidFromBytes(raw())}`;
     default:
-      return `unknown:${n.type}`;
+      return `unknown:${tagNumber(n)}`;
   }
 }
 
@@ -239,29 +251,17 @@ export function describeCertificate(
 function describe(input: X509Certificate | Buffer, opts: { now?: Date; source?: string }): CertificateInfo {
   const source = opts.source ?? 'the certificate';
   let x509: X509Certificate;
-  let root: Asn1;
+  let cert: ReturnType<typeof certificateParts>;
   try {
     x509 = input instanceof X509Certificate ? input : new X509Certificate(input);
-    root = fromDer(x509.raw);
+    cert = certificateParts(x509.raw);
   } catch {
     throw usageError('BAD_CERTIFICATE', `${source} is not a valid X.509 certificate`, {
       hint: 'the file may be corrupt, or hold something else (a key, a CSR, a PKCS#12 file)',
     });
   }
   const now = opts.now ?? new Date();
-  const [tbs, sigAlg] = children(root);
-  let fields = children(tbs);
-  let version = 1;
-  if (fields[0]?.tagClass === asn1.Class.CONTEXT_SPECIFIC && fields[0].type === 0) {
-    version = (intOf(children(fields[0])[0]) ?? 0) + 1;
-    fields = fields.slice(1);
-  }
-  const [, , issuerNode, validityNode, subjectNode, spkiNode, ...rest] = fields;
-  const name = (n: Asn1) => {
-    const { dn, raw } = dnFromAsn1(n);
-    return formatDn(dn, raw);
-  };
-  const [nbNode, naNode] = children(validityNode);
+  const [nbNode, naNode] = children(cert.validity);
   const notBefore = timeOf(nbNode) ?? new Date(x509.validFrom);
   const notAfter = timeOf(naNode) ?? new Date(x509.validTo);
   if (Number.isNaN(notBefore.getTime()) || Number.isNaN(notAfter.getTime())) {
@@ -271,12 +271,12 @@ function describe(input: X509Certificate | Buffer, opts: { now?: Date; source?: 
   }
   const status: ValidityStatus = now < notBefore ? 'not-yet-valid' : now > notAfter ? 'expired' : 'valid';
   const daysLeft = daysBetween(now, notAfter);
-  const sigOid = oidOf(children(sigAlg)[0]) ?? '?';
+  const sigOid = oidOf(children(cert.signatureAlgorithm)[0]) ?? '?';
 
   const info: CertificateInfo = {
-    version,
-    subject: name(subjectNode),
-    issuer: name(issuerNode),
+    version: cert.version,
+    subject: nameOf(cert.subject),
+    issuer: nameOf(cert.issuer),
     serial: x509.serialNumber.toUpperCase(),
     notBefore: notBefore.toISOString(),
     notAfter: notAfter.toISOString(),
@@ -289,7 +289,7 @@ function describe(input: X509Certificate | Buffer, opts: { now?: Date; source?: 
           return undefined;
         }
       })(),
-      oidOf(children(children(spkiNode)[0])[0]),
+      oidOf(children(children(cert.subjectPublicKeyInfo)[0])[0]),
     ),
     signatureAlgorithm: SIGNATURE_ALGORITHMS[sigOid] ?? sigOid,
     signatureAlgorithmOid: sigOid,
@@ -302,15 +302,14 @@ function describe(input: X509Certificate | Buffer, opts: { now?: Date; source?: 
     pem: x509.toString(),
   };
 
-  const extWrapper = rest.find((n) => n.tagClass === asn1.Class.CONTEXT_SPECIFIC && n.type === 3);
-  for (const ext of children(children(extWrapper)[0])) {
+  for (const ext of cert.extensions) {
     const parts = children(ext);
     const id = oidOf(parts[0]) ?? '?';
-    const critical = isType(parts[1], Type.BOOLEAN) && bytesOf(parts[1])[0] !== 0;
+    const critical = boolOf(parts[1]) === true;
     const valueNode = parts[parts.length - 1];
-    let value: Asn1 | undefined;
+    let value: Tlv;
     try {
-      value = fromDer(bytesOf(valueNode));
+      value = readDer(bytesOf(valueNode));
     } catch {
       info.otherExtensions.push(`${EXT_NAMES[id] ?? id} (unreadable)`);
       continue;
@@ -318,8 +317,8 @@ function describe(input: X509Certificate | Buffer, opts: { now?: Date; source?: 
     switch (id) {
       case EXT.basicConstraints: {
         const [a, b] = children(value);
-        const ca = isType(a, Type.BOOLEAN) && bytesOf(a)[0] !== 0;
-        const pathLen = intOf(isType(a, Type.INTEGER) ? a : b);
+        const ca = boolOf(a) === true;
+        const pathLen = intOf(a?.tag === TAG.INTEGER ? a : b);
         info.basicConstraints = { critical, ca, ...(pathLen !== undefined ? { pathLen } : {}) };
         break;
       }
@@ -342,7 +341,7 @@ function describe(input: X509Certificate | Buffer, opts: { now?: Date; source?: 
         info.subjectKeyId = colonHex(bytesOf(value));
         break;
       case EXT.authorityKeyIdentifier: {
-        const keyId = children(value).find((n) => n.tagClass === asn1.Class.CONTEXT_SPECIFIC && n.type === 0);
+        const keyId = children(value).find((n) => isContext(n, 0));
         if (keyId) info.authorityKeyId = colonHex(bytesOf(keyId));
         break;
       }
@@ -365,9 +364,7 @@ export function signatureVerifies(cert: X509Certificate, issuer: X509Certificate
 
 /** The raw DER of the certificate's subject Name (to copy, byte for byte, as an issuer). */
 export function subjectNameDer(cert: X509Certificate): Buffer {
-  const fields = children(children(fromDer(cert.raw))[0]);
-  const offset = fields[0]?.tagClass === asn1.Class.CONTEXT_SPECIFIC && fields[0].type === 0 ? 1 : 0;
-  return Buffer.from(asn1.toDer(fields[offset + 4]).getBytes(), 'binary');
+  return Buffer.from(certificateParts(cert.raw).subject.der);
 }
 
 /** The subject key identifier bytes, when the certificate has the extension. */

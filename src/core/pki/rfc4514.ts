@@ -1,5 +1,5 @@
 // RFC 4514 string form of a distinguished name, without node-forge: shared by pki/dn.ts and the
-// transport's DER reader (transport/x509-names.ts), which must not load forge on every connection.
+// one DER reader (pki/der.ts), which must not load forge on every connection.
 
 export interface DnAttribute {
   oid: string;

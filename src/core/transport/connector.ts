@@ -16,6 +16,7 @@ import {
   connect as tlsConnect,
 } from 'node:tls';
 import { now } from '../clock.ts';
+import { dnFromDer } from '../pki/der.ts';
 import { openTunnel, type ProxyRoute, type ProxyTarget } from '../proxy.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
 import {
@@ -25,7 +26,6 @@ import {
   VERIFY_MESSAGES,
 } from './diagnostics.ts';
 import { type ClientIdentity, takeCheckedContext } from './identity.ts';
-import { dnFromDer } from './x509-names.ts';
 
 /** The most server bytes kept per connection for the analysis (handshake + a little after it). */
 const TAP_LIMIT = 256 * 1024;

@@ -2,9 +2,9 @@
 // verbose log. What a failure means is diagnosis/classify.ts's job; the verdict, diagnosis/verdict.ts's.
 
 import { X509Certificate } from 'node:crypto';
+import { certificateNames } from '../pki/der.ts';
 import { sha256Fingerprint, x5tS256 } from '../pki/thumbprint.ts';
 import type { ClientIdentity } from './identity.ts';
-import { certificateNames } from './x509-names.ts';
 
 export interface CertSummary {
   /** RFC 4514 */

@@ -7,10 +7,10 @@ import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Settings } from '../config.ts';
 import { errnoCode, usageError } from '../errors.ts';
 import { readInputFile } from '../files.ts';
+import { certificateNames } from '../pki/der.ts';
 import { privateKeyPem } from '../pki/keys.ts';
 import { keyMatchesCertificate, loadPrivateKey, looksLikePem, readCertificates } from '../pki/pem.ts';
 import { x5tS256 } from '../pki/thumbprint.ts';
-import { certificateNames } from './x509-names.ts';
 
 export interface ClientIdentity {
   /** what undici/tls gets */

@@ -1,18 +1,25 @@
-// The transport's forge-free DER name reader prints exactly what src/core/pki/dn.ts prints.
+// The one DER reader (src/core/pki/der.ts, no forge) prints names exactly as forge's reading does.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import forge from 'node-forge';
-import { type Dn, dnFromAsn1, dnToAsn1, formatDn } from '../../src/core/pki/dn.ts';
-import { certificateNames, dnFromDer } from '../../src/core/transport/x509-names.ts';
+import {
+  certificateNames,
+  certificateParts,
+  children,
+  dnFromDer,
+  nameOf,
+  oidOf,
+  readDer,
+  timeOf,
+} from '../../src/core/pki/der.ts';
+import { type Dn, dnToAsn1 } from '../../src/core/pki/dn.ts';
+import { dnViaForge } from '../helpers/forge-dn.ts';
 import { makeCa } from '../helpers/pki.ts';
 
 const toDer = (dn: Dn) => Buffer.from(forge.asn1.toDer(dnToAsn1(dn)).getBytes(), 'binary');
-const viaForge = (der: Buffer) => {
-  const { dn, raw } = dnFromAsn1(forge.asn1.fromDer(forge.util.createBuffer(der.toString('binary'))));
-  return formatDn(dn, raw);
-};
+const viaForge = dnViaForge;
 
 const OIDS = [
   '2.5.4.3', // CN
@@ -76,5 +83,36 @@ describe('dnFromDer (no forge) against dn.ts (forge)', () => {
     ]) {
       assert.equal(dnFromDer(bad), `#${bad.toString('hex')}`);
     }
+  });
+});
+
+describe('certificateParts and the field readers', () => {
+  const tlv = (tag: number, text: string) =>
+    readDer(Buffer.concat([Buffer.from([tag, text.length]), Buffer.from(text)]));
+
+  it('a certificate: version, names, validity and extensions, as Node reads them', async () => {
+    const ca = await makeCa('CN=Parts CA');
+    const leaf = await ca.issue({ subject: 'CN=parts' });
+    const c = certificateParts(leaf.x509.raw);
+    assert.equal(c.version, 3);
+    assert.equal(nameOf(c.subject), 'CN=parts');
+    assert.equal(nameOf(c.issuer), 'CN=Parts CA');
+    const [notBefore, notAfter] = children(c.validity).map(timeOf);
+    assert.equal(notBefore?.getTime(), new Date(leaf.x509.validFrom).getTime());
+    assert.equal(notAfter?.getTime(), new Date(leaf.x509.validTo).getTime());
+    assert.ok(c.extensions.map((e) => oidOf(children(e)[0])).includes('2.5.29.19'), 'basicConstraints');
+  });
+
+  it('times: UTCTime before and after 2050, GeneralizedTime, anything else undefined', () => {
+    assert.equal(timeOf(tlv(0x17, '491231235959Z'))?.toISOString(), '2049-12-31T23:59:59.000Z');
+    assert.equal(timeOf(tlv(0x17, '500101000000Z'))?.toISOString(), '1950-01-01T00:00:00.000Z');
+    assert.equal(timeOf(tlv(0x18, '20500101000000Z'))?.toISOString(), '2050-01-01T00:00:00.000Z');
+    assert.equal(timeOf(tlv(0x17, '500101000000+0100')), undefined);
+    assert.equal(timeOf(tlv(0x04, '500101000000Z')), undefined);
+  });
+
+  it('a malformed certificate throws', () => {
+    assert.throws(() => certificateParts(Buffer.from([0x30, 0x03, 0x02, 0x01, 0x00])));
+    assert.throws(() => certificateParts(Buffer.from([0x30, 0x00, 0x00])), /trailing/);
   });
 });
