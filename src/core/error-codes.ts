@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   GRANT_OPTION: usage('an option that belongs to another grant'),
   UNKNOWN_GRANT: usage('a grant type the command does not know or cannot use'),
   MISSING_GRANT_INPUT: usage('the grant lacks an input it needs (code, refresh token, username, ...)'),
+  BAD_TOKEN_TYPE: usage('a token type that is neither a registered name nor a URI (RFC 8693 §3)'),
   UNKNOWN_AUTH_METHOD: usage('an unknown client authentication method (--auth)'),
   UNKNOWN_KEY_TYPE: usage('an unknown key type (--key-type)'),
   MISSING_URL: usage('no URL to probe'),

@@ -20,6 +20,7 @@ import {
   secretValues,
   stripBom,
 } from './redact.ts';
+import { ACCESS_TOKEN_TYPE, tokenTypeName } from './token-types.ts';
 import type { HttpClient, HttpResult } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
@@ -224,13 +225,59 @@ export function validateTokenResponse(
   return { token: t as TokenResponse, checks };
 }
 
-export type GrantType = 'client_credentials' | 'refresh_token' | 'authorization_code' | 'password';
+/**
+ * Token exchange (RFC 8693 §2.2.1): the response must say what it issued (issued_token_type), and
+ * it should be what was asked for.
+ */
+export function exchangeCheck(token: TokenResponse, requested: string | undefined): Check {
+  const issued = token.issued_token_type;
+  if (typeof issued !== 'string' || issued === '') {
+    return {
+      name: 'issued_token_type',
+      status: 'fail',
+      detail: 'the token exchange response has no issued_token_type (RFC 8693 §2.2.1 requires it)',
+    };
+  }
+  if (requested && issued !== requested) {
+    return {
+      name: 'issued_token_type',
+      status: 'warn',
+      detail: `${tokenTypeName(issued)} issued, ${tokenTypeName(requested)} requested`,
+    };
+  }
+  return { name: 'issued_token_type', status: 'pass', detail: tokenTypeName(issued) };
+}
+
+export type GrantType =
+  | 'client_credentials'
+  | 'refresh_token'
+  | 'authorization_code'
+  | 'password'
+  | 'token-exchange'
+  | 'jwt-bearer';
 export const GRANT_TYPES: GrantType[] = [
   'client_credentials',
   'refresh_token',
   'authorization_code',
   'password',
+  'token-exchange',
+  'jwt-bearer',
 ];
+
+/** The grant_type value on the wire: extension grants are URNs (RFC 8693 §2.1, RFC 7523 §2.1). */
+export const GRANT_TYPE_URI: Record<GrantType, string> = {
+  client_credentials: 'client_credentials',
+  refresh_token: 'refresh_token',
+  authorization_code: 'authorization_code',
+  password: 'password',
+  'token-exchange': 'urn:ietf:params:oauth:grant-type:token-exchange',
+  'jwt-bearer': 'urn:ietf:params:oauth:grant-type:jwt-bearer',
+};
+
+/** A --grant value: a name of GRANT_TYPES, or the URN of one. */
+export function grantNamed(value: string): GrantType | undefined {
+  return GRANT_TYPES.find((g) => g === value || GRANT_TYPE_URI[g] === value);
+}
 
 export interface GrantInput {
   grant: GrantType;
@@ -245,6 +292,14 @@ export interface GrantInput {
   redirectUri?: string;
   username?: string;
   password?: string;
+  /** token-exchange (RFC 8693 §2.1): the token to exchange and its type URI */
+  subjectToken?: string;
+  subjectTokenType?: string;
+  actorToken?: string;
+  actorTokenType?: string;
+  requestedTokenType?: string;
+  /** jwt-bearer (RFC 7523 §2.1): the signed assertion */
+  assertion?: string;
   /** extra parameters (-p key=value); they override the ones above */
   extra?: Record<string, string>;
 }
@@ -255,7 +310,7 @@ export function grantParams(g: GrantInput): Record<string, string | undefined> {
     if (!value) throw usageError('MISSING_GRANT_INPUT', `--grant ${g.grant} needs ${what}`, { hint });
     return value;
   };
-  const p: Record<string, string | undefined> = { grant_type: g.grant };
+  const p: Record<string, string | undefined> = { grant_type: GRANT_TYPE_URI[g.grant] };
   switch (g.grant) {
     case 'client_credentials':
       break;
@@ -285,6 +340,33 @@ export function grantParams(g: GrantInput): Record<string, string | undefined> {
         g.password,
         'a password',
         'set MTLS_OAUTH_PASSWORD, or run on a terminal to be asked',
+      );
+      break;
+    case 'token-exchange':
+      p.subject_token = need(
+        g.subjectToken,
+        'a subject token (--subject-token)',
+        'pass --subject-token - and pipe it in, or --subject-token cache for the cached access token',
+      );
+      p.subject_token_type = g.subjectTokenType ?? ACCESS_TOKEN_TYPE;
+      // RFC 8693 §2.1: actor_token_type is REQUIRED when actor_token is present, and only then.
+      if (g.actorToken) {
+        p.actor_token = g.actorToken;
+        p.actor_token_type = need(
+          g.actorTokenType,
+          'the actor token type (--actor-token-type) with --actor-token',
+          'e.g. --actor-token-type access_token (RFC 8693 §3)',
+        );
+      } else if (g.actorTokenType) {
+        throw usageError('GRANT_OPTION', '--actor-token-type belongs with --actor-token');
+      }
+      p.requested_token_type = g.requestedTokenType;
+      break;
+    case 'jwt-bearer':
+      p.assertion = need(
+        g.assertion,
+        'a signed JWT assertion (--assertion)',
+        'pass --assertion - and pipe the JWT in (RFC 7523 §2.1)',
       );
       break;
     default:

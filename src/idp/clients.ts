@@ -20,7 +20,13 @@ export function tlsClientAuthClient(clientId: string, cert: X509Certificate): Cl
     tls_client_auth_subject_dn: rfc4514Subject(cert),
     tls_client_certificate_bound_access_tokens: true,
     // The password grant (which Kong supports) does not exist in oidc-provider.
-    grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
+    grant_types: [
+      'client_credentials',
+      'authorization_code',
+      'refresh_token',
+      'urn:ietf:params:oauth:grant-type:token-exchange', // src/idp/grants.ts
+      'urn:ietf:params:oauth:grant-type:jwt-bearer',
+    ],
     response_types: ['code'],
     redirect_uris: [LOOPBACK_REDIRECT_URI],
     scope: 'openid offline_access api:read',

@@ -26,6 +26,7 @@ import { promisify } from 'node:util';
 import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import { importEsm } from '../cli/import-esm.ts';
+import { type AssertionIssuer, registerExtensionGrants } from './grants.ts';
 import { memoryAdapterFactory } from './memory-adapter.ts';
 import { certificateMatches } from './referee.ts';
 
@@ -64,6 +65,8 @@ export interface EmbeddedIdpOptions {
   middleware?: IdpMiddleware[];
   /** Called with every request as it arrives. */
   onRequest?: (request: IdpRequest) => void;
+  /** Issuers whose JWT bearer assertions (RFC 7523) the IdP accepts, with their keys. */
+  assertionIssuers?: AssertionIssuer[];
 }
 
 export interface IdpRequest {
@@ -350,6 +353,10 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
     };
 
     const provider = new Provider(issuer, configuration);
+    await registerExtensionGrants(provider, {
+      assertionIssuers: opts.assertionIssuers,
+      tokenEndpoint: `${issuer}${ROUTES.token}`,
+    });
     for (const mw of opts.middleware ?? []) provider.use(mw);
     provider.on('server_error', (_ctx: unknown, err: unknown) => serverErrors.push(err));
     for (const event of [

@@ -166,6 +166,8 @@ export interface IdpOptions {
   clientCas?: string[];
   /** Changes to the `kong` client's registration, e.g. `{ tls_client_auth_subject_dn: 'CN=kong' }`. */
   kong?: Partial<ClientMetadata>;
+  /** Issuers whose JWT bearer assertions the IdP accepts (src/idp/grants.ts). */
+  assertionIssuers?: EmbeddedIdpOptions['assertionIssuers'];
 }
 
 export interface TestIdp extends Omit<EmbeddedIdp, 'clients'> {
@@ -218,6 +220,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     ttl: opts.ttl,
     verbose: opts.verbose,
     middleware: opts.middleware,
+    assertionIssuers: opts.assertionIssuers,
   });
   const idp: TestIdp = {
     ...embedded,

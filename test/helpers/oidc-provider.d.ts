@@ -3,6 +3,8 @@ declare module 'oidc-provider' {
   import type { IncomingMessage, ServerResponse } from 'node:http';
 
   export type Configuration = Record<string, any>;
+  /** The OAuth error classes (InvalidGrant, InvalidRequest, ...), thrown from grant handlers. */
+  export const errors: Record<string, new (description?: string) => Error>;
 
   export default class Provider {
     constructor(issuer: string, configuration?: Configuration);

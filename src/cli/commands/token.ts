@@ -23,6 +23,12 @@ interface TokenOptions {
   username?: string;
   refreshToken?: string;
   print?: string;
+  subjectToken?: string;
+  subjectTokenType?: string;
+  actorToken?: string;
+  actorTokenType?: string;
+  requestedTokenType?: string;
+  assertion?: string;
   cache: boolean;
   introspect: boolean;
 }
@@ -41,7 +47,7 @@ async function askPassword(username: string | undefined): Promise<string> {
 
 async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   const [
-    { GRANT_TYPES, grantParams, tokenRequest, checkTokenBinding },
+    { GRANT_TYPES, grantNamed, grantParams, tokenRequest, checkTokenBinding, exchangeCheck },
     {
       openCache,
       openSessionFor,
@@ -53,10 +59,15 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       describeEndpoint,
       checkCachedTarget,
     },
-  ] = await Promise.all([import('../../core/token-endpoint.ts'), import('../token-input.ts')]);
+    { checkExtensionFlags, extensionGrantInput },
+  ] = await Promise.all([
+    import('../../core/token-endpoint.ts'),
+    import('../token-input.ts'),
+    import('../grant-input.ts'),
+  ]);
 
-  const grant = opts.grant as (typeof GRANT_TYPES)[number];
-  if (!GRANT_TYPES.includes(grant)) {
+  const grant = grantNamed(opts.grant);
+  if (!grant) {
     throw usageError('UNKNOWN_GRANT', `unknown grant "${opts.grant}"`, {
       hint: `use one of: ${GRANT_TYPES.join(', ')}`,
     });
@@ -75,10 +86,14 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   if (grant !== 'refresh_token' && opts.refreshToken) {
     throw usageError('GRANT_OPTION', '--refresh-token belongs to --grant refresh_token');
   }
+  checkExtensionFlags(grant, opts);
   stdinFlag({
     '--refresh-token': opts.refreshToken,
     '--code': opts.code,
     '--code-verifier': opts.codeVerifier,
+    '--subject-token': opts.subjectToken,
+    '--actor-token': opts.actorToken,
+    '--assertion': opts.assertion,
   });
   if (grant === 'password') {
     ui.warn(
@@ -141,6 +156,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       redirectUri: opts.redirectUri,
       username: opts.username,
       password,
+      ...(await extensionGrantInput(ui, opts, { entry: previous, session, cacheOff: !cache })),
       extra,
     });
 
@@ -171,6 +187,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     }
     const obtainedAt = Math.floor(Date.now() / 1000);
     const checks: Check[] = [binding, ...result.checks];
+    if (grant === 'token-exchange') checks.push(exchangeCheck(result.token, params.requested_token_type));
 
     let cachedIn: string | undefined;
     if (cache && key) {
@@ -222,7 +239,7 @@ export function registerToken(program: Command): void {
     )
     .option(
       '--grant <TYPE>',
-      'client_credentials | refresh_token | authorization_code | password',
+      'client_credentials | refresh_token | authorization_code | password | token-exchange | jwt-bearer',
       'client_credentials',
     )
     .option('--resource <URI>', 'resource indicator (RFC 8707)')
@@ -239,6 +256,18 @@ export function registerToken(program: Command): void {
       'password: the user (the password comes from MTLS_OAUTH_PASSWORD or a prompt)',
     )
     .option('--refresh-token <TOKEN|->', 'refresh_token: "-" reads it from stdin (default: the cached one)')
+    .option(
+      '--subject-token <TOKEN|-|cache>',
+      'token-exchange: the token to exchange; "-" reads it from stdin, "cache" takes the cached access token',
+    )
+    .option(
+      '--subject-token-type <TYPE>',
+      'token-exchange: access_token (default), refresh_token, id_token, jwt, saml2 or a URN',
+    )
+    .option('--actor-token <TOKEN|-|cache>', "token-exchange: the acting party's token (delegation)")
+    .option('--actor-token-type <TYPE>', 'token-exchange: the type of --actor-token (required with it)')
+    .option('--requested-token-type <TYPE>', 'token-exchange: the type of token wanted back')
+    .option('--assertion <JWT|->', 'jwt-bearer: the signed JWT assertion; "-" reads it from stdin')
     .option(
       '--print <WHAT>',
       'for the shell: print only "access-token" (the bare token) or "header" (an Authorization: line), in full',
@@ -259,10 +288,13 @@ fails (exit 1) when it is another's, and warns when the IdP says it binds tokens
 Tokens are cached (mode 0600) in $MTLS_OAUTH_CACHE_DIR, else $XDG_CONFIG_HOME/mtls-oauth or
 ~/.config/mtls-oauth, per --issuer (or --token-endpoint) and --client-id, for introspect, revoke
 and --grant refresh_token. The password grant is deprecated (RFC 9700 §2.4) and warns.
+--grant token-exchange (RFC 8693) trades --subject-token for a new token (check "issued_token_type"
+says what came back); --grant jwt-bearer (RFC 7523) trades a signed --assertion for one. Either way
+the client authenticates with its certificate and the new token's binding is checked.
 Secrets come from the environment: MTLS_OAUTH_CLIENT_SECRET (client_secret_basic / _post),
 MTLS_OAUTH_PASSWORD (password grant), MTLS_OAUTH_KEY_PASSPHRASE, MTLS_OAUTH_P12_PASSWORD.
---refresh-token, --code and --code-verifier take "-" to read the value from stdin (one of them per
-run); a value given as an argument works but warns, as the process list shows it to every user.
+--refresh-token, --code, --code-verifier, --subject-token, --actor-token and --assertion take "-"
+to read the value from stdin (one of them per run); a value given as an argument works but warns, as the process list shows it to every user.
 
 Tokens are shown as a fingerprint, sha256:3f2a9c1b…(812 chars) (the start of the SHA-256 of the
 token, as \`printf %s "$TOKEN" | sha256sum\` prints it), also in --json, unless --show-secrets.
@@ -282,6 +314,11 @@ Examples:
       --cert certs/client.crt --key certs/client.key
   $ MTLS_OAUTH_PASSWORD=... mtls-oauth token --grant password --username alice \\
       --token-endpoint https://kong.example.com/oauth2/token --client-id kong --p12 certs/client.p12
+  $ mtls-oauth token --grant token-exchange --subject-token cache --audience https://orders.example.com \\
+      --profile staging
+  $ printf %s "$USER_TOKEN" | mtls-oauth token --grant token-exchange --subject-token - \\
+      --requested-token-type access_token --profile staging
+  $ printf %s "$JWT" | mtls-oauth token --grant jwt-bearer --assertion - --profile staging
   $ mtls-oauth token --json --show-secrets --issuer https://idp.example.com --client-id kong \\
       --p12 certs/client.p12 | jq -r .result.refresh_token
 `,
