@@ -120,6 +120,10 @@ export const ERROR_CODES = {
   CALLBACK_STATE_MISSING: usage('a callback listener without the state to expect'),
   CALLBACK_LISTEN_FAILED: network('the callback listener could not start'),
   CALLBACK_TIMEOUT: { kind: 'timeout', meaning: 'no authorization response arrived in time' },
+  DEVICE_CODE_EXPIRED: {
+    kind: 'timeout',
+    meaning: 'the device login was not approved before its user code expired (RFC 8628)',
+  },
   CALLBACK_CLOSED: { kind: 'interrupted', meaning: 'the callback listener was closed before a response' },
   CALLBACK_INVALID: check('an authorization response without code or state, or with the wrong state'),
   ISS_MISSING: check('the authorization response lacks the iss the IdP promised (RFC 9207)'),
@@ -166,6 +170,7 @@ export const ERROR_CODES = {
   // --- answers from the IdP
   BAD_TOKEN_RESPONSE: oauth('a token response that breaks RFC 6749 §5.1'),
   BAD_INTROSPECTION_RESPONSE: oauth('an introspection response without a boolean "active"'),
+  BAD_DEVICE_RESPONSE: oauth('a device authorization response without what RFC 8628 §3.2 requires'),
   CLIENT_REFUSED: oauth('a bare HTTP 401/403 without an OAuth error body: the IdP refused the client'),
   REVOCATION_UNAVAILABLE: oauth('the IdP could not revoke the token now (HTTP 503)'),
   // An OAuth error response: OAUTH_ and the registered `error` value in capitals. Values outside

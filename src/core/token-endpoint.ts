@@ -393,6 +393,21 @@ export async function tokenRequest(
   return { token, checks, http: res };
 }
 
+/**
+ * A POST with client authentication to an endpoint that answers JSON on 200 (the device
+ * authorization endpoint, RFC 8628 §3.1): the JSON, or the usual MtlsOAuthError for an error answer.
+ */
+export async function authenticatedPost(
+  c: OAuthClient,
+  endpoint: string,
+  step: string,
+  params: Record<string, string | undefined>,
+): Promise<{ body: unknown; http: HttpResult }> {
+  const answer = await post(c, endpoint, step, params);
+  if (answer.res.status !== 200) throw failure(c, answer.res, step, endpoint, answer.sent);
+  return { body: parseJson(answer, step), http: answer.res };
+}
+
 export async function introspectToken(
   c: OAuthClient,
   endpoint: string,

@@ -26,6 +26,7 @@ export function tlsClientAuthClient(clientId: string, cert: X509Certificate): Cl
       'refresh_token',
       'urn:ietf:params:oauth:grant-type:token-exchange', // src/idp/grants.ts
       'urn:ietf:params:oauth:grant-type:jwt-bearer',
+      'urn:ietf:params:oauth:grant-type:device_code', // login --device
     ],
     response_types: ['code'],
     redirect_uris: [LOOPBACK_REDIRECT_URI],

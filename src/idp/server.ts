@@ -124,6 +124,8 @@ const ROUTES = {
   userinfo: '/me',
   pushed_authorization_request: '/request',
   jwks: '/jwks',
+  device_authorization: '/device/auth',
+  code_verification: '/device',
 };
 
 /** The scopes every client may ask for. */
@@ -258,6 +260,7 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
           revocation_endpoint: `${mtlsUrl}${path}${ROUTES.revocation}`,
           userinfo_endpoint: `${mtlsUrl}${path}${ROUTES.userinfo}`,
           pushed_authorization_request_endpoint: `${mtlsUrl}${path}${ROUTES.pushed_authorization_request}`,
+          device_authorization_endpoint: `${mtlsUrl}${path}${ROUTES.device_authorization}`,
         }
       : undefined;
 
@@ -316,6 +319,8 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
         introspection: { enabled: true, allowedPolicy: async () => true },
         revocation: { enabled: true },
         clientCredentials: { enabled: true },
+        // RFC 8628: `login --device`; the user enters the code at /device.
+        deviceFlow: { enabled: true },
         userinfo: { enabled: true },
         rpInitiatedLogout: { enabled: false },
         resourceIndicators: resource

@@ -337,3 +337,77 @@ export async function authorizeAt(
   }
   throw new Error('the login/consent interaction did not finish within 12 steps');
 }
+
+/**
+ * Plays the person approving a device login (RFC 8628) in a browser: the verification URI with
+ * the user code → the code form → the confirmation (or abort, with `deny`) → the dev login and
+ * consent forms → the IdP's success page. Resolves with the last page's text.
+ */
+export async function approveDevice(
+  idp: IdpSite,
+  verificationUriComplete: string,
+  o: { login?: string; deny?: boolean } = {},
+): Promise<string> {
+  const cookies = new Map<string, string>();
+  const hidden = (body: string, name: string) =>
+    new RegExp(`name="${name}" value="([^"]*)"`).exec(body)?.[1] ?? '';
+  let next: { url: string; method: 'GET' | 'POST'; form?: Record<string, string> } = {
+    url: verificationUriComplete,
+    method: 'GET',
+  };
+  for (let step = 0; step < 16; step++) {
+    const res = await rawRequest(idp, next.url, next.method, cookies, next.form);
+    if (res.status >= 300 && res.status < 400 && res.headers.location) {
+      next = { url: new URL(res.headers.location, next.url).href, method: 'GET' };
+      continue;
+    }
+    if (res.status !== 200)
+      throw new Error(`IdP answered ${res.status} at ${next.url}: ${res.body.slice(0, 300)}`);
+    const action = (id: string) => {
+      const m = new RegExp(`<form id="${id}"[^>]*action="([^"]+)"`).exec(res.body);
+      return new URL(m?.[1] ?? next.url, next.url).href;
+    };
+    const xsrf = hidden(res.body, 'xsrf');
+    if (res.body.includes('op.deviceInputForm')) {
+      // The URI carried the code: the form comes filled in.
+      const userCode = /value="([^"]*)"[^>]*name="user_code"/.exec(res.body)?.[1] ?? '';
+      next = { url: action('op.deviceInputForm'), method: 'POST', form: { xsrf, user_code: userCode } };
+      continue;
+    }
+    if (res.body.includes('op.deviceConfirmForm')) {
+      const form: Record<string, string> = { xsrf, user_code: hidden(res.body, 'user_code') };
+      if (o.deny) {
+        // Abort: the IdP denies the device code and shows its code form again, with a message.
+        const aborted = await rawRequest(idp, action('op.deviceConfirmForm'), 'POST', cookies, {
+          ...form,
+          abort: 'yes',
+        });
+        return aborted.body
+          .replace(/<[^>]+>/g, ' ')
+          .replace(/\s+/g, ' ')
+          .trim();
+      }
+      next = { url: action('op.deviceConfirmForm'), method: 'POST', form: { ...form, confirm: 'yes' } };
+      continue;
+    }
+    if (/document\.forms\[0\]\.submit\(\)/.test(res.body)) {
+      // A self-submitting form (the IdP posting the outcome to its own callback): submit it.
+      const target = /<form[^>]*action="([^"]+)"/.exec(res.body)?.[1] ?? next.url;
+      const form: Record<string, string> = {};
+      for (const m of res.body.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g))
+        form[m[1]] = m[2];
+      next = { url: new URL(target.replace(/&amp;/g, '&'), next.url).href, method: 'POST', form };
+      continue;
+    }
+    const prompt = /name="prompt" value="(\w+)"/.exec(res.body)?.[1];
+    if (!prompt)
+      return res.body
+        .replace(/<[^>]+>/g, ' ')
+        .replace(/\s+/g, ' ')
+        .trim();
+    const form: Record<string, string> =
+      prompt === 'login' ? { prompt, login: o.login ?? 'alice', password: 'any' } : { prompt };
+    next = { url: next.url, method: 'POST', form };
+  }
+  throw new Error('the device approval did not finish within 16 steps');
+}

@@ -21,6 +21,7 @@ const OPERATION_LABEL: Record<EndpointRow['operation'], string> = {
   revocation: 'revocation',
   userinfo: 'userinfo',
   pushed_authorization_request: 'PAR',
+  device_authorization: 'device',
 };
 
 function methodsLine(s: MtlsAnalysis['clientAuth']['token'], c: Colors): string {

@@ -34,6 +34,7 @@ interface LoginOptions {
   cache: boolean;
   introspect: boolean;
   print?: string;
+  device?: boolean;
 }
 
 const DEFAULT_WAIT_SECONDS = 300;
@@ -201,6 +202,22 @@ function renderLogin(ui: Ui, r: LoginResult): void {
 }
 
 async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
+  if (opts.device) {
+    const { deviceLogin } = await import('../device-login.ts');
+    const given = (name: string) => cmd.getOptionValueSource(name) === 'cli';
+    const browserFlags = (
+      [
+        ['port', '--port'],
+        ['redirectUri', '--redirect-uri'],
+        ['ipv6', '--ipv6'],
+        ['prompt', '--prompt'],
+        ['timeout', '--timeout'],
+      ] as const
+    )
+      .filter(([name]) => given(name))
+      .map(([, flag]) => flag);
+    return deviceLogin({ ...opts, browserFlags }, loginSettings(cmd, ui, opts), ui);
+  }
   const waitSeconds = parseWait(opts.timeout);
   const print = parsePrint(ui, opts.print);
   const { callbackSpec, login, missingIssuer } = await import('../../core/login.ts');
@@ -349,6 +366,10 @@ export function registerLogin(program: Command): void {
     .option('--ipv6', 'listen on [::1] instead of 127.0.0.1')
     .option('--no-browser', 'do not open a browser: only print the URL (on stderr, on a line of its own)')
     .option(
+      '--device',
+      'the device flow (RFC 8628) for a machine without a browser: enter the code shown on another device',
+    )
+    .option(
       '--timeout <SECONDS>',
       'how long to wait for the browser to come back to the callback',
       String(DEFAULT_WAIT_SECONDS),
@@ -386,6 +407,11 @@ shown only with --show-secrets (in --json too, else as a fingerprint: sha256:…
 (mode 0600) for introspect, revoke and token --grant refresh_token, unless the ID token failed
 validation.
 
+--device runs the device authorization grant (RFC 8628) instead: no browser and no callback here;
+the user code and the verification URI are printed on stderr, to be entered on any device, and the
+token endpoint is polled over mTLS at the IdP's interval (slower when it says slow_down) until the
+user approves, declines (access_denied, exit 4) or the code expires (exit 5).
+
 Exit codes: 0 logged in, 1 a check failed (ID token, binding, iss), 2 bad flags or a busy --port,
 3 network or TLS, 4 the IdP refused (e.g. access_denied), 5 no callback in time, 130 Ctrl-C.
 
@@ -399,6 +425,7 @@ Examples:
   $ mtls-oauth login --no-browser --timeout 120 --json --issuer https://idp.example.com \\
       --client-id kong --cert certs/client.crt --key certs/client.key 2>login.log | jq .checks
   $ TOKEN=$(mtls-oauth login --print access-token --profile staging)
+  $ mtls-oauth login --device --scope "openid offline_access" --profile staging   # over SSH
 `,
   );
 }

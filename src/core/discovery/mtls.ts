@@ -10,13 +10,15 @@ export type Operation =
   | 'introspection'
   | 'revocation'
   | 'userinfo'
-  | 'pushed_authorization_request';
+  | 'pushed_authorization_request'
+  | 'device_authorization';
 export const OPERATIONS: Operation[] = [
   'token',
   'introspection',
   'revocation',
   'userinfo',
   'pushed_authorization_request',
+  'device_authorization',
 ];
 
 /** The metadata member (and mtls_endpoint_aliases key) of each operation. */
@@ -26,6 +28,7 @@ export const ENDPOINT_MEMBER: Record<Operation, string> = {
   revocation: 'revocation_endpoint',
   userinfo: 'userinfo_endpoint',
   pushed_authorization_request: 'pushed_authorization_request_endpoint',
+  device_authorization: 'device_authorization_endpoint',
 };
 
 type MetadataLike = Pick<Metadata, 'mtls_endpoint_aliases'> & Record<string, unknown>;
