@@ -17,6 +17,7 @@ const VALUE_NAMES: Partial<Record<SettingName, string>> = {
   timeout: 'SECONDS',
   scope: 'SCOPE',
   signingKey: 'FILE',
+  dpopKey: 'FILE',
   assertionAudience: 'endpoint|issuer|URL',
   keyPassphrase: 'PASSPHRASE',
   p12Password: 'PASSWORD',

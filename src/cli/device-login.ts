@@ -119,8 +119,13 @@ export async function deviceLogin(
       idpBinds: session.idpBindsTokens,
       introspectionEndpoint: introspection,
     });
+    const dpop = await tokens.checkDpopBinding(session.client, result.token, {
+      binding: b,
+      introspectionEndpoint: introspection,
+    });
     const checks: Check[] = [
       { name: b.name, status: b.status, ...(b.detail ? { detail: b.detail } : {}) },
+      ...(dpop ? [dpop] : []),
       ...result.checks,
     ];
 

@@ -55,6 +55,15 @@ export function checkBinding(o: {
       : { status: 'skip', detail: 'no client certificate was used' };
   }
   if (!boundTo) {
+    // RFC 9449: a token bound to a DPoP key instead is sender-constrained all the same.
+    const cnf = o.claims.cnf as Record<string, unknown> | undefined;
+    if (cnf && typeof cnf === 'object' && typeof cnf.jkt === 'string') {
+      return {
+        status: 'skip',
+        detail: `the ${o.source} is bound to a DPoP key (cnf.jkt), not to the certificate`,
+        expected: o.expected,
+      };
+    }
     return o.idpBinds
       ? {
           status: 'warn',

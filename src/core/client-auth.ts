@@ -112,40 +112,45 @@ function missingSecret(method: AuthMethod) {
   });
 }
 
-/** A signer for private_key_jwt from a private JWK, or a PEM / DER private key (the one key reader). */
-export async function assertionSigner(
+/** A private key from a private JWK, or a PEM / DER private key (the one signing-key reader). */
+export async function readSigningKey(
   keyData: Buffer | string,
   source = 'the signing key',
-): Promise<(claims: Record<string, unknown>) => Promise<string>> {
-  const jose = await import('jose');
+): Promise<{ key: KeyObject; kid?: string }> {
   const data = typeof keyData === 'string' ? Buffer.from(keyData) : keyData;
-  let key: KeyObject;
-  let kid: string | undefined;
   if (data.toString('latin1').trim().startsWith('{')) {
     try {
       const jwk = JSON.parse(data.toString('utf8')) as JsonWebKey & { kid?: string };
-      kid = jwk.kid;
-      key = createPrivateKey({ key: jwk, format: 'jwk' });
+      return { key: createPrivateKey({ key: jwk, format: 'jwk' }), kid: jwk.kid };
     } catch (e) {
       throw usageError('BAD_KEY', `${source} is not a private JWK: ${(e as Error).message}`, {
         hint: 'give an unencrypted PEM private key or a private JWK',
       });
     }
-  } else {
-    const { isEncryptedKey, loadPrivateKey } = await import('./pki/pem.ts');
-    if (isEncryptedKey(data)) {
-      throw usageError('BAD_KEY', `${source} is encrypted; signing keys are read without a passphrase`, {
-        hint: 'give an unencrypted key (`openssl pkey -in FILE -out PLAIN.pem` decrypts it)',
-      });
-    }
-    key = loadPrivateKey(data, source);
   }
+  const { isEncryptedKey, loadPrivateKey } = await import('./pki/pem.ts');
+  if (isEncryptedKey(data)) {
+    throw usageError('BAD_KEY', `${source} is encrypted; signing keys are read without a passphrase`, {
+      hint: 'give an unencrypted key (`openssl pkey -in FILE -out PLAIN.pem` decrypts it)',
+    });
+  }
+  return { key: loadPrivateKey(data, source) };
+}
+
+/** A signer for private_key_jwt (see readSigningKey for the key formats). */
+export async function assertionSigner(
+  keyData: Buffer | string,
+  source = 'the signing key',
+): Promise<(claims: Record<string, unknown>) => Promise<string>> {
+  const jose = await import('jose');
+  const { key, kid } = await readSigningKey(keyData, source);
   const alg = algFor(key);
   return (claims) =>
     new jose.SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', ...(kid ? { kid } : {}) }).sign(key);
 }
 
-function algFor(key: import('node:crypto').KeyObject): string {
+/** The JWS algorithm for a signing key: RS256, ES256/ES384 or EdDSA. */
+export function algFor(key: import('node:crypto').KeyObject): string {
   switch (key.asymmetricKeyType) {
     case 'rsa':
       return 'RS256';

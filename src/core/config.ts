@@ -82,6 +82,18 @@ export const SETTINGS = {
     flag: '--signing-key',
     describe: 'private key for private_key_jwt (PEM or JWK)',
   },
+  dpop: {
+    kind: 'boolean',
+    env: 'MTLS_OAUTH_DPOP',
+    flag: '--dpop',
+    describe: 'DPoP (RFC 9449): a proof of a key with every token request; tokens bound to that key',
+  },
+  dpopKey: {
+    kind: 'path',
+    env: 'MTLS_OAUTH_DPOP_KEY',
+    flag: '--dpop-key',
+    describe: 'the DPoP private key (PEM or JWK; default: a new ES256 key per run); implies --dpop',
+  },
   assertionAudience: {
     kind: 'string',
     env: 'MTLS_OAUTH_ASSERTION_AUDIENCE',

@@ -164,6 +164,7 @@ export const ERROR_CODES = {
   EXPECTED_FAILURE: check('a smoke step expected to fail (--expect-fail) did not'),
   DISCOVERY_INVALID: check('the discovery document is invalid'),
   BINDING_MISMATCH: check('the token is not bound to the certificate sent (RFC 8705 cnf.x5t#S256)'),
+  DPOP_NOT_BOUND: check('a token requested with DPoP is not bound to our DPoP key (RFC 9449 cnf.jkt)'),
   TOKEN_INACTIVE: check('introspection says the token is not active'),
   STILL_ACTIVE: check('the token is still active after revocation'),
 

@@ -395,7 +395,9 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
   };
 
   // 5. The code exchange: over mTLS (the alias, where there is one), the same redirect_uri, the verifier.
-  const { tokenRequest, grantParams, checkTokenBinding } = await import('./token-endpoint.ts');
+  const { tokenRequest, grantParams, checkTokenBinding, checkDpopBinding } = await import(
+    './token-endpoint.ts'
+  );
   enter('token request', tokenEndpoint.url);
   const exchange = await tokenRequest(
     session.client,
@@ -504,7 +506,20 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
     status: binding.status,
     ...(binding.detail ? { detail: binding.detail } : {}),
   });
+  const dpop = await checkDpopBinding(session.client, token, {
+    binding,
+    introspectionEndpoint: introspection,
+  });
+  if (dpop) checks.push(dpop);
   checks.push(...exchange.checks);
+  if (!failure && dpop?.status === 'fail') {
+    progress.failedStep = 'binding check';
+    failure = {
+      code: 'DPOP_NOT_BOUND',
+      message: `the access token is not bound to our DPoP key: ${dpop.detail}`,
+      hint: 'the IdP may not support DPoP for this client (dpop_signing_alg_values_supported in discovery)',
+    };
+  }
   if (!failure && binding.status === 'fail') {
     progress.failedStep = 'binding check';
     failure = {

@@ -158,6 +158,16 @@ export function chooseEndpoint(
   return c && { url: c.url, via: c.via === 'alias' ? 'mtls alias' : 'endpoint' };
 }
 
+/** The DPoP signer for --dpop / --dpop-key (RFC 9449), if asked for. */
+async function dpopSignerFor(settings: Settings) {
+  if (!settings.dpop && !settings.dpopKey) return undefined;
+  const { createDpopSigner } = await import('./dpop.ts');
+  const data = settings.dpopKey
+    ? readInputFile(settings.dpopKey, 'the DPoP key', 'check --dpop-key (a PEM private key or a private JWK)')
+    : undefined;
+  return createDpopSigner(data, `the DPoP key ${settings.dpopKey ?? ''}`.trim());
+}
+
 function readSigningKey(file: string): Buffer {
   return readInputFile(
     file,
@@ -256,6 +266,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
   if (usesCertificate(credentials.method) && !identity) o.warn?.(noCertificateWarning(credentials.method));
   const http = httpClientFor(HttpClient, settings, identity, o);
   const withClientCert = !!identity;
+  const dpop = await dpopSignerFor(settings);
 
   try {
     let metadata: Metadata | undefined;
@@ -281,7 +292,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       credentials,
       metadata,
       issuer,
-      client: { http, credentials, identity },
+      client: { http, credentials, identity, ...(dpop ? { dpop } : {}) },
       withClientCert,
       idpBindsTokens: metadata ? metadata.tls_client_certificate_bound_access_tokens === true : undefined,
       endpoint(op) {

@@ -9,6 +9,7 @@
 import { checkBinding, jwtClaims } from './binding.ts';
 import type { Check } from './check.ts';
 import { authenticate, type ClientCredentials } from './client-auth.ts';
+import { type DpopSigner, jktOf } from './dpop.ts';
 import { MtlsOAuthError, usageError } from './errors.ts';
 import { clientRefused, isOAuthErrorBody, type OAuthErrorBody, oauthError } from './oauth-error.ts';
 import {
@@ -31,6 +32,8 @@ export interface OAuthClient {
   credentials: ClientCredentials;
   /** The client certificate; when set, every call presents it. */
   identity?: ClientIdentity;
+  /** DPoP (RFC 9449): when set, every token request carries a proof of this key. */
+  dpop?: DpopSigner;
 }
 
 export interface TokenResponse {
@@ -52,6 +55,14 @@ export interface IntrospectionResponse {
 interface Answer {
   res: HttpResult;
   sent: string[];
+  /** The server asked for a DPoP nonce (use_dpop_nonce) and the request was sent again with it. */
+  nonceRetried?: boolean;
+}
+
+/** RFC 9449 §8: a 400 use_dpop_nonce with a DPoP-Nonce header asks for the request again, with it. */
+function wantsNonce(res: HttpResult): boolean {
+  const body = res.json as { error?: unknown } | undefined;
+  return res.status === 400 && body?.error === 'use_dpop_nonce' && !!res.headers['dpop-nonce'];
 }
 
 async function post(
@@ -59,15 +70,18 @@ async function post(
   endpoint: string,
   step: string,
   params: Record<string, string | undefined>,
-  o: { tokenResponse?: boolean } = {},
+  o: { tokenResponse?: boolean; dpop?: boolean } = {},
+  retried = false,
 ): Promise<Answer> {
   const auth = await authenticate(c.credentials, endpoint, params);
   const sent = secretValues(auth.form, auth.headers);
+  const dpop: Record<string, string> =
+    o.dpop && c.dpop ? { dpop: await c.dpop.proof({ method: 'POST', url: endpoint }) } : {};
   const res = await c.http.request({
     method: 'POST',
     url: endpoint,
     form: auth.form,
-    headers: { accept: 'application/json', ...auth.headers },
+    headers: { accept: 'application/json', ...auth.headers, ...dpop },
     // RFC 8705 §4/§5: with a certificate configured, every call presents it (the URL chosen
     // accordingly); without one, none can.
     withClientCert: !!c.identity,
@@ -77,7 +91,15 @@ async function post(
     // A token response's body is never echoed as text (-v), whatever it looks like.
     secretResponse: o.tokenResponse,
   });
-  return { res, sent };
+  if (c.dpop) {
+    const nonce = res.headers['dpop-nonce'];
+    if (typeof nonce === 'string' && nonce) c.dpop.rememberNonce(endpoint, nonce);
+    // Once: a server that asks again with every answer would loop.
+    if (o.dpop && !retried && wantsNonce(res)) {
+      return { ...(await post(c, endpoint, step, params, o, true)), nonceRetried: true };
+    }
+  }
+  return { res, sent, nonceRetried: retried || undefined };
 }
 
 /**
@@ -386,10 +408,17 @@ export async function tokenRequest(
   params: Record<string, string | undefined>,
   step = 'token request',
 ): Promise<{ token: TokenResponse; checks: Check[]; http: HttpResult }> {
-  const answer = await post(c, endpoint, step, params, { tokenResponse: true });
+  const answer = await post(c, endpoint, step, params, { tokenResponse: true, dpop: true });
   const { res } = answer;
   if (res.status !== 200) throw failure(c, res, step, endpoint, answer.sent);
   const { token, checks } = validateTokenResponse(parseJson(answer, step, { tokenResponse: true }), step);
+  if (answer.nonceRetried) {
+    checks.push({
+      name: 'dpop nonce',
+      status: 'pass',
+      detail: 'the IdP asked for a DPoP nonce (use_dpop_nonce); the request was sent again with it',
+    });
+  }
   return { token, checks, http: res };
 }
 
@@ -469,6 +498,8 @@ export interface BindingCheck extends Check {
   boundTo?: string;
   /** where the binding was read: the JWT access token, or an introspection response */
   source?: 'jwt' | 'introspection';
+  /** the introspection response read, for the DPoP check to reuse */
+  introspection?: IntrospectionResponse;
 }
 
 /**
@@ -517,6 +548,7 @@ export async function checkTokenBinding(
     return {
       ...bindingFromIntrospection(response, { expected, idpBinds: o.idpBinds }),
       source: 'introspection',
+      introspection: response,
     };
   } catch (e) {
     if (!(e instanceof MtlsOAuthError)) throw e;
@@ -526,6 +558,66 @@ export async function checkTokenBinding(
       detail: `the access token is opaque and introspecting it to see its binding failed: ${e.message}`,
     };
   }
+}
+
+/**
+ * The `dpop` check (RFC 9449 §5, §6): a token requested with DPoP proofs is of type DPoP and bound
+ * to our key, cnf.jkt, read from a JWT access token or from introspection (reusing the binding
+ * check's response when it introspected already). Undefined when DPoP was not used.
+ */
+export async function checkDpopBinding(
+  c: OAuthClient,
+  token: TokenResponse,
+  o: { binding?: BindingCheck; introspectionEndpoint?: string },
+): Promise<Check | undefined> {
+  if (!c.dpop) return undefined;
+  const ours = c.dpop.jkt;
+  if (!/^dpop$/i.test(token.token_type)) {
+    return {
+      name: 'dpop',
+      status: 'fail',
+      detail: `the IdP answered token_type "${token.token_type}", not DPoP: the token is not bound to our DPoP key (RFC 9449 §5)`,
+    };
+  }
+  let claims: Record<string, unknown> | undefined = jwtClaims(token.access_token);
+  let source = 'JWT access token';
+  if (!claims) {
+    let response = o.binding?.introspection;
+    if (!response && o.introspectionEndpoint) {
+      try {
+        response = (await introspectToken(c, o.introspectionEndpoint, token.access_token, 'access_token'))
+          .response;
+      } catch (e) {
+        if (!(e instanceof MtlsOAuthError)) throw e;
+        return {
+          name: 'dpop',
+          status: 'warn',
+          detail: `introspecting the token to see cnf.jkt failed: ${e.message}`,
+        };
+      }
+    }
+    if (!response) {
+      return {
+        name: 'dpop',
+        status: 'skip',
+        detail: 'the access token is opaque and no introspection shows its cnf.jkt',
+      };
+    }
+    if (!response.active) return { name: 'dpop', status: 'skip', detail: 'the token is not active' };
+    claims = response;
+    source = 'introspection';
+  }
+  const jkt = jktOf(claims);
+  if (!jkt) {
+    return { name: 'dpop', status: 'fail', detail: `token_type DPoP, but the ${source} has no cnf.jkt` };
+  }
+  return jkt === ours
+    ? { name: 'dpop', status: 'pass', detail: `bound to our DPoP key (cnf.jkt ${jkt}, from the ${source})` }
+    : {
+        name: 'dpop',
+        status: 'fail',
+        detail: `bound to another key: cnf.jkt ${jkt} in the ${source}, ours is ${ours}`,
+      };
 }
 
 /** The `binding` check of an introspection response (cnf, RFC 8705 §3.2). */

@@ -65,6 +65,8 @@ export interface EmbeddedIdpOptions {
   middleware?: IdpMiddleware[];
   /** Called with every request as it arrives. */
   onRequest?: (request: IdpRequest) => void;
+  /** DPoP (RFC 9449, always on): demand a server nonce (use_dpop_nonce) before accepting a proof. */
+  dpopNonce?: boolean;
   /** Issuers whose JWT bearer assertions (RFC 7523) the IdP accepts, with their keys. */
   assertionIssuers?: AssertionIssuer[];
 }
@@ -319,6 +321,12 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
         introspection: { enabled: true, allowedPolicy: async () => true },
         revocation: { enabled: true },
         clientCredentials: { enabled: true },
+        // RFC 9449: a token requested with a DPoP proof is bound to its key (cnf.jkt).
+        dPoP: {
+          enabled: true,
+          nonceSecret: randomBytes(32),
+          requireNonce: () => opts.dpopNonce === true,
+        },
         // RFC 8628: `login --device`; the user enters the code at /device.
         deviceFlow: { enabled: true },
         userinfo: { enabled: true },

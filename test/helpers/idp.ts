@@ -166,6 +166,8 @@ export interface IdpOptions {
   clientCas?: string[];
   /** Changes to the `kong` client's registration, e.g. `{ tls_client_auth_subject_dn: 'CN=kong' }`. */
   kong?: Partial<ClientMetadata>;
+  /** DPoP: demand a server nonce first (use_dpop_nonce). */
+  dpopNonce?: boolean;
   /** Issuers whose JWT bearer assertions the IdP accepts (src/idp/grants.ts). */
   assertionIssuers?: EmbeddedIdpOptions['assertionIssuers'];
 }
@@ -221,6 +223,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     verbose: opts.verbose,
     middleware: opts.middleware,
     assertionIssuers: opts.assertionIssuers,
+    dpopNonce: opts.dpopNonce,
   });
   const idp: TestIdp = {
     ...embedded,

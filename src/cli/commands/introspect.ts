@@ -75,7 +75,8 @@ export function registerIntrospect(program: Command): void {
     .action(async (token: string | undefined, _opts, c: Command) => {
       await execute('introspect', c, ({ ui }) => run(token, c.opts() as IntrospectOptions, c, ui));
     });
-  addIdpOptions(cmd);
+  // DPoP proofs go with token requests; these endpoints take client authentication only.
+  addIdpOptions(cmd, ['dpop', 'dpopKey']);
   showOptions(cmd, ['--introspection-endpoint']);
   cmd.addHelpText(
     'after',

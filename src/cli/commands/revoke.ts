@@ -100,7 +100,8 @@ export function registerRevoke(program: Command): void {
     .action(async (token: string | undefined, _opts, c: Command) => {
       await execute('revoke', c, ({ ui }) => run(token, c.opts() as RevokeOptions, c, ui));
     });
-  addIdpOptions(cmd);
+  // DPoP proofs go with token requests; these endpoints take client authentication only.
+  addIdpOptions(cmd, ['dpop', 'dpopKey']);
   showOptions(cmd, ['--revocation-endpoint', '--introspection-endpoint']);
   cmd.addHelpText(
     'after',

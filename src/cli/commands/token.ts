@@ -47,7 +47,15 @@ async function askPassword(username: string | undefined): Promise<string> {
 
 async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   const [
-    { GRANT_TYPES, grantNamed, grantParams, tokenRequest, checkTokenBinding, exchangeCheck },
+    {
+      GRANT_TYPES,
+      grantNamed,
+      grantParams,
+      tokenRequest,
+      checkTokenBinding,
+      checkDpopBinding,
+      exchangeCheck,
+    },
     {
       openCache,
       openSessionFor,
@@ -174,6 +182,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     const spinner = await ui.spinner(`token request to ${endpoint.url}`);
     let result: Awaited<ReturnType<typeof tokenRequest>>;
     let binding: Check;
+    let dpop: Check | undefined;
     try {
       result = await tokenRequest(session.client, endpoint.url, params);
       const introspection = opts.introspect ? bindingIntrospection() : undefined;
@@ -182,11 +191,15 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         introspectionEndpoint: introspection,
       });
       binding = { name: b.name, status: b.status, ...(b.detail ? { detail: b.detail } : {}) };
+      dpop = await checkDpopBinding(session.client, result.token, {
+        binding: b,
+        introspectionEndpoint: introspection,
+      });
     } finally {
       spinner.stop();
     }
     const obtainedAt = Math.floor(Date.now() / 1000);
-    const checks: Check[] = [binding, ...result.checks];
+    const checks: Check[] = [binding, ...(dpop ? [dpop] : []), ...result.checks];
     if (grant === 'token-exchange') checks.push(exchangeCheck(result.token, params.requested_token_type));
 
     let cachedIn: string | undefined;
@@ -296,6 +309,11 @@ MTLS_OAUTH_PASSWORD (password grant), MTLS_OAUTH_KEY_PASSPHRASE, MTLS_OAUTH_P12_
 --refresh-token, --code, --code-verifier, --subject-token, --actor-token and --assertion take "-"
 to read the value from stdin (one of them per run); a value given as an argument works but warns, as the process list shows it to every user.
 
+--dpop (or MTLS_OAUTH_DPOP=1, or --dpop-key FILE) adds a DPoP proof (RFC 9449) to the token
+request, of a key made for the run (ES256) or the one given; a use_dpop_nonce answer is retried once
+with the server's nonce. The "dpop" check passes when token_type is DPoP and cnf.jkt (in the JWT,
+or from introspection) is our key's thumbprint.
+
 Tokens are shown as a fingerprint, sha256:3f2a9c1b…(812 chars) (the start of the SHA-256 of the
 token, as \`printf %s "$TOKEN" | sha256sum\` prints it), also in --json, unless --show-secrets.
 --print access-token writes only the access token to stdout, --print header only an
@@ -319,6 +337,7 @@ Examples:
   $ printf %s "$USER_TOKEN" | mtls-oauth token --grant token-exchange --subject-token - \\
       --requested-token-type access_token --profile staging
   $ printf %s "$JWT" | mtls-oauth token --grant jwt-bearer --assertion - --profile staging
+  $ mtls-oauth token --dpop --issuer https://idp.example.com --client-id kong --p12 certs/client.p12
   $ mtls-oauth token --json --show-secrets --issuer https://idp.example.com --client-id kong \\
       --p12 certs/client.p12 | jq -r .result.refresh_token
 `,
