@@ -13,9 +13,9 @@ export { checkBinding, jwtClaims } from './binding.ts';
 export type { Check, CheckStatus } from './check.ts';
 export { AUTH_METHODS, type AuthMethod, authenticate } from './client-auth.ts';
 export { resolveSettings, SETTINGS, type Settings } from './config.ts';
+export { discover, discoverMetadata, wellKnownUrls } from './discovery/index.ts';
 export { validateMetadata } from './discovery/metadata.ts';
 export { analyzeMtls, endpointFor } from './discovery/mtls.ts';
-export { discover, discoverMetadata, wellKnownUrls } from './discovery.ts';
 export {
   type CodeOfKind,
   ERROR_CODES,

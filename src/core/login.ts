@@ -2,7 +2,7 @@
 // redirect, RFC 8252; OpenID Connect Core §3.1; the code exchanged over mutual TLS, RFC 8705), put
 // together from the modules that do each part:
 //
-//   discovery (session.ts / discovery.ts)  the authorization, token and JWKS endpoints
+//   discovery (session.ts / discovery/)  the authorization, token and JWKS endpoints
 //   pkce.ts                                fresh state, PKCE verifier and nonce for this flow
 //   loopback.ts                            the callback listener (state, iss, Host; one response)
 //   authorization-request.ts               the URL the browser is sent to
@@ -29,8 +29,8 @@ import {
 } from './authorization-request.ts';
 import { type CallbackPage, loginFailedPage, successPage } from './callback-page.ts';
 import type { Check } from './check.ts';
+import { fetchJwkSet } from './discovery/index.ts';
 import type { Metadata } from './discovery/metadata.ts';
-import { fetchJwkSet } from './discovery.ts';
 import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
 import { type IdTokenClaims, type IdTokenValidation, validateIdToken } from './id-token.ts';
 import {
@@ -211,7 +211,7 @@ function interrupted(): MtlsOAuthError {
 async function metadataOf(session: Session): Promise<Metadata> {
   if (session.metadata) return session.metadata;
   if (!session.settings.issuer) throw missingIssuer();
-  const { discoverMetadata } = await import('./discovery.ts');
+  const { discoverMetadata } = await import('./discovery/index.ts');
   return (await discoverMetadata(session.http, session.settings.issuer)).metadata;
 }
 

@@ -275,7 +275,7 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       return !(flag && settings[flag]);
     });
     if (needsDiscovery && settings.issuer) {
-      const { discoverMetadata } = await import('./discovery.ts');
+      const { discoverMetadata } = await import('./discovery/index.ts');
       metadata = (await discoverMetadata(http, settings.issuer)).metadata;
     }
     const { sources } = o;

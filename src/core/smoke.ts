@@ -40,7 +40,7 @@ import {
   invalidDocumentError,
   type Metadata,
   MTLS_AUTH_METHODS,
-} from './discovery.ts';
+} from './discovery/index.ts';
 import {
   type CodeOfKind,
   type ErrorCode,

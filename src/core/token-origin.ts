@@ -4,7 +4,7 @@
 // cached one never does: a checkout must not be able to collect the user's tokens.
 //
 // The origins of an issuer: its own, the token endpoint the tokens came from, and every endpoint in
-// its discovery metadata (validated against the issuer: discovery.ts), mTLS aliases included.
+// its discovery metadata (validated against the issuer: discovery/), mTLS aliases included.
 // Endpoints configured for introspection or revocation are not among them: they are exactly what a
 // hostile config file sets.
 

@@ -5,9 +5,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, test } from 'node:test';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
-import { proxyFromEnvironment } from '../../src/core/proxy.ts';
 import { neutralizeInsecureTlsEnvironment } from '../../src/core/transport/environment.ts';
 import { HttpClient } from '../../src/core/transport/http-client.ts';
+import { proxyFromEnvironment } from '../../src/core/transport/proxy.ts';
 import { type ConnectProxy, startConnectProxy } from '../helpers/bad-servers.ts';
 import { assertCleanFailure, jsonOf, runCli } from '../helpers/cli.ts';
 import type { PkiFiles, TestIdp } from '../helpers/idp.ts';

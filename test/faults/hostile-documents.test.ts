@@ -14,7 +14,7 @@ import { CompactSign, exportJWK } from 'jose';
 import { tokenFromText } from '../../src/cli/token-input.ts';
 import { checkBinding, jwtClaims, thumbprintOf } from '../../src/core/binding.ts';
 import { readConfigFile, resolveSettings, SETTINGS } from '../../src/core/config.ts';
-import { analyzeMtls, discover, parseIssuerInput, validateMetadata } from '../../src/core/discovery.ts';
+import { analyzeMtls, discover, parseIssuerInput, validateMetadata } from '../../src/core/discovery/index.ts';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import { validateIdToken } from '../../src/core/id-token.ts';
 import { dnFromDer } from '../../src/core/pki/der.ts';
@@ -22,7 +22,6 @@ import { formatDn, parseDn } from '../../src/core/pki/dn.ts';
 import { inspectCertificates } from '../../src/core/pki/inspect.ts';
 import { buildP12 } from '../../src/core/pki/p12.ts';
 import { parseSans } from '../../src/core/pki/san.ts';
-import { proxyFromEnvironment } from '../../src/core/proxy.ts';
 import { TokenCache } from '../../src/core/token-cache.ts';
 import {
   bindingFromIntrospection,
@@ -34,6 +33,7 @@ import {
 } from '../../src/core/token-endpoint.ts';
 import { analyzeServerFlight } from '../../src/core/transport/certificate-request.ts';
 import type { HttpResult } from '../../src/core/transport/http-client.ts';
+import { proxyFromEnvironment } from '../../src/core/transport/proxy.ts';
 import { makeTestPki } from '../helpers/pki.ts';
 import { anyDocument, anyJson, introspection, jwtLike, maybe, tokenResponse } from './arbitraries.ts';
 

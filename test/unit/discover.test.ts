@@ -10,7 +10,7 @@ import {
   parseIssuerInput,
   validateMetadata,
   wellKnownUrls,
-} from '../../src/core/discovery.ts';
+} from '../../src/core/discovery/index.ts';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 
 const fixture = (name: string) =>

@@ -3,7 +3,7 @@
 // each call: the mtls_endpoint_aliases entry or the plain endpoint).
 
 import type { Command } from 'commander';
-import type { DiscoveryReport, EndpointRow, JwkSummary, MtlsAnalysis } from '../../core/discovery.ts';
+import type { DiscoveryReport, EndpointRow, JwkSummary, MtlsAnalysis } from '../../core/discovery/index.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { EXIT } from '../exit-codes.ts';
 import { type Context, execute, type Outcome, printChecks } from '../run.ts';
@@ -170,7 +170,7 @@ async function run(issuerArg: string | undefined, cmd: Command, ctx: Context): P
   }
   const [{ discover, invalidDocumentError, parseIssuerInput }, { HttpClient }, { httpClientFor }] =
     await Promise.all([
-      import('../../core/discovery.ts'),
+      import('../../core/discovery/index.ts'),
       import('../../core/transport/http-client.ts'),
       import('../../core/session.ts'),
     ]);

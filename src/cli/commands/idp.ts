@@ -152,7 +152,7 @@ async function serve(flags: IdpFlags, ui: Ui, stopped: Promise<NodeJS.Signals>):
   const mtlsPort = await parsePort(flags.mtlsPort, '--mtls-port');
   // Asked only for an encrypted CA key: from --ca-key-passphrase-env, else at a prompt.
   const caKeyPassphrase = async (keyPath: string) => {
-    const { readSecret } = await import('./certs-secrets.ts');
+    const { readSecret } = await import('./certs/secrets.ts');
     return readSecret({
       envVar: flags.caKeyPassphraseEnv,
       envOption: '--ca-key-passphrase-env',

@@ -2,7 +2,7 @@
 // action so that `mtls-oauth --help` loads none of them.
 
 import type { Command } from 'commander';
-import { registerCerts } from './certs.ts';
+import { registerCerts } from './certs/index.ts';
 import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
 import { registerIdp } from './idp.ts';

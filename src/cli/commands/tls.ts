@@ -66,7 +66,7 @@ async function run(url: string | undefined, opts: TlsOptions, cmd: Command, ctx:
   };
 
   if (opts.all) {
-    const { discover } = await import('../../core/discovery.ts');
+    const { discover } = await import('../../core/discovery/index.ts');
     const probes: Array<
       {
         origin: string;

@@ -17,7 +17,6 @@ import {
 } from 'node:tls';
 import { now } from '../clock.ts';
 import { dnFromDer } from '../pki/der.ts';
-import { openTunnel, type ProxyRoute, type ProxyTarget } from '../proxy.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
 import {
   type ConnectionRecord,
@@ -26,6 +25,7 @@ import {
   VERIFY_MESSAGES,
 } from './diagnostics.ts';
 import { type ClientIdentity, takeCheckedContext } from './identity.ts';
+import { openTunnel, type ProxyRoute, type ProxyTarget } from './proxy.ts';
 
 /** The most server bytes kept per connection for the analysis (handshake + a little after it). */
 const TAP_LIMIT = 256 * 1024;

@@ -8,7 +8,6 @@ import { verdictOf } from '../diagnosis/verdict.ts';
 import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { readInputFile } from '../files.ts';
 import { readCertificates } from '../pki/pem.ts';
-import { type ProxySettings, proxyFromEnvironment } from '../proxy.ts';
 import {
   quotableTokenResponse,
   redactForm,
@@ -21,6 +20,7 @@ import {
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
+import { type ProxySettings, proxyFromEnvironment } from './proxy.ts';
 import type { Agent } from './undici-lite.ts';
 
 export interface HttpClientOptions {

@@ -1,8 +1,8 @@
 // Passwords and passphrases for `certs`: from an environment variable the user names (never from
 // argv, where every user of the machine can read them), or typed at a prompt without echo.
 
-import { usageError } from '../../core/errors.ts';
-import { canPrompt, promptHidden } from '../prompt.ts';
+import { usageError } from '../../../core/errors.ts';
+import { canPrompt, promptHidden } from '../../prompt.ts';
 
 export interface SecretSource {
   /** The value of e.g. --p12-password-env: the name of an environment variable. */

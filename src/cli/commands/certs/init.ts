@@ -3,11 +3,11 @@
 
 import { join } from 'node:path';
 import { type Command, Option } from 'commander';
-import type { OutputFile } from '../../core/files.ts';
-import { execute } from '../run.ts';
-import { table } from '../ui.ts';
-import { collect, exampleClientId, printFiles, shownPath, summaryRows, withoutPem } from './certs-common.ts';
-import { readSecret } from './certs-secrets.ts';
+import type { OutputFile } from '../../../core/files.ts';
+import { execute } from '../../run.ts';
+import { table } from '../../ui.ts';
+import { collect, exampleClientId, printFiles, shownPath, summaryRows, withoutPem } from './common.ts';
+import { readSecret } from './secrets.ts';
 
 interface InitFlags {
   out: string;
@@ -68,7 +68,7 @@ Examples:
   );
 }
 
-async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
+async function init(flags: InitFlags, ctx: import('../../run.ts').Context) {
   const { ui } = ctx;
   const {
     certificateJwks,
@@ -80,7 +80,7 @@ async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
     parseSans,
     subjectFrom,
     writeFilesAtomicAsync,
-  } = await import('./certs-engine.ts');
+  } = await import('./engine.ts');
 
   // Every input is checked before any key is made or any file is touched.
   const keyType = parseKeyType(flags.keyType);
@@ -130,7 +130,7 @@ async function init(flags: InitFlags, ctx: import('../run.ts').Context) {
     { path: paths.jwks, data: `${JSON.stringify(jwks, null, 2)}\n`, mode: 0o644 },
   ];
   if (paths.p12 && p12Password !== undefined) {
-    const { buildP12 } = await import('../../core/pki/p12.ts');
+    const { buildP12 } = await import('../../../core/pki/p12.ts');
     const der = buildP12(pki.client.privateKey, [pki.client.certificate, pki.ca.certificate], {
       password: p12Password,
       friendlyName: exampleClientId(pki.client.info),

@@ -1,121 +1,22 @@
 // Discovery (RFC 8414, OpenID Connect Discovery 1.0): find the IdP's metadata document at the
-// well-known locations, validate it against the issuer that was asked for, fetch its JWKS, and
-// analyse what it means for mutual TLS (discovery/mtls.ts).
+// well-known locations (well-known.ts), validate it against the issuer that was asked for
+// (metadata.ts), fetch its JWKS (jwks.ts), and analyse what it means for mutual TLS (mtls.ts).
 //
 // Discovery and JWKS requests never present the client certificate (withClientCert: false): they
 // are public documents, and an alias-aware IdP may serve them from a host that does not ask for one.
 
-import type { JSONWebKeySet } from 'jose';
-import type { Check } from './check.ts';
+import type { Check } from '../check.ts';
+import { isMtlsOAuthError, MtlsOAuthError } from '../errors.ts';
+import { fetchJwks, type JwksSummary } from './jwks.ts';
+import { type LocationKind, type Metadata, urlProblem, validateMetadata } from './metadata.ts';
+import { analyzeMtls, type MtlsAnalysis } from './mtls.ts';
 import {
-  isLoopbackHost,
-  type LocationKind,
-  type Metadata,
-  urlProblem,
-  validateMetadata,
-} from './discovery/metadata.ts';
-import { analyzeMtls, type MtlsAnalysis } from './discovery/mtls.ts';
-import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
-
-export * from './discovery/metadata.ts';
-export * from './discovery/mtls.ts';
-
-// ---------------------------------------------------------------------------------------------
-// Locations
-
-export interface WellKnownLocation {
-  url: string;
-  kind: LocationKind;
-}
-
-/**
- * Where an issuer's metadata may be, in the order tried. OpenID Connect Discovery appends
- * `/.well-known/openid-configuration` to the issuer; RFC 8414 §3 inserts
- * `/.well-known/oauth-authorization-server` between the host and the path. For an issuer with a
- * path, some servers serve the RFC 8414 name appended (pre-RFC practice): tried last. A terminating
- * "/" is removed first in every form, so `https://idp/` and `https://idp` share locations.
- */
-export function wellKnownUrls(issuer: string): WellKnownLocation[] {
-  const u = new URL(issuer);
-  const origin = `${u.protocol}//${u.host}`;
-  const path = u.pathname.replace(/\/+$/, '');
-  const out: WellKnownLocation[] = [
-    { kind: 'oidc', url: `${origin}${path}/.well-known/openid-configuration` },
-    { kind: 'rfc8414', url: `${origin}/.well-known/oauth-authorization-server${path}` },
-  ];
-  if (path)
-    out.push({ kind: 'rfc8414-appended', url: `${origin}${path}/.well-known/oauth-authorization-server` });
-  return out;
-}
-
-export interface IssuerInput {
-  /** The issuer the document must name. */
-  issuer: string;
-  /** When the user gave a document URL rather than an issuer: that URL, and its kind. */
-  document?: WellKnownLocation;
-  /** Issuers consistent with that document URL (with and without a trailing "/"). */
-  candidates?: string[];
-}
-
-const ISSUER_HINT =
-  'give the issuer identifier as the IdP publishes it, e.g. https://idp.example.com/realms/demo';
-
-/** Checks what the user typed as the issuer; a `/.well-known/...` document URL is accepted too. */
-export function parseIssuerInput(input: string): IssuerInput {
-  let u: URL;
-  try {
-    u = new URL(input);
-  } catch {
-    throw usageError('BAD_ISSUER', `"${input}" is not a URL`, { hint: ISSUER_HINT });
-  }
-  if (u.protocol !== 'https:' && !(u.protocol === 'http:' && isLoopbackHost(u.hostname))) {
-    throw usageError('BAD_ISSUER', `the issuer must be an https:// URL, got ${input}`, {
-      hint: `${ISSUER_HINT} (http:// only for 127.0.0.1, [::1] or localhost)`,
-    });
-  }
-  if (u.search || u.hash) {
-    throw usageError('BAD_ISSUER', `the issuer must have no query or fragment (RFC 8414 §2), got ${input}`, {
-      hint: ISSUER_HINT,
-    });
-  }
-  const at = u.pathname.indexOf('/.well-known/');
-  if (at < 0) return { issuer: input };
-
-  const origin = `${u.protocol}//${u.host}`;
-  const before = u.pathname.slice(0, at);
-  const after = u.pathname.slice(at + '/.well-known/'.length);
-  let issuerPath: string;
-  let kind: LocationKind;
-  if (after === 'openid-configuration') {
-    issuerPath = before;
-    kind = 'oidc';
-  } else if (
-    !before &&
-    (after.startsWith('oauth-authorization-server/') || after === 'oauth-authorization-server')
-  ) {
-    issuerPath = after.slice('oauth-authorization-server'.length);
-    kind = 'rfc8414';
-  } else if (!before && after.startsWith('openid-configuration/')) {
-    issuerPath = after.slice('openid-configuration'.length);
-    kind = 'rfc8414';
-  } else if (after === 'oauth-authorization-server') {
-    issuerPath = before;
-    kind = 'rfc8414-appended';
-  } else {
-    throw usageError('BAD_ISSUER', `${input} is neither an issuer nor a known discovery document URL`, {
-      hint: `${ISSUER_HINT}; or the URL of its /.well-known/openid-configuration`,
-    });
-  }
-  const issuer = `${origin}${issuerPath}`;
-  return {
-    issuer,
-    document: { url: `${origin}${u.pathname}`, kind },
-    candidates: [issuer, `${issuer}/`],
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fetching
+  ISSUER_HINT,
+  type IssuerInput,
+  parseIssuerInput,
+  type WellKnownLocation,
+  wellKnownUrls,
+} from './well-known.ts';
 
 /** The part of the transport's HttpClient that discovery uses (src/core/transport/http-client.ts). */
 export interface DiscoveryHttp {
@@ -135,23 +36,6 @@ export interface Attempt {
   status?: number;
   outcome: 'found' | 'http-status' | 'not-json' | 'too-large';
   detail?: string;
-}
-
-export interface JwkSummary {
-  kid?: string;
-  kty?: string;
-  alg?: string;
-  use?: string;
-  crv?: string;
-  /** RSA modulus size in bits */
-  bits?: number;
-  x5c?: boolean;
-}
-
-export interface JwksSummary {
-  uri: string;
-  keys: JwkSummary[];
-  error?: { code: ErrorCode; message: string };
 }
 
 export interface DiscoveryReport {
@@ -175,73 +59,6 @@ export interface DiscoveryReport {
 }
 
 const CONTINUE = new Set(['NOT_JSON', 'RESPONSE_TOO_LARGE']);
-
-function summarizeJwk(k: unknown): JwkSummary {
-  const o = (k && typeof k === 'object' ? k : {}) as Record<string, unknown>;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  const s: JwkSummary = {
-    kid: str(o.kid),
-    kty: str(o.kty),
-    alg: str(o.alg),
-    use: str(o.use),
-    crv: str(o.crv),
-  };
-  if (o.kty === 'RSA' && typeof o.n === 'string') {
-    const n = Buffer.from(o.n, 'base64url');
-    s.bits = (n.length - (n[0] === 0 ? 1 : 0)) * 8;
-  }
-  if (Array.isArray(o.x5c) && o.x5c.length) s.x5c = true;
-  for (const key of Object.keys(s) as Array<keyof JwkSummary>) if (s[key] === undefined) delete s[key];
-  return s;
-}
-
-/**
- * The one JWKS fetcher: the issuer's JWK Set over our own transport, without the client
- * certificate (a public document). Throws JWKS_HTTP_STATUS for an HTTP error (JSON or not) and
- * JWKS_INVALID for a document without a "keys" array; transport failures as they come.
- */
-export async function fetchJwkSet(http: DiscoveryHttp, uri: string): Promise<JSONWebKeySet> {
-  const httpStatus = (status: number) =>
-    new MtlsOAuthError('network', 'JWKS_HTTP_STATUS', `JWKS: HTTP ${status} from ${uri}`, {
-      hint: "the IdP's keys are not there: check jwks_uri in the discovery document",
-      details: { status, url: uri },
-    });
-  let res: Awaited<ReturnType<DiscoveryHttp['request']>>;
-  try {
-    res = await http.request({ url: uri, method: 'GET', withClientCert: false, step: 'JWKS' });
-  } catch (e) {
-    const status = isMtlsOAuthError(e) ? e.details?.status : undefined;
-    if (isMtlsOAuthError(e) && e.code === 'NOT_JSON' && typeof status === 'number' && status !== 200) {
-      throw httpStatus(status);
-    }
-    throw e;
-  }
-  if (res.status !== 200) throw httpStatus(res.status);
-  const body = res.json as { keys?: unknown } | undefined;
-  if (!body || typeof body !== 'object' || Array.isArray(body) || !Array.isArray(body.keys)) {
-    throw new MtlsOAuthError(
-      'check',
-      'JWKS_INVALID',
-      `JWKS: ${uri} does not hold a JWK Set (no "keys" array)`,
-      {
-        hint: 'jwks_uri must point at a JSON Web Key Set (RFC 7517 §5)',
-        details: { url: uri },
-      },
-    );
-  }
-  return body as JSONWebKeySet;
-}
-
-/** Fetches a JWKS and lists its keys; failures are reported in `error`, not thrown. */
-export async function fetchJwks(http: DiscoveryHttp, uri: string): Promise<JwksSummary> {
-  try {
-    const set = await fetchJwkSet(http, uri);
-    return { uri, keys: set.keys.map(summarizeJwk) };
-  } catch (e) {
-    if (!isMtlsOAuthError(e)) throw e;
-    return { uri, keys: [], error: { code: e.code, message: e.message.replace(/^JWKS: /, '') } };
-  }
-}
 
 function notFound(issuer: string, attempts: Attempt[]): MtlsOAuthError {
   const tried = attempts.map((a) => `${a.url} → ${a.detail ?? a.outcome}`).join('; ');

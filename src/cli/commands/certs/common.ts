@@ -2,8 +2,8 @@
 // certificate is shown to a person. Type-only imports from the core: nothing heavy loads here.
 
 import { relative } from 'node:path';
-import type { CertificateInfo } from '../../core/pki/parse.ts';
-import type { Ui } from '../ui.ts';
+import type { CertificateInfo } from '../../../core/pki/parse.ts';
+import type { Ui } from '../../ui.ts';
 
 /** commander collector for repeatable options (--san a --san b). */
 export function collect(value: string, previous: string[] = []): string[] {

@@ -13,7 +13,7 @@
 // ":port"; "*" alone bypasses the proxy for every host.
 
 import { BlockList, isIP, type Socket } from 'node:net';
-import { usageError } from './errors.ts';
+import { usageError } from '../errors.ts';
 
 export interface ProxyRoute {
   host: string;

@@ -3,12 +3,12 @@
 
 import { join, resolve } from 'node:path';
 import { type Command, Option } from 'commander';
-import { usageError } from '../../core/errors.ts';
-import type { OutputFile } from '../../core/files.ts';
-import { execute } from '../run.ts';
-import { table } from '../ui.ts';
-import { collect, exampleClientId, printFiles, shownPath, summaryRows, withoutPem } from './certs-common.ts';
-import { readSecret } from './certs-secrets.ts';
+import { usageError } from '../../../core/errors.ts';
+import type { OutputFile } from '../../../core/files.ts';
+import { execute } from '../../run.ts';
+import { table } from '../../ui.ts';
+import { collect, exampleClientId, printFiles, shownPath, summaryRows, withoutPem } from './common.ts';
+import { readSecret } from './secrets.ts';
 
 interface IssueFlags {
   caCert: string;
@@ -75,7 +75,7 @@ Examples:
   );
 }
 
-async function issue(flags: IssueFlags, ctx: import('../run.ts').Context) {
+async function issue(flags: IssueFlags, ctx: import('../../run.ts').Context) {
   const { ui } = ctx;
   const {
     baseNameFor,
@@ -89,7 +89,7 @@ async function issue(flags: IssueFlags, ctx: import('../run.ts').Context) {
     readInputFile,
     subjectFrom,
     writeFilesAtomicAsync,
-  } = await import('./certs-engine.ts');
+  } = await import('./engine.ts');
 
   const profile = flags.server ? 'server' : 'client';
   const keyType = parseKeyType(flags.keyType);
@@ -163,7 +163,7 @@ async function issue(flags: IssueFlags, ctx: import('../run.ts').Context) {
     files.push({ path: paths.jwks, data: `${JSON.stringify(jwks, null, 2)}\n`, mode: 0o644 });
   }
   if (paths.p12 && p12Password !== undefined) {
-    const { buildP12 } = await import('../../core/pki/p12.ts');
+    const { buildP12 } = await import('../../../core/pki/p12.ts');
     const der = buildP12(made.privateKey, [made.certificate, ca.certificate], {
       password: p12Password,
       friendlyName: base,

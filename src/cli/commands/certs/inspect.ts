@@ -2,12 +2,12 @@
 // way `step certificate inspect` shows it — and what would make it fail as a client certificate.
 
 import type { Command } from 'commander';
-import type { CertificateInfo } from '../../core/pki/parse.ts';
-import { canPrompt } from '../prompt.ts';
-import { execute, printChecks } from '../run.ts';
-import { table, type Ui } from '../ui.ts';
-import { validityText } from './certs-common.ts';
-import { readSecret } from './certs-secrets.ts';
+import type { CertificateInfo } from '../../../core/pki/parse.ts';
+import { canPrompt } from '../../prompt.ts';
+import { execute, printChecks } from '../../run.ts';
+import { table, type Ui } from '../../ui.ts';
+import { validityText } from './common.ts';
+import { readSecret } from './secrets.ts';
 
 interface InspectFlags {
   key?: string;
@@ -44,11 +44,11 @@ Examples:
   );
 }
 
-async function inspect(file: string, flags: InspectFlags, ctx: import('../run.ts').Context) {
+async function inspect(file: string, flags: InspectFlags, ctx: import('../../run.ts').Context) {
   const { ui } = ctx;
   const [{ inspectCertificates }, { isEncryptedKey, readInputFile }] = await Promise.all([
-    import('../../core/pki/inspect.ts'),
-    import('./certs-engine.ts'),
+    import('../../../core/pki/inspect.ts'),
+    import('./engine.ts'),
   ]);
 
   const data = readInputFile(file, 'file');
@@ -138,7 +138,7 @@ function certificateRows(c: CertificateInfo): Array<[string, string | undefined]
   ];
 }
 
-function render(ui: Ui, report: import('../../core/pki/inspect.ts').InspectReport): void {
+function render(ui: Ui, report: import('../../../core/pki/inspect.ts').InspectReport): void {
   const n = report.certificates.length;
   const what =
     report.format === 'pkcs12'

@@ -1,9 +1,9 @@
 // `mtls-oauth certs`: the group; each subcommand lives in its own certs-*.ts file.
 
 import type { Command } from 'commander';
-import { registerCertsInit } from './certs-init.ts';
-import { registerCertsInspect } from './certs-inspect.ts';
-import { registerCertsIssue } from './certs-issue.ts';
+import { registerCertsInit } from './init.ts';
+import { registerCertsInspect } from './inspect.ts';
+import { registerCertsIssue } from './issue.ts';
 
 export function registerCerts(program: Command): void {
   const certs = program

@@ -3,8 +3,8 @@
 // start-up time (see the certs section of scripts/bench.mjs). PKCS#12 and the inspector load
 // only when asked for.
 
-export { checkOutputs, readInputFile, writeFilesAtomicAsync } from '../../core/files.ts';
-export { parseDn } from '../../core/pki/dn.ts';
+export { checkOutputs, readInputFile, writeFilesAtomicAsync } from '../../../core/files.ts';
+export { parseDn } from '../../../core/pki/dn.ts';
 export {
   baseNameFor,
   createTestPki,
@@ -12,8 +12,8 @@ export {
   loadCa,
   parseDays,
   subjectFrom,
-} from '../../core/pki/issue.ts';
-export { certificateJwks } from '../../core/pki/jwks.ts';
-export { parseKeyType } from '../../core/pki/keys.ts';
-export { isEncryptedKey } from '../../core/pki/pem.ts';
-export { parseSans } from '../../core/pki/san.ts';
+} from '../../../core/pki/issue.ts';
+export { certificateJwks } from '../../../core/pki/jwks.ts';
+export { parseKeyType } from '../../../core/pki/keys.ts';
+export { isEncryptedKey } from '../../../core/pki/pem.ts';
+export { parseSans } from '../../../core/pki/san.ts';
