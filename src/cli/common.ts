@@ -16,6 +16,7 @@ const VALUE_NAMES: Partial<Record<SettingName, string>> = {
   auth: 'METHOD',
   timeout: 'SECONDS',
   scope: 'SCOPE',
+  api: 'URL',
   signingKey: 'FILE',
   dpopKey: 'FILE',
   assertionAudience: 'endpoint|issuer|URL',
@@ -35,7 +36,13 @@ export function addIdpOptions(cmd: Command, omit: SettingName[] = []): Command {
     // Secrets on the command line are visible in the process list: keep them out of the help.
     if ('secret' in spec && spec.secret) opt.hideHelp();
     if (
-      ['tokenEndpoint', 'introspectionEndpoint', 'revocationEndpoint', 'authorizationEndpoint'].includes(name)
+      [
+        'tokenEndpoint',
+        'introspectionEndpoint',
+        'revocationEndpoint',
+        'authorizationEndpoint',
+        'api',
+      ].includes(name)
     ) {
       opt.hideHelp();
     }

@@ -52,6 +52,12 @@ export const SETTINGS = {
   },
   timeout: { kind: 'number', env: 'MTLS_OAUTH_TIMEOUT', flag: '--timeout', describe: 'seconds per request' },
   scope: { kind: 'string', env: 'MTLS_OAUTH_SCOPE', flag: '--scope', describe: 'scope to request' },
+  api: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_API',
+    flag: '--api',
+    describe: 'URL of a protected API (resource server) that enforces the certificate binding',
+  },
   tokenEndpoint: {
     kind: 'string',
     env: 'MTLS_OAUTH_TOKEN_ENDPOINT',

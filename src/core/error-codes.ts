@@ -37,6 +37,9 @@ export const ERROR_CODES = {
   UNKNOWN_KEY_TYPE: usage('an unknown key type (--key-type)'),
   MISSING_URL: usage('no URL to probe'),
   BAD_URL: usage('a URL that is not a URL, or not https (http only on loopback)'),
+  BAD_HEADER: usage('a request header (call -H) that is not "Name: value", or one call sets itself'),
+  BAD_EXPECT_STATUS: usage('--expect-status that is not an HTTP status (200) or class (2xx)'),
+  NO_API: usage('no API URL: neither an argument nor --api / MTLS_OAUTH_API / profile "api"'),
   BAD_ISSUER: usage('an issuer that is not an https URL without query or fragment'),
   MISSING_ISSUER: usage('the command or step needs --issuer'),
   MISSING_CLIENT_ID: usage('no client_id'),
@@ -167,6 +170,11 @@ export const ERROR_CODES = {
   DPOP_NOT_BOUND: check('a token requested with DPoP is not bound to our DPoP key (RFC 9449 cnf.jkt)'),
   TOKEN_INACTIVE: check('introspection says the token is not active'),
   STILL_ACTIVE: check('the token is still active after revocation'),
+  API_STATUS: check('the API answered another status than --expect-status'),
+  API_BINDING_NOT_ENFORCED: check(
+    'the API accepted a bound token without its certificate, or with another one',
+  ),
+  API_REFUSED: check('the API refused the bound token sent with its own certificate'),
 
   // --- answers from the IdP
   BAD_TOKEN_RESPONSE: oauth('a token response that breaks RFC 6749 §5.1'),

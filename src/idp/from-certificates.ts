@@ -14,6 +14,12 @@ import { keyMatchesCertificate, loadPrivateKey, readCertificates } from '../core
 import { parseSans } from '../core/pki/san.ts';
 import { selfSignedClient, tlsClientAuthClient } from './clients.ts';
 import { rfc4514Subject } from './referee.ts';
+import {
+  type ResourceServer,
+  type ResourceServerOptions,
+  resourceServerClient,
+  startResourceServer,
+} from './resource-server.ts';
 import { type EmbeddedIdp, startEmbeddedIdp } from './server.ts';
 
 /**
@@ -41,6 +47,8 @@ export interface IdpFromCertificatesInput {
   port?: number;
   mtlsPort?: number;
   onRequest?: Parameters<typeof startEmbeddedIdp>[0]['onRequest'];
+  /** Serve a protected API too (resource-server.ts), enforcing the binding, on this port (0: a free one). */
+  api?: { port?: number; onRequest?: ResourceServerOptions['onRequest'] };
 }
 
 export interface IdpFromCertificates {
@@ -53,7 +61,11 @@ export interface IdpFromCertificates {
   files: { cert: string; key: string; ca: string };
   /** Where the server certificate came from. */
   serverCertificate: { issuedBy?: string; file?: string; subject: string };
+  /** The protected API, with `api`: introspects as `apiClientId` with the server certificate. */
+  api?: ResourceServer & { clientId: string };
   warnings: string[];
+  /** Closes the API and the IdP. */
+  close(): Promise<void>;
 }
 
 const CERTS_INIT_HINT =
@@ -95,6 +107,8 @@ export async function startIdpFromCertificates(
   let server: { cert: string; key: string };
   let serverCertificate: IdpFromCertificates['serverCertificate'];
   let trust = caPath;
+  // What a client of the IdP trusts for its server certificate (the API presents the same one).
+  let trustPem = caPem.toString('utf8');
   if (input.serverCert !== undefined || input.serverKey !== undefined) {
     if (input.serverCert === undefined || input.serverKey === undefined) {
       throw usageError('BAD_ARGUMENTS', 'give both --server-cert and --server-key, or neither', {
@@ -117,7 +131,10 @@ export async function startIdpFromCertificates(
       );
     }
     const fromCa = leaf.checkIssued(caCert) && leaf.verify(caCert.publicKey);
-    if (!fromCa) trust = input.serverCert;
+    if (!fromCa) {
+      trust = input.serverCert;
+      trustPem = chain.map((c) => c.toString()).join('');
+    }
     // PEM whatever the files held (DER is accepted too), the chain kept.
     server = {
       cert: chain.map((c) => c.toString()).join(''),
@@ -153,12 +170,13 @@ export async function startIdpFromCertificates(
   const clientId = input.clientId ?? defaultClientId(rfc4514Subject(cert));
   const tls = tlsClientAuthClient(clientId, cert);
   const selfSigned = selfSignedClient(`${clientId}-self-signed`, cert);
+  const apiClientId = `${clientId}-api`;
   let idp: EmbeddedIdp;
   try {
     idp = await startEmbeddedIdp({
       server,
       clientCas: readCertificates(caPem, caPath, { what: 'CA certificate' }).map((c) => c.toString()),
-      clients: [tls, selfSigned],
+      clients: [tls, selfSigned, ...(input.api ? [resourceServerClient(apiClientId, server.cert)] : [])],
       aliases: true,
       port: input.port,
       mtlsPort: input.mtlsPort,
@@ -166,6 +184,27 @@ export async function startIdpFromCertificates(
     });
   } catch (e) {
     throw listenError(e, input);
+  }
+  let api: IdpFromCertificates['api'];
+  if (input.api) {
+    try {
+      const rs = await startResourceServer({
+        server,
+        introspection: {
+          url: idp.aliases?.introspection_endpoint ?? idp.endpoints.introspection,
+          clientId: apiClientId,
+          cert: server.cert,
+          key: server.key,
+          ca: trustPem,
+        },
+        port: input.api.port,
+        onRequest: input.api.onRequest,
+      });
+      api = Object.assign(rs, { clientId: apiClientId });
+    } catch (e) {
+      await idp.close();
+      throw listenError(e, { ...input, apiPort: input.api.port });
+    }
   }
   return {
     idp,
@@ -175,16 +214,21 @@ export async function startIdpFromCertificates(
     },
     files: { cert: input.cert, key, ca: trust },
     serverCertificate,
+    ...(api ? { api } : {}),
     warnings,
+    close: async () => {
+      await api?.close();
+      await idp.close();
+    },
   };
 }
 
-function listenError(e: unknown, input: IdpFromCertificatesInput): unknown {
+function listenError(e: unknown, input: IdpFromCertificatesInput & { apiPort?: number }): unknown {
   const code = errnoCode(e);
   const port = (e as { port?: number }).port;
   if (code === 'EADDRINUSE') {
     return usageError('PORT_IN_USE', `port ${port} on 127.0.0.1 is already in use`, {
-      hint: `choose another ${port === input.mtlsPort ? '--mtls-port' : '--port'}, or leave it out for a free one`,
+      hint: `choose another ${port === input.apiPort ? '--api-port' : port === input.mtlsPort ? '--mtls-port' : '--port'}, or leave it out for a free one`,
       cause: e,
     });
   }

@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { IdpFromCertificates } from '../../idp/from-certificates.ts';
+import type { ApiRequest } from '../../idp/resource-server.ts';
 import type { IdpRequest } from '../../idp/server.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { Context, Envelope, Outcome } from '../run.ts';
@@ -23,6 +24,8 @@ interface IdpFlags {
   serverCert?: string;
   serverKey?: string;
   clientId?: string;
+  api?: boolean;
+  apiPort?: string;
 }
 
 /** A word for a POSIX shell: as is when it is safe, else in single quotes. */
@@ -51,6 +54,7 @@ function usage(s: IdpFromCertificates) {
     MTLS_OAUTH_CERT: abs(s.files.cert),
     MTLS_OAUTH_KEY: abs(s.files.key),
     MTLS_OAUTH_CA: abs(s.files.ca),
+    ...(s.api ? { MTLS_OAUTH_API: `${s.api.url}/hello` } : {}),
   };
   const args = [
     '--issuer',
@@ -86,6 +90,11 @@ function renderReady(ui: Ui, s: IdpFromCertificates, user: { login: string; pass
   ui.out(
     `  server cert   ${s.serverCertificate.subject}, ${s.serverCertificate.issuedBy ? `issued by ${s.serverCertificate.issuedBy} (in memory)` : `from ${s.serverCertificate.file}`}`,
   );
+  if (s.api) {
+    ui.out(
+      `  API           ${c.bold(s.api.url)} ${c.dim(`(introspects as ${s.api.clientId}; refuses a token without the certificate it is bound to, like Kong's proof_of_possession_mtls: strict)`)}`,
+    );
+  }
   ui.out(
     `  test user     ${c.bold(user.login)} / ${user.password} ${c.dim('(the login page accepts any name and password)')}`,
   );
@@ -101,6 +110,14 @@ function renderReady(ui: Ui, s: IdpFromCertificates, user: { login: string; pass
     `  mtls-oauth login     ${c.dim(`# the authorization-code flow in your browser (log in as ${user.login})`)}`,
   );
   ui.out(`  mtls-oauth token --client-id ${clients.selfSigned.clientId} --auth self_signed_tls_client_auth`);
+  if (s.api) {
+    ui.out(
+      `  mtls-oauth call     ${c.dim('# the API with the cached token and the certificate it is bound to')}`,
+    );
+    ui.out(
+      `  mtls-oauth call --no-cert --expect-status 401   ${c.dim('# the same token without it: refused')}`,
+    );
+  }
   ui.out('or with flags:');
   ui.out(`  mtls-oauth smoke ${words(args)}`);
   ui.out();
@@ -115,6 +132,13 @@ function requestLine(ui: Ui, r: IdpRequest): string {
       : 'client cert (untrusted CA)'
     : 'no client cert';
   return e.dim(`${r.listener === 'mtls' ? 'mtls ' : 'plain'} ${r.method} ${r.path.split('?')[0]}  ${cert}`);
+}
+
+function apiRequestLine(ui: Ui, r: ApiRequest): string {
+  const cert = r.certificate ? `client cert x5t#S256 ${r.certificate}` : 'no client cert';
+  return ui.e.dim(
+    `api   ${r.method} ${r.path.split('?')[0]}  ${cert}  -> ${r.status}${r.reason ? ` (${r.reason})` : ''}`,
+  );
 }
 
 /** `signal` resolves with the signal that asks the IdP to stop (SIGINT or SIGTERM). */
@@ -150,6 +174,13 @@ async function run(flags: IdpFlags, ctx: Context): Promise<Outcome> {
 async function serve(flags: IdpFlags, ui: Ui, stopped: Promise<NodeJS.Signals>): Promise<Outcome> {
   const port = await parsePort(flags.port, '--port');
   const mtlsPort = await parsePort(flags.mtlsPort, '--mtls-port');
+  const apiPort = await parsePort(flags.apiPort, '--api-port');
+  if (apiPort !== undefined && !flags.api) {
+    const { usageError } = await import('../../core/errors.ts');
+    throw usageError('BAD_ARGUMENTS', '--api-port needs --api', {
+      hint: 'mtls-oauth idp --api --api-port 9443',
+    });
+  }
   // Asked only for an encrypted CA key: from --ca-key-passphrase-env, else at a prompt.
   const caKeyPassphrase = async (keyPath: string) => {
     const { readSecret } = await import('./certs/secrets.ts');
@@ -176,6 +207,14 @@ async function serve(flags: IdpFlags, ui: Ui, stopped: Promise<NodeJS.Signals>):
     port,
     mtlsPort,
     onRequest: ui.json && !ui.verbose ? undefined : (r) => ui.err(requestLine(ui, r)),
+    ...(flags.api
+      ? {
+          api: {
+            port: apiPort,
+            onRequest: ui.json && !ui.verbose ? undefined : (r) => ui.err(apiRequestLine(ui, r)),
+          },
+        }
+      : {}),
   });
   try {
     for (const w of setup.warnings) ui.warn(w);
@@ -195,6 +234,9 @@ async function serve(flags: IdpFlags, ui: Ui, stopped: Promise<NodeJS.Signals>):
           mtlsEndpointAliases: setup.idp.aliases,
           clients: setup.clients,
           serverCertificate: setup.serverCertificate,
+          ...(setup.api
+            ? { api: { url: setup.api.url, port: setup.api.port, clientId: setup.api.clientId } }
+            : {}),
           user: TEST_USER,
           env,
           args,
@@ -209,7 +251,7 @@ async function serve(flags: IdpFlags, ui: Ui, stopped: Promise<NodeJS.Signals>):
     const signal = await stopped;
     if (!ui.json) ui.err(`${signal === 'SIGINT' ? 'interrupted' : 'terminated'}: the IdP is stopped`);
   } finally {
-    await setup.idp.close();
+    await setup.close();
   }
   return { printed: true, exitCode: EXIT.interrupted };
 }
@@ -239,6 +281,11 @@ export function registerIdp(program: Command): void {
     .option('--server-cert <FILE>', 'use this server certificate (PEM, for 127.0.0.1) instead of issuing one')
     .option('--server-key <FILE>', 'the key of --server-cert')
     .option('--client-id <ID>', "client_id of the tls_client_auth client (default: the certificate's CN)")
+    .option(
+      '--api',
+      'serve a protected API too, which enforces the certificate binding (try `mtls-oauth call`)',
+    )
+    .option('--api-port <N>', 'port of the API (default: a free one)')
     .action(async (_opts, c: Command) => {
       await execute('idp', c, (ctx) => run(c.opts() as IdpFlags, ctx));
     })
@@ -252,7 +299,11 @@ userinfo and PAR endpoints. Registered clients:
   <CN>              tls_client_auth with the certificate's subject DN (client credentials,
                     authorization code with a loopback redirect, refresh tokens)
   <CN>-self-signed  self_signed_tls_client_auth with the certificate itself (client credentials)
-Access tokens are bound to the certificate (cnf.x5t#S256). The login page accepts any user name and
+Access tokens are bound to the certificate (cnf.x5t#S256). With --api a third listener serves a
+protected API (any path): it introspects each bearer token at the IdP over mTLS (as <CN>-api,
+self_signed_tls_client_auth with the server certificate) and answers 401 with WWW-Authenticate:
+Bearer error="invalid_token" unless the token's cnf.x5t#S256 is the certificate presented, as Kong's
+OpenID Connect plugin does with proof_of_possession_mtls: strict; MTLS_OAUTH_API points at it. The login page accepts any user name and
 password (e.g. alice / alice). The server certificate (localhost, 127.0.0.1, ::1) is issued in
 memory from the CA, so clients trust it with --ca certs/ca.crt.
 
@@ -265,6 +316,7 @@ Exit codes: 130 stopped by Ctrl-C or SIGTERM, 2 bad input (no certificates, a po
 
 Examples:
   $ mtls-oauth certs init && mtls-oauth idp                  # then, in another terminal: mtls-oauth smoke
+  $ mtls-oauth idp --api                                    # then: mtls-oauth token && mtls-oauth call
   $ mtls-oauth idp --port 8443 --cert kong-certs/client.crt
   $ mtls-oauth idp --server-cert idp.crt --server-key idp.key
   $ mtls-oauth idp --json > idp.json &                      # scripts: wait for the line, then kill -INT $!

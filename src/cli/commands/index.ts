@@ -2,6 +2,7 @@
 // action so that `mtls-oauth --help` loads none of them.
 
 import type { Command } from 'commander';
+import { registerCall } from './call.ts';
 import { registerCerts } from './certs/index.ts';
 import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
@@ -22,6 +23,7 @@ export const commands: Record<string, (program: Command) => void> = {
   introspect: registerIntrospect,
   revoke: registerRevoke,
   smoke: registerSmoke,
+  call: registerCall,
   login: registerLogin,
   certs: registerCerts,
   idp: registerIdp,

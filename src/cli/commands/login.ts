@@ -10,6 +10,7 @@ import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { EXIT } from '../exit-codes.ts';
 import { importEsm } from '../import-esm.ts';
+import { printCallLine } from '../render-api.ts';
 import {
   claimText,
   formatDuration,
@@ -335,7 +336,11 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       checks: r.checks,
       tls: session.http.connections,
       ...(r.failure ? { error: r.failure } : {}),
-      human: () => (print ? printForShell(ui, print, r.token, r.checks) : renderLogin(ui, r)),
+      human: () => {
+        if (print) return printForShell(ui, print, r.token, r.checks);
+        renderLogin(ui, r);
+        printCallLine(ui, settings, !!r.cachedIn);
+      },
     };
   } catch (e) {
     if (controller.signal.aborted && !(e instanceof MtlsOAuthError && e.kind === 'interrupted')) {
@@ -386,6 +391,7 @@ export function registerLogin(program: Command): void {
     });
   // --timeout is the wait for the browser here; the per-request timeout is --request-timeout.
   addIdpOptions(cmd, ['timeout']);
+  for (const o of cmd.options) if (o.long === '--api') o.hidden = false;
   cmd.addHelpText(
     'after',
     `

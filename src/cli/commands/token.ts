@@ -7,6 +7,7 @@ import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
 import { addIdpOptions } from '../common.ts';
 import { canPrompt, promptHidden } from '../prompt.ts';
+import { printCallLine } from '../render-api.ts';
 import { parsePrint, printForShell, renderToken, tokenForJson } from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
 import { showOptions } from '../token-input.ts';
@@ -237,6 +238,7 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
           checks,
           cachedIn,
         });
+        printCallLine(ui, session.settings, !!cachedIn);
       },
     };
   } finally {
@@ -291,7 +293,7 @@ export function registerToken(program: Command): void {
       await execute('token', c, ({ ui }) => run(c.opts() as TokenOptions, c, ui));
     });
   addIdpOptions(cmd);
-  showOptions(cmd, ['--token-endpoint', '--introspection-endpoint']);
+  showOptions(cmd, ['--token-endpoint', '--introspection-endpoint', '--api']);
   cmd.addHelpText(
     'after',
     `

@@ -49,10 +49,13 @@ export interface HttpClientOptions {
 }
 
 export interface RequestOptions {
-  method?: 'GET' | 'POST' | 'HEAD';
+  /** default GET, or POST with a body; any token method for `call` (PUT, PATCH, DELETE, ...) */
+  method?: string;
   url: string;
   /** application/x-www-form-urlencoded body (undefined values dropped) */
   form?: Record<string, string | undefined>;
+  /** a raw body (`call -d`), sent as is; its content-type is the caller's header */
+  body?: string;
   headers?: Record<string, string>;
   /** default: true when an identity is configured */
   withClientCert?: boolean;
@@ -290,7 +293,7 @@ export class HttpClient {
 
   /** HTTP error statuses are returned, not thrown; transport/TLS failures throw MtlsOAuthError with details.tls. */
   async request(req: RequestOptions): Promise<HttpResult> {
-    const method = req.method ?? (req.form ? 'POST' : 'GET');
+    const method = req.method ?? (req.form || req.body !== undefined ? 'POST' : 'GET');
     const withCert = req.withClientCert ?? !!this.opts.identity;
     const expectJson = req.expectJson ?? true;
     const show = !!this.opts.showSecrets;
@@ -314,6 +317,8 @@ export class HttpClient {
       for (const [k, v] of Object.entries(req.form)) if (v !== undefined) p.append(k, v);
       body = p.toString();
       headers['content-type'] ??= 'application/x-www-form-urlencoded';
+    } else if (req.body !== undefined) {
+      body = req.body;
     }
     headers['user-agent'] ??= 'mtls-oauth';
     // What this request sends that is secret: redacted wherever an answer echoes it.
@@ -327,7 +332,9 @@ export class HttpClient {
       `> ${method} ${redactUrl(url.toString(), show)}${withCert ? '' : '  (without client certificate)'}`,
     );
     for (const [k, v] of Object.entries(headers)) this.log(`> ${k}: ${redactHeader(k, v, show)}`);
-    if (body !== undefined) this.log(`> ${formForLog(body, show)}`);
+    if (body !== undefined && req.form) this.log(`> ${formForLog(body, show)}`);
+    else if (body !== undefined)
+      this.log(`> ${redactBody(body, { contentType: headers['content-type'], show, known: sent })}`);
 
     const known = new Set(this.connections);
     const controller = new AbortController();
