@@ -35,7 +35,7 @@ export { createTestPki, issueCertificate } from './pki/issue.ts';
 export { buildP12, readP12 } from './pki/p12.ts';
 export { sha256Fingerprint, x5tS256 } from './pki/thumbprint.ts';
 export { openSession, type Session } from './session.ts';
-export { runSmoke } from './smoke.ts';
+export { runSmoke } from './smoke/index.ts';
 export { introspectToken, revokeToken, tokenRequest, validateTokenResponse } from './token-endpoint.ts';
 export type { ConnectionRecord } from './transport/diagnostics.ts';
 export { HttpClient } from './transport/http-client.ts';

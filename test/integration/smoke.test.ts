@@ -16,7 +16,7 @@ import {
   runSmoke,
   type SmokeReport,
   STEPS,
-} from '../../src/core/smoke.ts';
+} from '../../src/core/smoke/index.ts';
 import { cacheKey, TokenCache } from '../../src/core/token-cache.ts';
 import type { TestIdp } from '../helpers/idp.ts';
 import { authorizationCode, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';

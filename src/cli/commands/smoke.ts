@@ -5,7 +5,7 @@
 
 import type { Command } from 'commander';
 import type { Check } from '../../core/check.ts';
-import type { SmokeReport, StepResult, StepStatus } from '../../core/smoke.ts';
+import type { SmokeReport, StepResult, StepStatus } from '../../core/smoke/index.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { EXIT } from '../exit-codes.ts';
 import { type Context, execute, type Outcome } from '../run.ts';
@@ -106,14 +106,14 @@ function subLines(s: StepResult): string[] {
 
 async function run(flags: SmokeFlags, cmd: Command, ctx: Context): Promise<Outcome> {
   const { ui } = ctx;
-  const smoke = await import('../../core/smoke.ts');
+  const smoke = await import('../../core/smoke/index.ts');
   const { usageError } = await import('../../core/errors.ts');
   const { parseParams } = await import('../token-input.ts');
 
   const { settings, sources } = settingsFor(cmd, ui);
   const steps = flags.steps !== undefined ? smoke.parseSteps(flags.steps) : undefined;
   const expectFail = smoke.parseExpectFail(flags.expectFail);
-  const grant = flags.grant as import('../../core/smoke.ts').SmokeGrant;
+  const grant = flags.grant as import('../../core/smoke/index.ts').SmokeGrant;
   if (!smoke.SMOKE_GRANTS.includes(grant)) {
     throw usageError('UNKNOWN_GRANT', `smoke cannot use --grant ${flags.grant}`, {
       hint: `use one of: ${smoke.SMOKE_GRANTS.join(', ')} (authorization_code needs a person: \`mtls-oauth login\`)`,

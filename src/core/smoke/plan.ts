@@ -1,0 +1,86 @@
+// The plan of a smoke run: which steps, in which order (--steps, and the steps a chosen one needs).
+
+import type { Settings } from '../config.ts';
+import { usageError } from '../errors.ts';
+import type { SmokeStep } from './step.ts';
+import { STEP_LIST, type StepName } from './steps/index.ts';
+
+export type { StepName } from './steps/index.ts';
+
+/** Every step, in the order a run takes them. */
+export const STEPS: StepName[] = STEP_LIST.map((s) => s.name);
+
+/** One line per step. */
+export const STEP_SUMMARY = Object.fromEntries(STEP_LIST.map((s) => [s.name, s.summary])) as Record<
+  StepName,
+  string
+>;
+
+const byName = new Map<string, SmokeStep>(STEP_LIST.map((s) => [s.name, s]));
+
+// A step needs and brings only steps that run before it.
+STEP_LIST.forEach((step, i) => {
+  for (const d of [...step.needs, ...step.brings]) {
+    if (!STEP_LIST.slice(0, i).some((s) => s.name === d))
+      throw new Error(`smoke step ${step.name}: "${d}" is not an earlier step`);
+  }
+});
+
+/** A step's definition (what it needs, how it runs). */
+export function stepOf(step: StepName): SmokeStep {
+  return byName.get(step)!;
+}
+
+/** The steps whose output a step needs: when one of them failed (or was skipped), it is skipped. */
+export function needsOf(step: StepName): StepName[] {
+  return byName.get(step)!.needs as StepName[];
+}
+
+/**
+ * Steps that produce what a chosen step cannot run without: added to a --steps list. Discovery
+ * only when there is an issuer (else the endpoints come from the settings).
+ */
+function dataDependencies(step: StepName, hasIssuer: boolean): readonly StepName[] {
+  return (byName.get(step)!.brings as StepName[]).filter((s) => s !== 'discovery' || hasIssuer);
+}
+
+export const STEP_HINT = `steps: ${STEPS.join(', ')}`;
+
+/** Parses `--steps a,b,c` (also accepts "all"). */
+export function parseSteps(list: string): StepName[] {
+  const names = list
+    .split(',')
+    .map((s) => s.trim().toLowerCase())
+    .filter(Boolean);
+  if (names.length === 0) throw usageError('BAD_STEPS', '--steps is empty', { hint: STEP_HINT });
+  if (names.includes('all')) return [...STEPS];
+  for (const n of names) {
+    if (!(STEPS as readonly string[]).includes(n)) {
+      throw usageError('BAD_STEPS', `unknown step "${n}"`, { hint: STEP_HINT });
+    }
+  }
+  return names as StepName[];
+}
+
+/**
+ * The steps to run, in order. Without a choice: every step (discovery only with an issuer). A
+ * chosen step brings along the steps that produce its input (token for introspect, revoke for
+ * introspect-after-revoke, discovery when endpoints come from the issuer).
+ */
+export function planSteps(chosen: StepName[] | undefined, settings: Settings): StepName[] {
+  const hasIssuer = !!settings.issuer;
+  if (!chosen) return STEPS.filter((s) => s !== 'discovery' || hasIssuer);
+  if (chosen.includes('discovery') && !hasIssuer) {
+    throw usageError('MISSING_ISSUER', 'the discovery step needs --issuer URL', {
+      hint: 'give --issuer (or MTLS_OAUTH_ISSUER), or leave discovery out of --steps',
+    });
+  }
+  const wanted = new Set<StepName>();
+  const add = (s: StepName) => {
+    if (wanted.has(s)) return;
+    wanted.add(s);
+    for (const d of dataDependencies(s, hasIssuer)) add(d);
+  };
+  for (const s of chosen) add(s);
+  return STEPS.filter((s) => wanted.has(s));
+}
