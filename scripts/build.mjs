@@ -1,5 +1,5 @@
 // Bundles the CLI (dist/cli/) and the library (dist/index.js) with esbuild. One bundle starts faster
-// than hundreds of node_modules files (see ../shared/sketches/README.md); heavy modules (undici,
+// than hundreds of node_modules files (docs/design.md "One bundle"); heavy modules (undici,
 // jose, ora) initialise only when a command needs them.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-// ID token validation (OIDC Core §3.1.3.7, SECURITY.md "Tokens"). jose does the JOSE work (JWS
+// ID token validation (OIDC Core §3.1.3.7, docs/standards.md "Tokens"). jose does the JOSE work (JWS
 // parsing, key selection from the JWK Set, signature); the OIDC rules are explicit checks below, each
 // named, so a person sees which one failed and why.
 //
@@ -21,7 +21,7 @@ import type { Check } from './check.ts';
 import { MtlsOAuthError, usageError } from './errors.ts';
 import { constantTimeEqual } from './pkce.ts';
 
-/** Asymmetric signature algorithms accepted by default. Never `none`, never HS* (SECURITY.md). */
+/** Asymmetric signature algorithms accepted by default. Never `none`, never HS* (docs/standards.md "Tokens"). */
 export const DEFAULT_ID_TOKEN_ALGS: readonly string[] = [
   'RS256',
   'RS384',

@@ -9,29 +9,11 @@
 //     a code (accepted), an `error` (MtlsOAuthError kind 'oauth'), or a response that fails the
 //     RFC 9207 issuer check or is malformed (kind 'check').
 //
-// Decision on a wrong `iss` with the right `state`: end the flow with ISS_MISMATCH rather than keep
-// waiting. `state` is a secret shared only with the browser and the IdP we sent it to, so a response
-// that carries it *is* the response to our request; if it names another issuer, the request went to
-// (or the response came back through) another authorization server: the mix-up attack RFC 9207 exists
-// to stop, or an IdP whose issuer is misconfigured. Either way no better response will follow (the
-// state is single use), waiting would only hide the problem until the timeout, and the code must
-// never be exchanged. The same holds for a missing `iss` when the IdP advertises
-// `authorization_response_iss_parameter_supported` (ISS_MISSING).
-//
-// After the decision the listener no longer looks at what reaches the callback path; it only reports
-// the outcome there (docs/standards.md "The authorization-code flow"):
-//
-//   - an accepted code: the browser's request is held while the caller exchanges the code and checks
-//     the tokens, then answered with the page the caller passes to finish(); after holdMs (a few
-//     seconds) it gets a "still working: see the terminal" page instead;
-//   - a response that ends the flow (an error, a wrong iss): its page at once;
-//   - a reload after that gets the same final page, never a second exchange.
-//
-// Without `linger` the listener shuts down once the final page is out. With `linger` (the CLI) it
-// keeps answering the final page for as long as the process lives, so a reload shows the outcome
-// rather than a connection error, but nothing it holds keeps the process alive: the server and its
-// sockets are unref'd once the flow is decided (a held request only for its bounded wait). A timeout,
-// an abort or close() always shuts it down and destroys kept-alive connections (closeAllConnections).
+// A wrong or missing `iss` with the right `state` ends the flow (docs/design.md "The loopback
+// callback: a wrong iss ends the flow"). Once the flow is decided, the listener only reports the
+// outcome on the callback path, holding an accepted code's request while the caller checks the
+// tokens, and with `linger` keeps answering without keeping the process alive (docs/design.md "The
+// loopback callback after the decision"). A timeout, an abort or close() always shuts it down.
 
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';

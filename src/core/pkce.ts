@@ -46,7 +46,7 @@ export function generatePkce(): Pkce {
   return { verifier, challenge: codeChallengeS256(verifier), method: 'S256' };
 }
 
-/** `state`: 256 random bits (SECURITY.md asks for at least 128). */
+/** `state`: 256 random bits (docs/standards.md asks for at least 128). */
 export function generateState(): string {
   return randomToken(32);
 }

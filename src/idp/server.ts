@@ -6,12 +6,8 @@
 // host", which requests client certificates). Storage is in memory, keys are made at start: it
 // leaves nothing behind when closed.
 //
-// Why src/idp and not src/core: src/core is the client side of the protocol, the library. This is
-// the other side, a local authorization server to try the client against; `mtls-oauth idp`
-// (src/cli/commands/idp.ts), `npm run demo` and the tests (test/helpers/idp.ts) all run this one
-// implementation. Like src/core it neither prints nor exits. oidc-provider is an ES module with
-// many dependencies (koa, ...): it is not bundled, but a runtime dependency loaded here, on first
-// use, through Node's own module loader (src/cli/import-esm.ts).
+// Why src/idp and not src/core, and why oidc-provider is not bundled: docs/design.md "The
+// embedded IdP lives in src/idp, not src/core".
 //
 //   const idp = await startEmbeddedIdp({ server: { cert, key }, clientCas: [ca], clients, aliases: true });
 //   // idp.issuer, idp.mtlsUrl, idp.endpoints.token ...

@@ -37,7 +37,7 @@ const TYPES = KEY_TYPES.filter((t) => t !== 'rsa-4096');
 
 describe('createTestPki', () => {
   for (const keyType of TYPES) {
-    it(`${keyType}: openssl verifies the client for sslclient, with the extensions SECURITY.md asks for`, async () => {
+    it(`${keyType}: openssl verifies the client for sslclient, with the extensions docs/standards.md asks for`, async () => {
       const pki = await createTestPki({
         keyType,
         subject: parseDn('CN=kong,O=Example\\, Inc.,C=US'),

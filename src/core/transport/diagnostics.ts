@@ -45,7 +45,6 @@ export interface ConnectionRecord {
   alerts?: string[];
   /** the socket's FIRST error (undici hides alert 116 behind "other side closed") */
   error?: { code: string; message: string };
-  // Added members (the contract allows additions):
   /** "https:" or "http:" */
   scheme?: string;
   /** SNI sent, if any (never for an IP address) */

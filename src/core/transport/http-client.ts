@@ -36,15 +36,15 @@ export interface HttpClientOptions {
   maxBodyBytes?: number;
   /** verbose sink (stderr); requests/responses with secrets redacted */
   log?: (line: string) => void;
-  /** added: print secrets in full in the log (--show-secrets) */
+  /** print secrets in full in the log (--show-secrets) */
   showSecrets?: boolean;
-  /** added: host name resolution instead of the system's (tests, pinned addresses) */
+  /** host name resolution instead of the system's (tests, pinned addresses) */
   lookup?: LookupFunction;
-  /** added: the most bytes of response headers accepted (default 64 KiB): HEADERS_TOO_LARGE beyond */
+  /** the most bytes of response headers accepted (default 64 KiB): HEADERS_TOO_LARGE beyond */
   maxHeaderBytes?: number;
-  /** added: an http:// proxy URL for https:// requests, or false for none (default: HTTPS_PROXY / NO_PROXY of `env`) */
+  /** an http:// proxy URL for https:// requests, or false for none (default: HTTPS_PROXY / NO_PROXY of `env`) */
   proxy?: string | false;
-  /** added: the environment the proxy settings are read from (default process.env) */
+  /** the environment the proxy settings are read from (default process.env) */
   env?: NodeJS.ProcessEnv;
 }
 
@@ -66,7 +66,7 @@ export interface RequestOptions {
   /** the answer at the response headers (TLS probes): the body is drained in the background, so the
    *  connection stays usable, and its failure fails nothing */
   headersOnly?: boolean;
-  /** added: a successful answer carries secrets (a token response): its body is shown (redacted)
+  /** a successful answer carries secrets (a token response): its body is shown (redacted)
    *  only when its structure allows redaction (JSON, a form, HTML), unless showSecrets */
   secretResponse?: boolean;
 }

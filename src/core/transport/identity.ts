@@ -21,7 +21,7 @@ export interface ClientIdentity {
   chain: X509Certificate[];
   /** RFC 4514 (src/core/pki/dn.ts) */
   subjectDn: string;
-  /** RFC 4514 issuer of the leaf (added member: used for the acceptable-CA comparison) */
+  /** RFC 4514 issuer of the leaf (compared with the acceptable CA names) */
   issuerDn: string;
   /** src/core/pki/thumbprint.ts */
   x5tS256: string;
