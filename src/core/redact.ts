@@ -216,3 +216,42 @@ export function responseExcerpt(
   const flat = redactResponseText(text, o).replace(/\s+/g, ' ').trim();
   return flat.length > limit ? `${flat.slice(0, limit)}…` : flat;
 }
+
+// ---------------------------------------------------------------------------------------------
+// The -v log of requests and responses (transport/http-client.ts)
+
+/** A form body or query string for the log: decoded for reading, secret values redacted. */
+export function formForLog(encoded: string, show: boolean): string {
+  if (!show) return redactForm(encoded);
+  return [...new URLSearchParams(encoded)].map(([k, v]) => `${k}=${v}`).join('&');
+}
+
+export function redactUrl(u: string, show: boolean): string {
+  try {
+    const url = new URL(u);
+    if (!url.search) return u;
+    return `${url.origin}${url.pathname}?${formForLog(url.search.slice(1), show)}${url.hash}`;
+  } catch {
+    return u;
+  }
+}
+
+const cut = (text: string, limit: number) =>
+  text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
+
+/**
+ * The body as a person should see it in the log: JSON and forms with secrets redacted, other text
+ * with token-shaped parts redacted, cut at `limit`. A `secret` body (a successful token response)
+ * that is not JSON, a form or HTML is not shown: an opaque token in it would not look like one.
+ */
+export function redactBody(
+  text: string,
+  o: { contentType?: string; show: boolean; unquotable?: boolean; known?: string[]; limit?: number },
+): string {
+  const limit = o.limit ?? 4000;
+  if (o.show) return cut(text, limit);
+  if (o.unquotable) {
+    return `(${text.length} bytes of ${o.contentType ?? 'no content type'} not shown: a token response may hold tokens; --show-secrets shows it)`;
+  }
+  return cut(redactResponseText(text, { contentType: o.contentType, known: o.known }), limit);
+}

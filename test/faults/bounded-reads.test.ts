@@ -6,7 +6,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it, test } from 'node:test';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
-import { HttpClient, jsonNestingExceeds, MAX_JSON_DEPTH } from '../../src/core/transport/http-client.ts';
+import { jsonNestingExceeds, MAX_JSON_DEPTH } from '../../src/core/transport/body.ts';
+import { HttpClient } from '../../src/core/transport/http-client.ts';
 import { type BadServer, startBadServer } from '../helpers/bad-servers.ts';
 import { assertCleanFailure, jsonOf, runCli } from '../helpers/cli.ts';
 import { type FaultPki, faultPki } from './fixtures.ts';

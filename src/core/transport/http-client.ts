@@ -1,6 +1,6 @@
 // Every HTTP call to the IdP goes through HttpClient: one undici Agent per client identity (and one
 // without a certificate, for calls that must not present one), one connection per host, bodies read
-// with a size limit, JSON checked, and each connection recorded (see diagnostics.ts).
+// with a size limit and JSON checked (body.ts), and each connection recorded (see diagnostics.ts).
 
 import type { LookupFunction } from 'node:net';
 import { classifyFailure } from '../diagnosis/classify.ts';
@@ -9,14 +9,15 @@ import { errnoCode, MtlsOAuthError, usageError } from '../errors.ts';
 import { readInputFile } from '../files.ts';
 import { readCertificates } from '../pki/pem.ts';
 import {
+  formForLog,
   quotableTokenResponse,
-  redactForm,
-  redactResponseText,
+  redactBody,
+  redactUrl,
   redactValue,
   responseExcerpt,
   secretValues,
-  stripBom,
 } from '../redact.ts';
+import { parseJsonBody, readLimitedBody, tooLargeError } from './body.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
@@ -92,77 +93,15 @@ const DEFAULT_TIMEOUT = 30_000;
 const DEFAULT_MAX_BODY = 1024 * 1024;
 const DEFAULT_MAX_HEADERS = 64 * 1024;
 const BODY_START = 200;
-/** JSON from an OAuth endpoint nests a few levels; anything deeper is refused before it is parsed. */
-export const MAX_JSON_DEPTH = 64;
 
-/** Whether a JSON text nests arrays/objects deeper than `max` (a linear scan; strings skipped). */
-export function jsonNestingExceeds(text: string, max = MAX_JSON_DEPTH): boolean {
-  let depth = 0;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (inString) {
-      if (ch === 92 /* \\ */) i++;
-      else if (ch === 34 /* " */) inString = false;
-    } else if (ch === 34) inString = true;
-    else if (ch === 123 /* { */ || ch === 91 /* [ */) {
-      if (++depth > max) return true;
-    } else if (ch === 125 /* } */ || ch === 93 /* ] */) depth--;
-  }
-  return false;
-}
-
+const redactHeader = (name: string, value: string, show: boolean) =>
+  show ? value : redactValue(name, value);
 function readCa(file: string): string {
   const data = readInputFile(file, 'the CA file', 'check the --ca path');
   const certs = readCertificates(data, file, {
     what: "CA certificate (the CA that issued the IdP's server certificate)",
   });
   return certs.map((c) => c.toString()).join('');
-}
-
-/** A form body or query string for the log: decoded for reading, secret values redacted. */
-function formForLog(encoded: string, show: boolean): string {
-  if (!show) return redactForm(encoded);
-  return [...new URLSearchParams(encoded)].map(([k, v]) => `${k}=${v}`).join('&');
-}
-
-function redactUrl(u: string, show: boolean): string {
-  try {
-    const url = new URL(u);
-    if (!url.search) return u;
-    return `${url.origin}${url.pathname}?${formForLog(url.search.slice(1), show)}${url.hash}`;
-  } catch {
-    return u;
-  }
-}
-
-function redactHeader(name: string, value: string, show: boolean): string {
-  return show ? value : redactValue(name, value);
-}
-
-const cut = (text: string, limit: number) =>
-  text.length > limit ? `${text.slice(0, limit)}…(${text.length} bytes)` : text;
-
-/** JSON.parse, a leading byte order mark ignored (some gateways send one). */
-function parseJson(text: string): unknown {
-  return JSON.parse(stripBom(text));
-}
-
-/**
- * The body as a person should see it in the log: JSON and forms with secrets redacted, other text
- * with token-shaped parts redacted, cut at `limit`. A `secret` body (a successful token response)
- * that is not JSON, a form or HTML is not shown: an opaque token in it would not look like one.
- */
-export function redactBody(
-  text: string,
-  o: { contentType?: string; show: boolean; unquotable?: boolean; known?: string[]; limit?: number },
-): string {
-  const limit = o.limit ?? 4000;
-  if (o.show) return cut(text, limit);
-  if (o.unquotable) {
-    return `(${text.length} bytes of ${o.contentType ?? 'no content type'} not shown: a token response may hold tokens; --show-secrets shows it)`;
-  }
-  return cut(redactResponseText(text, { contentType: o.contentType, known: o.known }), limit);
 }
 
 export class HttpClient {
@@ -397,23 +336,14 @@ export class HttpClient {
     // The body, with a size limit (and the request's time limit: the timer still runs).
     phase = 'body';
     let text: string;
-    let size = 0;
+    const received = { bytes: 0 };
     try {
-      const declared = Number(resHeaders['content-length']);
-      if (Number.isFinite(declared) && declared > this.maxBodyBytes) {
-        res.body.destroy();
-        throw this.tooLarge(url, req.step, res.statusCode, contentType, declared);
-      }
-      const chunks: Buffer[] = [];
-      for await (const chunk of res.body) {
-        size += (chunk as Buffer).length;
-        if (size > this.maxBodyBytes) {
-          res.body.destroy();
-          throw this.tooLarge(url, req.step, res.statusCode, contentType);
-        }
-        chunks.push(chunk as Buffer);
-      }
-      text = Buffer.concat(chunks).toString('utf8');
+      text = await readLimitedBody(res.body, {
+        limit: this.maxBodyBytes,
+        contentLength: resHeaders['content-length'],
+        tooLarge: (declared) => this.tooLarge(url, req.step, res.statusCode, contentType, declared),
+        received,
+      });
     } catch (e) {
       clearTimeout(timer);
       if (e instanceof MtlsOAuthError) {
@@ -434,14 +364,14 @@ export class HttpClient {
       const err = new MtlsOAuthError(
         'network',
         'RESPONSE_INCOMPLETE',
-        `${req.step ? `${req.step}: ` : ''}${url.host} closed the connection in the middle of the response (HTTP ${res.statusCode}; ${size} bytes of the body received${declared ? ` of ${declared} announced` : ''})`,
+        `${req.step ? `${req.step}: ` : ''}${url.host} closed the connection in the middle of the response (HTTP ${res.statusCode}; ${received.bytes} bytes of the body received${declared ? ` of ${declared} announced` : ''})`,
         {
           hint: 'the server or something in between dropped the connection while answering: look at the IdP or proxy logs, and run with -v to see the exchange',
           cause: e,
           details: {
             url: url.toString(),
             status: res.statusCode,
-            received: size,
+            received: received.bytes,
             ...(declared ? { contentLength: Number(declared) } : {}),
             cause: { code: errnoCode(e), message: (e as Error)?.message },
             ...(connection() ? { tls: connection() } : {}),
@@ -462,58 +392,20 @@ export class HttpClient {
 
     const result: HttpResult = { status: res.statusCode, headers: resHeaders, text, url: url.toString() };
     if (rec) result.connection = rec;
-    if (method !== 'HEAD' && /^\s*[[{]/.test(text) && jsonNestingExceeds(text)) {
-      throw new MtlsOAuthError(
-        'network',
-        'JSON_TOO_DEEP',
-        `${req.step ? `${req.step}: ` : ''}${url.host} answered HTTP ${res.statusCode} with JSON nested more than ${MAX_JSON_DEPTH} levels deep; refused`,
-        {
-          hint: 'an OAuth or OpenID document nests a few levels at most: the URL probably points at something else, or the server is misbehaving',
-          details: {
-            url: url.toString(),
-            status: res.statusCode,
-            contentType: contentType ?? null,
-            ...(secretBody
-              ? {}
-              : { bodyStart: responseExcerpt(text, { contentType, known: sent, limit: BODY_START }) }),
-            ...(rec ? { tls: rec } : {}),
-          },
-        },
-      );
-    }
-    if (!expectJson && method !== 'HEAD') {
-      // Parsed when it is JSON, for the caller's convenience; never an error here.
-      try {
-        result.json = parseJson(text);
-      } catch {}
-    }
-    if (expectJson && method !== 'HEAD') {
-      try {
-        result.json = parseJson(text);
-      } catch {
-        const start = secretBody
-          ? ''
-          : responseExcerpt(text, { contentType, known: sent, limit: BODY_START });
-        const what = text.trim() === '' ? 'an empty body' : `${contentType ?? 'no content type'}`;
-        const html = /html/i.test(contentType ?? '') || /^\s*</.test(text);
-        throw new MtlsOAuthError(
-          'network',
-          'NOT_JSON',
-          `${req.step ? `${req.step}: ` : ''}${url.host} answered HTTP ${res.statusCode} with ${what} instead of JSON${start ? `: "${start}"` : ''}`,
-          {
-            hint: html
-              ? 'an HTML page usually comes from a proxy, a login page or a wrong URL: check the endpoint URL (run `mtls-oauth discover ISSUER`) and any proxy in between'
-              : 'check the endpoint URL; run with -v to see the whole response',
-            details: {
-              url: url.toString(),
-              status: res.statusCode,
-              contentType: contentType ?? null,
-              bodyStart: start,
-              ...(rec ? { tls: rec } : {}),
-            },
-          },
-        );
-      }
+    if (method !== 'HEAD') {
+      // Parsed when it is JSON, also for a caller that does not expect it (never an error then).
+      const json = parseJsonBody(text, {
+        required: expectJson,
+        url,
+        step: req.step,
+        status: res.statusCode,
+        contentType,
+        excerpt: secretBody
+          ? undefined
+          : () => responseExcerpt(text, { contentType, known: sent, limit: BODY_START }),
+        tls: rec,
+      });
+      if (json !== undefined) result.json = json;
     }
     return result;
   }
@@ -555,15 +447,7 @@ export class HttpClient {
     contentType?: string,
     declared?: number,
   ) {
-    return new MtlsOAuthError(
-      'network',
-      'RESPONSE_TOO_LARGE',
-      `${step ? `${step}: ` : ''}${url.host} sent a response body larger than ${this.maxBodyBytes} bytes${declared ? ` (content-length ${declared})` : ''}; stopped reading`,
-      {
-        hint: 'an OAuth endpoint answers with a few kilobytes: check the URL (is it a file download or a web page?)',
-        details: { url: url.toString(), status, contentType: contentType ?? null, limit: this.maxBodyBytes },
-      },
-    );
+    return tooLargeError(url, step, status, this.maxBodyBytes, contentType, declared);
   }
 
   /**
