@@ -94,9 +94,14 @@ export function parseAuthorizationEndpoint(endpoint: string): URL {
   return url;
 }
 
-/** Builds the authorization URL. Pure: the caller supplies state, challenge and nonce. */
-export function buildAuthorizationUrl(input: AuthorizationUrlInput): URL {
-  const url = parseAuthorizationEndpoint(input.authorizationEndpoint);
+/**
+ * The authorization request's parameters, in order (pure: the caller supplies state, challenge and
+ * nonce): the query of the URL, or the body pushed to the PAR endpoint (RFC 9126 §2.1), or the
+ * claims of a request object (RFC 9101 §4).
+ */
+export function authorizationParams(
+  input: Omit<AuthorizationUrlInput, 'authorizationEndpoint'>,
+): Array<[string, string]> {
   const scope = normalizeScope(input.scope);
   const extra = input.extraParams ?? [];
   assertExtraParamsAllowed(extra);
@@ -106,20 +111,37 @@ export function buildAuthorizationUrl(input: AuthorizationUrlInput): URL {
       'an OpenID Connect request (scope contains "openid") needs a nonce',
     );
   }
+  const own: Array<[string, string | undefined]> = [
+    ['response_type', 'code'],
+    ['client_id', input.clientId],
+    ['redirect_uri', input.redirectUri],
+    ['scope', scope],
+    ['state', input.state],
+    ['code_challenge', input.codeChallenge],
+    ['code_challenge_method', 'S256'],
+    ['nonce', input.nonce],
+    ['prompt', input.prompt],
+  ];
+  const params = own.filter((p): p is [string, string] => p[1] !== undefined && p[1] !== '');
+  return [...params, ...extra.map(([k, v]) => [k, v] as [string, string])];
+}
+
+/**
+ * The authorization endpoint with `params`: they replace same-named ones already in the endpoint's
+ * query (RFC 6749 §3.1 keeps the rest).
+ */
+export function authorizationUrl(authorizationEndpoint: string, params: ExtraParams): URL {
+  const url = parseAuthorizationEndpoint(authorizationEndpoint);
   const q = url.searchParams;
-  // Our parameters replace same-named ones already in the endpoint's query (RFC 6749 §3.1 keeps the rest).
-  q.set('response_type', 'code');
-  q.set('client_id', input.clientId);
-  q.set('redirect_uri', input.redirectUri);
-  q.set('scope', scope);
-  q.set('state', input.state);
-  q.set('code_challenge', input.codeChallenge);
-  q.set('code_challenge_method', 'S256');
-  if (input.nonce) q.set('nonce', input.nonce);
-  if (input.prompt) q.set('prompt', input.prompt);
-  for (const [name] of extra) q.delete(name);
-  for (const [name, value] of extra) q.append(name, value);
+  for (const [name] of params) q.delete(name);
+  for (const [name, value] of params) q.append(name, value);
   return url;
+}
+
+/** Builds the authorization URL. Pure: the caller supplies state, challenge and nonce. */
+export function buildAuthorizationUrl(input: AuthorizationUrlInput): URL {
+  parseAuthorizationEndpoint(input.authorizationEndpoint);
+  return authorizationUrl(input.authorizationEndpoint, authorizationParams(input));
 }
 
 export interface AuthorizationRequestOptions {

@@ -47,6 +47,7 @@ export const ERROR_CODES = {
   MISSING_SIGNING_KEY: usage('private_key_jwt without a signing key'),
   SIGNING_KEY_TYPE: usage('a signing key of a type client assertions cannot be signed with'),
   NO_ENDPOINT: usage('no URL for an endpoint: neither in the metadata nor given with a flag'),
+  PAR_UNAVAILABLE: usage('PAR (RFC 9126) asked for or required, but the IdP has no PAR endpoint'),
   NO_CLIENT_CERT: usage('an mTLS request without a client certificate configured'),
   BAD_PROXY: usage('a proxy setting that is not an http:// proxy URL'),
   BAD_PARAM: usage('an extra parameter (-p) that is not key=value, or is given twice'),
@@ -178,6 +179,7 @@ export const ERROR_CODES = {
 
   // --- answers from the IdP
   BAD_TOKEN_RESPONSE: oauth('a token response that breaks RFC 6749 §5.1'),
+  BAD_PAR_RESPONSE: oauth('a PAR response without request_uri or expires_in (RFC 9126 §2.2)'),
   BAD_INTROSPECTION_RESPONSE: oauth('an introspection response without a boolean "active"'),
   BAD_DEVICE_RESPONSE: oauth('a device authorization response without what RFC 8628 §3.2 requires'),
   CLIENT_REFUSED: oauth('a bare HTTP 401/403 without an OAuth error body: the IdP refused the client'),
@@ -209,6 +211,15 @@ export const ERROR_CODES = {
   OAUTH_USE_DPOP_NONCE: oauth('use_dpop_nonce: the IdP wants a DPoP nonce (RFC 9449)'),
   OAUTH_INVALID_AUTHORIZATION_DETAILS: oauth(
     'invalid_authorization_details: refused authorization_details (RFC 9396)',
+  ),
+  OAUTH_INVALID_REDIRECT_URI: oauth(
+    'invalid_redirect_uri: the redirect_uri is not registered for the client (RFC 7591)',
+  ),
+  OAUTH_INVALID_REQUEST_OBJECT: oauth(
+    'invalid_request_object: the signed request object was refused (RFC 9101)',
+  ),
+  OAUTH_INVALID_REQUEST_URI: oauth(
+    'invalid_request_uri: the request_uri is unknown, expired or used (RFC 9101, RFC 9126)',
   ),
   OAUTH_OTHER: oauth('an OAuth error value outside the registry; the value is in the message'),
 

@@ -14,14 +14,18 @@
 // Opening the browser and printing belong to the caller (onAuthorizationUrl): this module never
 // prints. The browser's request to the callback is held while the code is exchanged and the tokens
 // checked (loopback.ts bounds the wait), so the page it gets tells the real outcome: success, or the
-// step that failed with its error code. The result carries the named checks `state`, `iss`, `pkce`, `id_token` and `binding`.
+// step that failed with its error code. The result carries the named checks `state`, `iss`, `pkce`, `par`, `id_token` and `binding`.
 // A failure of the flow itself (the IdP's error response, a wrong issuer, a timeout, Ctrl-C, a
 // refused code exchange) is thrown as an MtlsOAuthError; an ID token that fails validation is not
 // thrown but reported (the `id_token` check fails, `failure` says why, and nothing is cached).
 
 import {
+  type DeliveredRequest,
+  type DeliveryOptions,
+  deliverAuthorizationRequest,
+} from './authorization-delivery.ts';
+import {
   assertExtraParamsAllowed,
-  buildAuthorizationUrl,
   type ExtraParams,
   normalizeScope,
   parseAuthorizationEndpoint,
@@ -41,6 +45,7 @@ import {
   type LoopbackHost,
   startCallbackListener,
 } from './loopback.ts';
+import { type PushedRequest, parCheck } from './par.ts';
 import { generateNonce, generatePkce, generateState } from './pkce.ts';
 import type { Endpoint, Session } from './session.ts';
 import type { TokenCache } from './token-cache.ts';
@@ -120,7 +125,12 @@ export function callbackSpec(o: { redirectUri?: string; port?: number; ipv6?: bo
 // ---------------------------------------------------------------------------------------------
 // The flow
 
-export type LoginStep = 'discovery' | 'token request' | 'ID token validation' | 'binding check';
+export type LoginStep =
+  | 'discovery'
+  | 'pushed authorization request'
+  | 'token request'
+  | 'ID token validation'
+  | 'binding check';
 
 export interface AuthorizationUrlInfo {
   /** The authorization URL (carries state, the PKCE challenge and the nonce: single use, not secret). */
@@ -159,6 +169,8 @@ export interface LoginOptions {
    * never keeps the process alive). Default: the listener shuts down once the page is out.
    */
   keepCallbackPage?: boolean;
+  /** How the request reaches the IdP (PAR, authorization-delivery.ts). */
+  delivery?: DeliveryOptions;
 }
 
 export interface LoginUser {
@@ -193,12 +205,14 @@ export interface LoginResult {
     jwksFetches?: number;
   };
   binding: BindingCheck;
-  /** state, iss, pkce, id_token, binding, then the token response's own checks. */
+  /** state, iss, pkce, par, id_token, binding, then the token response's own checks. */
   checks: Check[];
   /** Where the tokens were cached (absent: not cached). */
   cachedIn?: string;
   /** Requests to the callback that were turned away before the accepted one. */
   rejectedCallbacks: number;
+  /** The pushed authorization request (PAR), when the request was pushed. */
+  par?: PushedRequest;
   /** Set when a check failed: what the CLI reports as the error. */
   failure?: { code: ErrorCode; message: string; hint?: string };
 }
@@ -315,20 +329,26 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
   const deadline = Date.now() + o.timeoutMs;
   const redirectUri = spec.redirectUri ?? listener.redirectUri;
 
-  // 3. The authorization request, handed to the browser.
+  // 3. The authorization request (pushed first with PAR), handed to the browser.
+  let delivered: DeliveredRequest;
   try {
-    const url = buildAuthorizationUrl({
-      authorizationEndpoint,
-      clientId: session.credentials.clientId,
-      redirectUri,
-      scope,
-      state,
-      codeChallenge: pkce.challenge,
-      nonce,
-      prompt: o.prompt,
-      extraParams: extra,
-    });
-    await o.onAuthorizationUrl({ url: url.href, redirectUri, deadline });
+    delivered = await deliverAuthorizationRequest(
+      session,
+      metadata,
+      {
+        authorizationEndpoint,
+        clientId: session.credentials.clientId,
+        redirectUri,
+        scope,
+        state,
+        codeChallenge: pkce.challenge,
+        nonce,
+        prompt: o.prompt,
+        extraParams: extra,
+      },
+      o.delivery ?? {},
+    );
+    await o.onAuthorizationUrl({ url: delivered.url.href, redirectUri, deadline });
   } catch (e) {
     await listener.close();
     throw e;
@@ -351,6 +371,7 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
       scope,
       pkce,
       nonce,
+      pushed: delivered.pushed,
     };
     const result = await finishLogin(o, flow, progress);
     const f = result.failure;
@@ -372,6 +393,7 @@ interface AcceptedFlow {
   scope: string;
   pkce: { verifier: string };
   nonce?: string;
+  pushed?: PushedRequest;
 }
 
 /** The step running (for the browser's page), and the one whose check failed. */
@@ -414,7 +436,7 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
   aborted();
 
   // 6. The ID token.
-  const checks: Check[] = [...callback.checks, pkceCheck(metadata)];
+  const checks: Check[] = [...callback.checks, pkceCheck(metadata), parCheck(flow.pushed, metadata)];
   let idToken: LoginResult['idToken'];
   let user: LoginUser | undefined;
   let failure: LoginResult['failure'];
@@ -567,6 +589,7 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
     checks,
     ...(cachedIn ? { cachedIn } : {}),
     rejectedCallbacks: callback.rejected,
+    ...(flow.pushed ? { par: flow.pushed } : {}),
     ...(failure ? { failure } : {}),
   };
 }

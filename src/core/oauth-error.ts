@@ -93,6 +93,10 @@ export function oauthHint(c: OAuthErrorContext): string | undefined {
   if (c.status === 404 || c.status === 405) {
     return `HTTP ${c.status}: the endpoint URL ${c.endpoint} is probably wrong; check discovery (\`mtls-oauth discover ISSUER\`) or the --*-endpoint flag`;
   }
+  // Several IdPs (oidc-provider among them) answer a wrong redirect_uri with invalid_request.
+  if (e === 'invalid_request' && /redirect_uri/.test(c.body.error_description ?? '')) {
+    return oauthHint({ ...c, body: { ...c.body, error: 'invalid_redirect_uri' } });
+  }
   switch (e) {
     case 'invalid_client':
       return `the IdP did not accept the client credentials (${c.authMethod}): check --client-id, --auth and the secret or signing key`;
@@ -106,6 +110,12 @@ export function oauthHint(c: OAuthErrorContext): string | undefined {
       return 'the IdP does not support this grant type (see grant_types_supported in `mtls-oauth discover ISSUER`)';
     case 'unsupported_token_type':
       return 'the IdP cannot revoke this kind of token; try another --token-type-hint, or revoke the refresh token';
+    case 'invalid_redirect_uri':
+      return 'the redirect_uri is not registered for this client: register the loopback URI (http://127.0.0.1/callback: any port, RFC 8252 §7.3) or give the registered one with --redirect-uri';
+    case 'invalid_request_object':
+      return 'the IdP refused the signed request object: register the public key of --signing-key for the client (jwks or jwks_uri) and check its algorithm against request_object_signing_alg_values_supported';
+    case 'invalid_request_uri':
+      return 'the pushed request (request_uri) expired or was used already: start the login again';
     case 'invalid_request':
       return 'the IdP rejected the request as malformed or missing a parameter; run with -v to see it';
     case 'invalid_target':

@@ -423,17 +423,19 @@ export async function tokenRequest(
 }
 
 /**
- * A POST with client authentication to an endpoint that answers JSON on 200 (the device
- * authorization endpoint, RFC 8628 §3.1): the JSON, or the usual MtlsOAuthError for an error answer.
+ * A POST with client authentication to an endpoint that answers JSON on success (the device
+ * authorization endpoint, RFC 8628 §3.1; the PAR endpoint, RFC 9126 §2.1): the JSON, or the usual MtlsOAuthError for an error answer.
  */
 export async function authenticatedPost(
   c: OAuthClient,
   endpoint: string,
   step: string,
   params: Record<string, string | undefined>,
+  /** The success statuses (the PAR endpoint answers 201, RFC 9126 §2.2). */
+  ok: number[] = [200],
 ): Promise<{ body: unknown; http: HttpResult }> {
   const answer = await post(c, endpoint, step, params);
-  if (answer.res.status !== 200) throw failure(c, answer.res, step, endpoint, answer.sent);
+  if (!ok.includes(answer.res.status)) throw failure(c, answer.res, step, endpoint, answer.sent);
   return { body: parseJson(answer, step), http: answer.res };
 }
 

@@ -65,7 +65,19 @@ export interface EmbeddedIdpOptions {
   dpopNonce?: boolean;
   /** Issuers whose JWT bearer assertions (RFC 7523) the IdP accepts, with their keys. */
   assertionIssuers?: AssertionIssuer[];
+  /** Refuse authorization requests that were not pushed (require_pushed_authorization_requests, RFC 9126 §5). */
+  requirePar?: boolean;
+  /**
+   * Configure the IdP as the FAPI 2.0 Security Profile asks (`discover --profile fapi2` passes):
+   * PAR required, only the code response type, only tls_client_auth, self_signed_tls_client_auth
+   * and private_key_jwt, only PS256/ES256/EdDSA signatures (ID tokens in ES256). Certificate-bound
+   * tokens, PKCE S256 and the iss response parameter are on in every configuration.
+   */
+  fapi2?: boolean;
 }
+
+/** The signature algorithms the FAPI 2.0 Security Profile allows (§5.4.1). */
+const FAPI2_ALGS = ['PS256', 'ES256', 'EdDSA'];
 
 export interface IdpRequest {
   listener: 'plain' | 'mtls';
@@ -283,14 +295,36 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
     const configuration: Configuration = {
       clients: opts.clients,
       routes: ROUTES,
-      clientAuthMethods: [
-        'none',
-        'client_secret_basic',
-        'client_secret_post',
-        'private_key_jwt',
-        'tls_client_auth',
-        'self_signed_tls_client_auth',
-      ],
+      clientAuthMethods: opts.fapi2
+        ? ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']
+        : [
+            'none',
+            'client_secret_basic',
+            'client_secret_post',
+            'client_secret_jwt',
+            'private_key_jwt',
+            'tls_client_auth',
+            'self_signed_tls_client_auth',
+          ],
+      ...(opts.fapi2
+        ? {
+            responseTypes: ['code'],
+            clientDefaults: {
+              grant_types: ['authorization_code'],
+              id_token_signed_response_alg: 'ES256',
+              response_types: ['code'],
+              token_endpoint_auth_method: 'tls_client_auth',
+            },
+            enabledJWA: {
+              clientAuthSigningAlgValues: FAPI2_ALGS,
+              idTokenSigningAlgValues: FAPI2_ALGS,
+              requestObjectSigningAlgValues: FAPI2_ALGS,
+              userinfoSigningAlgValues: FAPI2_ALGS,
+              introspectionSigningAlgValues: FAPI2_ALGS,
+              authorizationSigningAlgValues: FAPI2_ALGS,
+            },
+          }
+        : {}),
       jwks: { keys: await providerJwks() },
       cookies: { keys: [randomBytes(32).toString('base64url')] },
       adapter: memoryAdapterFactory(),
@@ -326,6 +360,13 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
         // RFC 8628: `login --device`; the user enters the code at /device.
         deviceFlow: { enabled: true },
         userinfo: { enabled: true },
+        // RFC 9126; required with `requirePar` or `fapi2`.
+        pushedAuthorizationRequests: {
+          enabled: true,
+          requirePushedAuthorizationRequests: !!(opts.requirePar || opts.fapi2),
+        },
+        // RFC 9101: signed request objects in the `request` parameter (login --request-object).
+        requestObjects: { request: true, requestUri: false },
         rpInitiatedLogout: { enabled: false },
         resourceIndicators: resource
           ? {

@@ -170,6 +170,10 @@ export interface IdpOptions {
   dpopNonce?: boolean;
   /** Issuers whose JWT bearer assertions the IdP accepts (src/idp/grants.ts). */
   assertionIssuers?: EmbeddedIdpOptions['assertionIssuers'];
+  /** PAR required of every authorization request (RFC 9126 §5). */
+  requirePar?: boolean;
+  /** The FAPI 2.0 configuration of the embedded IdP (src/idp/server.ts). */
+  fapi2?: boolean;
 }
 
 export interface TestIdp extends Omit<EmbeddedIdp, 'clients'> {
@@ -224,6 +228,8 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     middleware: opts.middleware,
     assertionIssuers: opts.assertionIssuers,
     dpopNonce: opts.dpopNonce,
+    requirePar: opts.requirePar,
+    fapi2: opts.fapi2,
   });
   const idp: TestIdp = {
     ...embedded,

@@ -29,14 +29,15 @@ export interface LoopbackResponse {
 
 /**
  * The authorization URL in text the CLI printed on stderr: a line that is nothing but an http(s)
- * URL carrying `state` and `redirect_uri`.
+ * URL carrying `state` and `redirect_uri`, or (a pushed request, RFC 9126 §4) `request_uri`.
  */
 export function findAuthorizationUrl(text: string): string | undefined {
   for (const line of text.split(/\r?\n/)) {
     if (!/^https?:\/\/\S+$/.test(line)) continue;
     try {
       const u = new URL(line);
-      if (u.searchParams.has('state') && u.searchParams.has('redirect_uri')) return line;
+      const q = u.searchParams;
+      if ((q.has('state') && q.has('redirect_uri')) || q.has('request_uri')) return line;
     } catch {
       // not a URL after all
     }

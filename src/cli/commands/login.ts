@@ -36,6 +36,7 @@ interface LoginOptions {
   introspect: boolean;
   print?: string;
   device?: boolean;
+  par?: boolean;
 }
 
 const DEFAULT_WAIT_SECONDS = 300;
@@ -190,6 +191,7 @@ function renderLogin(ui: Ui, r: LoginResult): void {
     ],
     ['token endpoint', `${r.tokenEndpoint.url} (${r.tokenEndpoint.via})`],
     ['redirect uri', r.redirectUri],
+    ['pushed to', r.par ? `${r.par.endpoint.url} (${r.par.endpoint.via}, ${r.par.reason})` : undefined],
     ['binding', r.binding.detail ?? r.binding.status],
   ];
   if (ui.showSecrets) {
@@ -212,6 +214,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         ['redirectUri', '--redirect-uri'],
         ['ipv6', '--ipv6'],
         ['prompt', '--prompt'],
+        ['par', '--par'],
         ['timeout', '--timeout'],
       ] as const
     )
@@ -293,6 +296,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         cache,
         // A reload of the callback tab shows the outcome until this process exits.
         keepCallbackPage: true,
+        delivery: { par: opts.par },
         onAuthorizationUrl,
         onCallbackEvent: (event) => {
           if (event.type === 'accepted') {
@@ -332,6 +336,14 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         binding: r.binding,
         cached_in: r.cachedIn ?? null,
         rejected_callbacks: r.rejectedCallbacks,
+        par: r.par
+          ? {
+              endpoint: r.par.endpoint,
+              request_uri: r.par.requestUri,
+              expires_in: r.par.expiresIn,
+              reason: r.par.reason,
+            }
+          : null,
       },
       checks: r.checks,
       tls: session.http.connections,
@@ -369,6 +381,10 @@ export function registerLogin(program: Command): void {
       'the exact redirect URI registered at the IdP, on 127.0.0.1 or [::1] (e.g. http://127.0.0.1:8765/callback)',
     )
     .option('--ipv6', 'listen on [::1] instead of 127.0.0.1')
+    .option(
+      '--par',
+      'push the authorization request to the PAR endpoint first (RFC 9126): the browser gets only client_id and request_uri',
+    )
     .option('--no-browser', 'do not open a browser: only print the URL (on stderr, on a line of its own)')
     .option(
       '--device',
@@ -413,6 +429,11 @@ shown only with --show-secrets (in --json too, else as a fingerprint: sha256:…
 (mode 0600) for introspect, revoke and token --grant refresh_token, unless the ID token failed
 validation.
 
+With --par (and by default when the IdP sets require_pushed_authorization_requests) the
+authorization parameters are POSTed to the pushed_authorization_request_endpoint (its mTLS alias,
+where there is one), authenticated like the token endpoint; the browser's URL then carries only
+client_id and the request_uri. The IdP's refusal of the pushed request exits 4 with a hint.
+
 --device runs the device authorization grant (RFC 8628) instead: no browser and no callback here;
 the user code and the verification URI are printed on stderr, to be entered on any device, and the
 token endpoint is polled over mTLS at the IdP's interval (slower when it says slow_down) until the
@@ -431,6 +452,8 @@ Examples:
   $ mtls-oauth login --no-browser --timeout 120 --json --issuer https://idp.example.com \\
       --client-id kong --cert certs/client.crt --key certs/client.key 2>login.log | jq .checks
   $ TOKEN=$(mtls-oauth login --print access-token --profile staging)
+  $ mtls-oauth login --par --issuer https://idp.example.com --client-id kong \\
+      --cert certs/client.crt --key certs/client.key
   $ mtls-oauth login --device --scope "openid offline_access" --profile staging   # over SSH
 `,
   );
