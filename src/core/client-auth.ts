@@ -1,5 +1,5 @@
-// Client authentication at the token, introspection and revocation endpoints (RFC 6749 §2.3,
-// RFC 7523 private_key_jwt, RFC 8705 mutual TLS).
+// Client authentication at the token, introspection, revocation and PAR endpoints (RFC 6749 §2.3,
+// RFC 7523 §2.2 private_key_jwt and client_secret_jwt (OIDC Core §9), RFC 8705 mutual TLS).
 
 import { createPrivateKey, type JsonWebKey, type KeyObject, randomUUID } from 'node:crypto';
 import { usageError } from './errors.ts';
@@ -9,6 +9,7 @@ export const AUTH_METHODS = [
   'self_signed_tls_client_auth',
   'client_secret_basic',
   'client_secret_post',
+  'client_secret_jwt',
   'private_key_jwt',
   'none',
 ] as const;
@@ -19,6 +20,18 @@ export function parseAuthMethod(value: string): AuthMethod {
   throw usageError('UNKNOWN_AUTH_METHOD', `unknown client authentication method "${value}"`, {
     hint: `use one of: ${AUTH_METHODS.join(', ')}`,
   });
+}
+
+/** The methods that need the client secret. */
+export function usesSecret(method: AuthMethod): boolean {
+  return (
+    method === 'client_secret_basic' || method === 'client_secret_post' || method === 'client_secret_jwt'
+  );
+}
+
+/** The methods that send a signed client assertion (RFC 7523 §2.2). */
+export function usesAssertion(method: AuthMethod): boolean {
+  return method === 'private_key_jwt' || method === 'client_secret_jwt';
 }
 
 export function usesCertificate(method: AuthMethod): boolean {
@@ -43,7 +56,7 @@ export interface ClientCredentials {
   clientSecret?: string;
   /** private_key_jwt: signs the assertion; given the claims, returns a compact JWS. */
   signAssertion?: (claims: Record<string, unknown>) => Promise<string>;
-  /** private_key_jwt: the assertion's `aud` for every endpoint (the issuer, or a URL the IdP names);
+  /** private_key_jwt and client_secret_jwt: the assertion's `aud` for every endpoint (the issuer, or a URL the IdP names);
    *  without it, the URL of the endpoint called (OIDC Core §9, RFC 7523 §3). */
   assertionAudience?: string;
 }
@@ -83,8 +96,10 @@ export async function authenticate(
       body.client_id = c.clientId;
       body.client_secret = c.clientSecret;
       break;
+    case 'client_secret_jwt':
     case 'private_key_jwt': {
-      if (!c.signAssertion) {
+      const sign = c.method === 'private_key_jwt' ? c.signAssertion : secretSigner(c);
+      if (!sign) {
         throw usageError('MISSING_SIGNING_KEY', 'private_key_jwt needs a signing key', {
           hint: 'pass --signing-key FILE (PEM or JWK) or MTLS_OAUTH_SIGNING_KEY',
         });
@@ -92,7 +107,7 @@ export async function authenticate(
       const now = Math.floor(Date.now() / 1000);
       body.client_id = c.clientId;
       body.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-      body.client_assertion = await c.signAssertion({
+      body.client_assertion = await sign({
         iss: c.clientId,
         sub: c.clientId,
         aud: c.assertionAudience ?? endpoint,
@@ -104,6 +119,18 @@ export async function authenticate(
     }
   }
   return { form: body, headers, withClientCert: usesCertificate(c.method) };
+}
+
+/** client_secret_jwt: HMAC SHA-256 keyed with the client secret's octets (OIDC Core §9, RFC 7518 §3.2). */
+function secretSigner(c: ClientCredentials) {
+  const secret = c.clientSecret;
+  if (!secret) throw missingSecret(c.method);
+  return async (claims: Record<string, unknown>) => {
+    const jose = await import('jose');
+    return new jose.SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .sign(new TextEncoder().encode(secret));
+  };
 }
 
 function missingSecret(method: AuthMethod) {

@@ -86,7 +86,7 @@ export const SETTINGS = {
     kind: 'path',
     env: 'MTLS_OAUTH_SIGNING_KEY',
     flag: '--signing-key',
-    describe: 'private key for private_key_jwt (PEM or JWK)',
+    describe: 'private key for private_key_jwt and signed request objects (PEM or JWK)',
   },
   dpop: {
     kind: 'boolean',
@@ -105,7 +105,7 @@ export const SETTINGS = {
     env: 'MTLS_OAUTH_ASSERTION_AUDIENCE',
     flag: '--assertion-audience',
     describe:
-      'private_key_jwt: the aud of the assertion: "endpoint" (the URL called; default), "issuer", or a URL',
+      'private_key_jwt, client_secret_jwt: the aud of the assertion: "endpoint" (the URL called; default), "issuer", or a URL',
   },
   keyPassphrase: {
     kind: 'string',

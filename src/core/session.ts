@@ -29,7 +29,9 @@ import {
   type ClientCredentials,
   defaultAuthMethod,
   parseAuthMethod,
+  usesAssertion,
   usesCertificate,
+  usesSecret,
 } from './client-auth.ts';
 import type { ResolvedSettings, Settings } from './config.ts';
 import type { Metadata } from './discovery/metadata.ts';
@@ -194,7 +196,7 @@ export async function credentialsFor(
         hasSigningKey: !!settings.signingKey,
       });
   const c: ClientCredentials = { clientId: settings.clientId, method };
-  if (method === 'client_secret_basic' || method === 'client_secret_post') {
+  if (usesSecret(method)) {
     if (!settings.clientSecret) {
       throw usageError('MISSING_CLIENT_SECRET', `${method} needs a client secret`, {
         hint: 'set MTLS_OAUTH_CLIENT_SECRET (a flag would show it in the process list)',
@@ -209,6 +211,8 @@ export async function credentialsFor(
       });
     }
     c.signAssertion = await assertionSigner(readSigningKey(settings.signingKey), settings.signingKey);
+  }
+  if (usesAssertion(method)) {
     const aud = settings.assertionAudience;
     if (aud === 'issuer') {
       if (!settings.issuer) {

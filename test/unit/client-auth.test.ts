@@ -66,6 +66,32 @@ describe('client authentication', () => {
     assert.ok(payload.jti);
   });
 
+  it('signs a client_secret_jwt assertion with HS256 keyed with the secret (RFC 7523 §2.2, OIDC Core §9)', async () => {
+    const secret = 'a-client-secret-of-at-least-32-bytes!';
+    const r = await authenticate(
+      { clientId: 'c', method: 'client_secret_jwt', clientSecret: secret },
+      endpoint,
+      {
+        grant_type: 'client_credentials',
+      },
+    );
+    assert.equal(r.form.client_id, 'c');
+    assert.equal(r.form.client_assertion_type, 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+    assert.equal(r.form.client_secret, undefined, 'the secret itself is not sent');
+    assert.equal(r.withClientCert, false);
+    assert.equal(decodeProtectedHeader(r.form.client_assertion).alg, 'HS256');
+    const { payload } = await jwtVerify(r.form.client_assertion, new TextEncoder().encode(secret), {
+      audience: endpoint,
+      issuer: 'c',
+      subject: 'c',
+    });
+    assert.ok(payload.jti && payload.exp! > payload.iat!);
+    await assert.rejects(
+      authenticate({ clientId: 'c', method: 'client_secret_jwt' }, endpoint, {}),
+      /client_secret_jwt needs a client secret/,
+    );
+  });
+
   it('chooses a default and rejects unknown methods', () => {
     assert.equal(
       defaultAuthMethod({ hasCertificate: true, hasSecret: true, hasSigningKey: false }),
