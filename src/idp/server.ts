@@ -322,6 +322,7 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
               userinfoSigningAlgValues: FAPI2_ALGS,
               introspectionSigningAlgValues: FAPI2_ALGS,
               authorizationSigningAlgValues: FAPI2_ALGS,
+              dPoPSigningAlgValues: FAPI2_ALGS,
             },
           }
         : {}),
