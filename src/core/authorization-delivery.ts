@@ -1,6 +1,7 @@
 // How login's authorization request reaches the IdP: as query parameters of the URL the browser is
-// sent to (RFC 6749 §4.1.1), or pushed to the PAR endpoint first (RFC 9126) so that the browser
-// carries only client_id and request_uri.
+// sent to (RFC 6749 §4.1.1), as a signed request object (RFC 9101), or pushed to the PAR endpoint
+// first (RFC 9126) so that the browser carries only client_id and request_uri; a request object
+// may be pushed too.
 
 import {
   type AuthorizationUrlInput,
@@ -9,22 +10,29 @@ import {
 } from './authorization-request.ts';
 import type { Metadata } from './discovery/metadata.ts';
 import { type ParReason, type PushedRequest, parRequirement, pushAuthorizationRequest } from './par.ts';
+import { type JwtSigner, requestObjectParams } from './request-object.ts';
 import type { Session } from './session.ts';
 
 export interface DeliveryOptions {
   /** --par: push the request even when the IdP does not require it. */
   par?: boolean;
+  /** A security profile that requires PAR (--security-profile fapi2). */
+  profileRequiresPar?: boolean;
+  /** --request-object: sign the request with this signer (RFC 9101). */
+  requestObject?: JwtSigner;
 }
 
-/** The URL for the browser, and the pushed request when PAR was used. */
+/** The URL for the browser, the pushed request when PAR was used, the request object when signed. */
 export interface DeliveredRequest {
   url: URL;
   pushed?: PushedRequest;
+  requestObject?: string;
 }
 
-/** Why this login pushes its request, if it does: asked for, or required by the IdP. */
+/** Why this login pushes its request, if it does: asked for, a profile, or required by the IdP. */
 export function parReason(o: DeliveryOptions, metadata: Metadata): ParReason | undefined {
   if (o.par) return 'asked';
+  if (o.profileRequiresPar) return 'profile';
   return parRequirement(metadata);
 }
 
@@ -34,13 +42,24 @@ export async function deliverAuthorizationRequest(
   input: AuthorizationUrlInput,
   o: DeliveryOptions,
 ): Promise<DeliveredRequest> {
-  const params = authorizationParams(input);
+  let params = authorizationParams(input);
+  let requestObject: string | undefined;
+  if (o.requestObject) {
+    // RFC 9101 §4: aud is the IdP's issuer identifier.
+    const signed = await requestObjectParams(o.requestObject, params, {
+      clientId: input.clientId,
+      audience: metadata.issuer,
+    });
+    params = signed.params;
+    requestObject = signed.jwt;
+  }
   const reason = parReason(o, metadata);
-  if (!reason) return { url: authorizationUrl(input.authorizationEndpoint, params) };
+  const extra = requestObject ? { requestObject } : {};
+  if (!reason) return { url: authorizationUrl(input.authorizationEndpoint, params), ...extra };
   const pushed = await pushAuthorizationRequest(session, {
     authorizationEndpoint: input.authorizationEndpoint,
     params,
     reason,
   });
-  return { url: pushed.url, pushed };
+  return { url: pushed.url, pushed, ...extra };
 }

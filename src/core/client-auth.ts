@@ -164,16 +164,18 @@ export async function readSigningKey(
   return { key: loadPrivateKey(data, source) };
 }
 
-/** A signer for private_key_jwt (see readSigningKey for the key formats). */
+/** A signer for private_key_jwt and request objects (see readSigningKey for the key formats). */
 export async function assertionSigner(
   keyData: Buffer | string,
   source = 'the signing key',
-): Promise<(claims: Record<string, unknown>) => Promise<string>> {
+): Promise<(claims: Record<string, unknown>, header?: { typ?: string }) => Promise<string>> {
   const jose = await import('jose');
   const { key, kid } = await readSigningKey(keyData, source);
   const alg = algFor(key);
-  return (claims) =>
-    new jose.SignJWT(claims).setProtectedHeader({ alg, typ: 'JWT', ...(kid ? { kid } : {}) }).sign(key);
+  return (claims, header) =>
+    new jose.SignJWT(claims)
+      .setProtectedHeader({ alg, typ: header?.typ ?? 'JWT', ...(kid ? { kid } : {}) })
+      .sign(key);
 }
 
 /** The JWS algorithm for a signing key: RS256, ES256/ES384 or EdDSA. */

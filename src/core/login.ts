@@ -36,6 +36,7 @@ import type { Check } from './check.ts';
 import { fetchJwkSet } from './discovery/index.ts';
 import type { Metadata } from './discovery/metadata.ts';
 import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError, usageError } from './errors.ts';
+import { fapi2LoginChecks, profileFailure, type SecurityProfile } from './fapi2.ts';
 import { type IdTokenClaims, type IdTokenValidation, validateIdToken } from './id-token.ts';
 import {
   assertLoopbackHost,
@@ -47,6 +48,7 @@ import {
 } from './loopback.ts';
 import { type PushedRequest, parCheck } from './par.ts';
 import { generateNonce, generatePkce, generateState } from './pkce.ts';
+import { requestObjectCheck } from './request-object.ts';
 import type { Endpoint, Session } from './session.ts';
 import type { TokenCache } from './token-cache.ts';
 import type { BindingCheck, TokenResponse } from './token-endpoint.ts';
@@ -169,8 +171,10 @@ export interface LoginOptions {
    * never keeps the process alive). Default: the listener shuts down once the page is out.
    */
   keepCallbackPage?: boolean;
-  /** How the request reaches the IdP (PAR, authorization-delivery.ts). */
+  /** How the request reaches the IdP (PAR, request object: authorization-delivery.ts). */
   delivery?: DeliveryOptions;
+  /** Check the flow against a security profile (fapi2.ts); set delivery.profileRequiresPar too. */
+  securityProfile?: SecurityProfile;
 }
 
 export interface LoginUser {
@@ -372,8 +376,10 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
       pkce,
       nonce,
       pushed: delivered.pushed,
+      requestObject: delivered.requestObject,
     };
     const result = await finishLogin(o, flow, progress);
+    if (o.securityProfile === 'fapi2') applyFapi2(result);
     const f = result.failure;
     await listener.finish(f ? loginFailedPage(progress.failedStep ?? progress.step, f.code) : successPage());
     return result;
@@ -394,6 +400,7 @@ interface AcceptedFlow {
   pkce: { verifier: string };
   nonce?: string;
   pushed?: PushedRequest;
+  requestObject?: string;
 }
 
 /** The step running (for the browser's page), and the one whose check failed. */
@@ -437,6 +444,7 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
 
   // 6. The ID token.
   const checks: Check[] = [...callback.checks, pkceCheck(metadata), parCheck(flow.pushed, metadata)];
+  if (flow.requestObject) checks.push(requestObjectCheck(flow.requestObject));
   let idToken: LoginResult['idToken'];
   let user: LoginUser | undefined;
   let failure: LoginResult['failure'];
@@ -592,6 +600,13 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
     ...(flow.pushed ? { par: flow.pushed } : {}),
     ...(failure ? { failure } : {}),
   };
+}
+
+/** Adds what the login showed of the FAPI 2.0 Security Profile; a requirement not met fails the login. */
+function applyFapi2(r: LoginResult): void {
+  const checks = fapi2LoginChecks({ authMethod: r.authMethod, checks: r.checks, pushed: !!r.par });
+  r.checks.push(...checks);
+  r.failure ??= profileFailure(checks);
 }
 
 /** The browser's page for a login that failed in `step` with `e` (and the IdP's OAuth error code, if any). */

@@ -170,7 +170,8 @@ async function dpopSignerFor(settings: Settings) {
   return createDpopSigner(data, `the DPoP key ${settings.dpopKey ?? ''}`.trim());
 }
 
-function readSigningKey(file: string): Buffer {
+/** The --signing-key file's bytes (private_key_jwt, --request-object). */
+export function readSigningKeyFile(file: string): Buffer {
   return readInputFile(
     file,
     'the signing key',
@@ -210,7 +211,7 @@ export async function credentialsFor(
         hint: 'pass --signing-key FILE (PEM or JWK) or MTLS_OAUTH_SIGNING_KEY',
       });
     }
-    c.signAssertion = await assertionSigner(readSigningKey(settings.signingKey), settings.signingKey);
+    c.signAssertion = await assertionSigner(readSigningKeyFile(settings.signingKey), settings.signingKey);
   }
   if (usesAssertion(method)) {
     const aud = settings.assertionAudience;

@@ -29,7 +29,8 @@ export interface LoopbackResponse {
 
 /**
  * The authorization URL in text the CLI printed on stderr: a line that is nothing but an http(s)
- * URL carrying `state` and `redirect_uri`, or (a pushed request, RFC 9126 §4) `request_uri`.
+ * URL carrying `state` and `redirect_uri`, or (a pushed request, RFC 9126 §4) `request_uri`, or (a
+ * signed request object, RFC 9101 §5) `request`.
  */
 export function findAuthorizationUrl(text: string): string | undefined {
   for (const line of text.split(/\r?\n/)) {
@@ -37,7 +38,7 @@ export function findAuthorizationUrl(text: string): string | undefined {
     try {
       const u = new URL(line);
       const q = u.searchParams;
-      if ((q.has('state') && q.has('redirect_uri')) || q.has('request_uri')) return line;
+      if ((q.has('state') && q.has('redirect_uri')) || q.has('request_uri') || q.has('request')) return line;
     } catch {
       // not a URL after all
     }

@@ -154,8 +154,16 @@ function render(report: DiscoveryReport, ui: Context['ui']): void {
   printChecks(ui, report.checks);
 }
 
-async function run(issuerArg: string | undefined, cmd: Command, ctx: Context): Promise<Outcome> {
+async function run(
+  issuerArg: string | undefined,
+  opts: { securityProfile?: string },
+  cmd: Command,
+  ctx: Context,
+): Promise<Outcome> {
   const { ui } = ctx;
+  const fapi2 = opts.securityProfile ? await import('../../core/fapi2.ts') : undefined;
+  const profile =
+    fapi2 && opts.securityProfile ? fapi2.parseSecurityProfile(opts.securityProfile) : undefined;
   const { usageError } = await import('../../core/errors.ts');
   const { settings } = settingsFor(cmd, ui);
   const issuer = issuerArg ?? settings.issuer;
@@ -195,6 +203,10 @@ async function run(issuerArg: string | undefined, cmd: Command, ctx: Context): P
     spinner.stop();
     await client.close();
   }
+  // The profile's checks follow discovery's own (fapi2.ts).
+  const profileChecks =
+    fapi2 && profile === 'fapi2' && report.metadata ? fapi2.fapi2Checks(report.metadata) : [];
+  report.checks.push(...profileChecks);
   const { checks: _dup, ...analysis } = report.analysis ?? { checks: [] };
   const result = {
     issuer: report.issuer,
@@ -205,6 +217,7 @@ async function run(issuerArg: string | undefined, cmd: Command, ctx: Context): P
     document: report.document,
     analysis: report.analysis ? analysis : null,
     jwks: report.jwks ?? null,
+    security_profile: profile ?? null,
   };
   const outcome: Outcome = {
     result,
@@ -216,6 +229,12 @@ async function run(issuerArg: string | undefined, cmd: Command, ctx: Context): P
     const err = invalidDocumentError(report, true);
     outcome.exitCode = EXIT.checkFailed;
     outcome.error = { code: err.code, message: err.message, hint: err.hint };
+  } else {
+    const unmet = fapi2?.profileFailure(profileChecks);
+    if (unmet) {
+      outcome.exitCode = EXIT.checkFailed;
+      outcome.error = unmet;
+    }
   }
   return outcome;
 }
@@ -243,8 +262,12 @@ export function registerDiscover(program: Command): void {
     'revocationEndpoint',
     'authorizationEndpoint',
   ]);
-  cmd.action(async (issuer: string | undefined, _opts: unknown, c: Command) => {
-    await execute('discover', c, (ctx) => run(issuer, c, ctx));
+  cmd.option(
+    '--security-profile <NAME>',
+    'also check the metadata against a security profile: fapi2 (the FAPI 2.0 Security Profile)',
+  );
+  cmd.action(async (issuer: string | undefined, opts: { securityProfile?: string }, c: Command) => {
+    await execute('discover', c, (ctx) => run(issuer, opts, c, ctx));
   });
   cmd.addHelpText(
     'after',
@@ -259,10 +282,16 @@ types, PKCE methods and the JWKS keys. No client certificate is sent.
 Exit 0 when the document is valid (warnings allowed), 1 when it fails validation, 3 when it
 cannot be fetched (TLS, HTTP, not JSON, too large).
 
+--security-profile fapi2 adds a check per requirement of the FAPI 2.0 Security Profile that the
+metadata shows (PAR offered and required, PKCE S256, sender-constrained tokens, client
+authentication, the iss response parameter, response types, signing algorithms), each naming its
+clause (docs/fapi2.md); one not met exits 1 (FAPI2_NOT_MET).
+
 Examples:
   $ mtls-oauth discover https://idp.example.com/realms/demo
   $ mtls-oauth discover https://127.0.0.1:8443 --ca certs/ca.crt
   $ mtls-oauth discover https://idp.example.com/.well-known/openid-configuration --json | jq .result.analysis.endpoints
+  $ mtls-oauth discover https://idp.example.com --security-profile fapi2
   $ MTLS_OAUTH_ISSUER=https://idp.example.com mtls-oauth discover
 `,
   );

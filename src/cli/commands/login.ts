@@ -37,6 +37,8 @@ interface LoginOptions {
   print?: string;
   device?: boolean;
   par?: boolean;
+  requestObject?: boolean;
+  securityProfile?: string;
 }
 
 const DEFAULT_WAIT_SECONDS = 300;
@@ -215,6 +217,8 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         ['ipv6', '--ipv6'],
         ['prompt', '--prompt'],
         ['par', '--par'],
+        ['requestObject', '--request-object'],
+        ['securityProfile', '--security-profile'],
         ['timeout', '--timeout'],
       ] as const
     )
@@ -235,6 +239,13 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   assertExtraParamsAllowed(extraParams);
   const { settings, sources } = loginSettings(cmd, ui, opts);
   if (!settings.issuer) throw missingIssuer();
+  const securityProfile = opts.securityProfile
+    ? (await import('../../core/fapi2.ts')).parseSecurityProfile(opts.securityProfile)
+    : undefined;
+  // A missing or bad signing key: exit 2 before the listener opens.
+  const requestObject = opts.requestObject
+    ? await (await import('../../core/request-object.ts')).requestObjectSigner(settings)
+    : undefined;
 
   // Ctrl-C closes the listener (exit 130); a second one leaves at once.
   const controller = new AbortController();
@@ -296,7 +307,12 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         cache,
         // A reload of the callback tab shows the outcome until this process exits.
         keepCallbackPage: true,
-        delivery: { par: opts.par },
+        delivery: {
+          par: opts.par,
+          profileRequiresPar: securityProfile === 'fapi2',
+          requestObject,
+        },
+        securityProfile,
         onAuthorizationUrl,
         onCallbackEvent: (event) => {
           if (event.type === 'accepted') {
@@ -385,6 +401,14 @@ export function registerLogin(program: Command): void {
       '--par',
       'push the authorization request to the PAR endpoint first (RFC 9126): the browser gets only client_id and request_uri',
     )
+    .option(
+      '--request-object',
+      'send the authorization request as a JWT signed with --signing-key (RFC 9101), alone or pushed with --par',
+    )
+    .option(
+      '--security-profile <NAME>',
+      'run the flow a security profile requires and check the IdP meets it: fapi2 (PAR, PKCE S256, iss, a bound token)',
+    )
     .option('--no-browser', 'do not open a browser: only print the URL (on stderr, on a line of its own)')
     .option(
       '--device',
@@ -434,6 +458,14 @@ authorization parameters are POSTed to the pushed_authorization_request_endpoint
 where there is one), authenticated like the token endpoint; the browser's URL then carries only
 client_id and the request_uri. The IdP's refusal of the pushed request exits 4 with a hint.
 
+--request-object signs the authorization request (RFC 9101) with --signing-key, whose public key
+must be registered for the client (jwks or jwks_uri): the browser (or the PAR endpoint) gets only
+client_id and the signed request.
+
+--security-profile fapi2 runs the flow the FAPI 2.0 Security Profile requires (PAR, PKCE S256, a
+sender-constrained token) and adds fapi2.* checks saying which requirements the IdP met in
+practice, each with its clause (docs/fapi2.md); one not met exits 1 (FAPI2_NOT_MET).
+
 --device runs the device authorization grant (RFC 8628) instead: no browser and no callback here;
 the user code and the verification URI are printed on stderr, to be entered on any device, and the
 token endpoint is polled over mTLS at the IdP's interval (slower when it says slow_down) until the
@@ -453,6 +485,9 @@ Examples:
       --client-id kong --cert certs/client.crt --key certs/client.key 2>login.log | jq .checks
   $ TOKEN=$(mtls-oauth login --print access-token --profile staging)
   $ mtls-oauth login --par --issuer https://idp.example.com --client-id kong \\
+      --cert certs/client.crt --key certs/client.key
+  $ mtls-oauth login --request-object --signing-key keys/client.jwk --par --profile staging
+  $ mtls-oauth login --security-profile fapi2 --issuer https://idp.example.com --client-id kong \
       --cert certs/client.crt --key certs/client.key
   $ mtls-oauth login --device --scope "openid offline_access" --profile staging   # over SSH
 `,
