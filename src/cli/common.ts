@@ -1,8 +1,9 @@
 // Flags shared by every command that talks to an IdP, and their resolution into Settings
-// (flag > MTLS_OAUTH_* environment > config profile).
+// (flag > MTLS_OAUTH_* environment > config profile); -p key=value parameters.
 
 import { type Command, Option } from 'commander';
 import { type ResolvedSettings, resolveSettings, SETTINGS, type SettingName } from '../core/config.ts';
+import { usageError } from '../core/errors.ts';
 import type { Ui } from './ui.ts';
 
 const VALUE_NAMES: Partial<Record<SettingName, string>> = {
@@ -78,4 +79,27 @@ export function settingsFor(
   for (const w of resolved.warnings) ui.warn(w);
   for (const n of resolved.notices) ui.err(`note: ${n}`);
   return resolved;
+}
+
+/** Parses repeated `-p key=value` into an object (usage error on a malformed or repeated key). */
+export function parseParams(pairs: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of pairs) {
+    const eq = p.indexOf('=');
+    if (eq <= 0) {
+      throw usageError('BAD_PARAM', `-p ${p}: expected key=value`, {
+        hint: 'e.g. -p audience=https://api.example',
+      });
+    }
+    const k = p.slice(0, eq);
+    if (k in out)
+      throw usageError('BAD_PARAM', `-p ${k}=... is given twice`, { hint: 'give each parameter once' });
+    out[k] = p.slice(eq + 1);
+  }
+  return out;
+}
+
+/** Shows options addIdpOptions hides by default (the endpoint flags a command uses). */
+export function showOptions(cmd: Command, longs: string[]): void {
+  for (const o of cmd.options) if (o.long && longs.includes(o.long)) o.hidden = false;
 }

@@ -148,7 +148,7 @@ export async function deviceLogin(
       );
       if (ok) cachedIn = cache.file;
     }
-    const { describeEndpoint } = await import('./token-input.ts');
+    const { describeEndpoint } = await import('./open-session.ts');
     return {
       result: tokenForJson(ui, result.token),
       checks,

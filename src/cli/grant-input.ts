@@ -7,7 +7,8 @@ import type { Session } from '../core/session.ts';
 import type { CachedTokens } from '../core/token-cache.ts';
 import type { GrantInput, GrantType } from '../core/token-endpoint.ts';
 import { tokenTypeUri } from '../core/token-types.ts';
-import { checkCachedTarget, secretFromFlag, tokenFromText, warnAboutCachedEntry } from './token-input.ts';
+import { secretFromFlag } from './stdin-input.ts';
+import { checkCachedTarget, tokenFromText, warnAboutCachedEntry } from './token-input.ts';
 import type { Ui } from './ui.ts';
 
 export interface ExtensionGrantOptions {

@@ -1,6 +1,5 @@
-// What token, introspect and revoke share on the CLI side: opening a session from the flags, the
-// token cache (unless --no-cache), and getting a token from the argument, stdin ("-") or the cache.
-// Heavy modules are imported inside the functions.
+// Getting the token that introspect, revoke and token's grants work on: from the argument, stdin
+// ("-") or the token cache, sent only where it may go.
 
 import type { Command } from 'commander';
 import { MtlsOAuthError, usageError } from '../core/errors.ts';
@@ -8,40 +7,9 @@ import { isRedacted } from '../core/redact.ts';
 import type { Operation, Session } from '../core/session.ts';
 import type { CachedTokens, TokenCache } from '../core/token-cache.ts';
 import { assertCachedTokenTarget } from '../core/token-origin.ts';
-import { settingsFor } from './common.ts';
+import { openCache, openSessionFor } from './open-session.ts';
+import { readStdin } from './stdin-input.ts';
 import type { Ui } from './ui.ts';
-
-/**
- * Opens a session for the command's flags; warnings go to stderr, requests to the -v log. `forCache`:
- * the command uses the token cache (whose key needs the token endpoint).
- */
-export async function openSessionFor(
-  cmd: Command,
-  ui: Ui,
-  operations: Operation[],
-  forCache = false,
-): Promise<Session> {
-  const { settings, sources } = settingsFor(cmd, ui);
-  const { openSession } = await import('../core/session.ts');
-  return openSession({
-    settings,
-    sources,
-    forCache,
-    operations,
-    log: ui.verbose ? (line) => ui.debug(line) : undefined,
-    showSecrets: ui.showSecrets,
-    warn: (m) => ui.warn(m),
-  });
-}
-
-/** The token cache, or undefined with --no-cache. */
-export async function openCache(ui: Ui, enabled: boolean): Promise<TokenCache | undefined> {
-  if (!enabled) return undefined;
-  const { TokenCache } = await import('../core/token-cache.ts');
-  return new TokenCache({ warn: (m) => ui.warn(m) });
-}
-
-export { describeEndpoint } from '../core/session.ts';
 
 /** "the cached access token", "the token from stdin", "the token given as an argument" */
 export function describeInput(i: { source: TokenSource; kind?: TokenKind }): string {
@@ -54,64 +22,6 @@ export function describeInput(i: { source: TokenSource; kind?: TokenKind }): str
     default:
       return `the ${kind} given as an argument`;
   }
-}
-
-/** All of stdin as text. */
-export async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-/**
- * The flag whose value is "-" (read from stdin), if any, among `flags` (flag name → value): stdin
- * holds one value per run, so two such flags are a usage error.
- */
-export function stdinFlag(flags: Record<string, string | undefined>): string | undefined {
-  const dashed = Object.keys(flags).filter((f) => flags[f] === '-');
-  if (dashed.length > 1) {
-    throw usageError(
-      'BAD_ARGUMENTS',
-      `${dashed.join(' and ')} all read stdin ("-"), and stdin holds one value per run`,
-      {
-        hint: `pipe one of them (${dashed[0]} -) and give the other as an argument (which warns about the process list)`,
-      },
-    );
-  }
-  return dashed[0];
-}
-
-/**
- * A secret from a flag (--refresh-token, --code, --code-verifier): "-" reads it from stdin (`read`
- * turns the text into the value); any other value is used but warns, since the process list shows
- * every argument to every user of the machine.
- */
-export async function secretFromFlag(
-  ui: Ui,
-  o: { flag: string; value: string | undefined; what: string; read?: (text: string) => string },
-): Promise<string | undefined> {
-  if (o.value === undefined) return undefined;
-  if (o.value === '-') {
-    if (process.stdin.isTTY) ui.err(`reading ${o.what} from stdin (end with Ctrl-D)`);
-    return (o.read ?? ((text) => bareValue(text, o.what)))(await readStdin());
-  }
-  ui.warn(
-    `${o.what} given as an argument (${o.flag}) is visible to every user of this machine in the process list; use ${o.flag} - and pipe it in`,
-  );
-  return o.value;
-}
-
-/** One value from stdin: the text without surrounding white space, not empty, one word. */
-function bareValue(text: string, what: string): string {
-  const value = text.trim();
-  if (!value)
-    throw usageError('MISSING_GRANT_INPUT', `stdin is empty: expected ${what}`, { hint: `pipe ${what} in` });
-  if (/\s/.test(value)) {
-    throw usageError('MISSING_GRANT_INPUT', `stdin holds more than one word; expected ${what} alone`, {
-      hint: `pipe only ${what}`,
-    });
-  }
-  return value;
 }
 
 export type TokenKind = 'access' | 'refresh';
@@ -336,24 +246,6 @@ export function warnAboutCachedEntry(ui: Ui, entry: CachedTokens, session: Sessi
   }
 }
 
-/** Parses repeated `-p key=value` into an object (usage error on a malformed or repeated key). */
-export function parseParams(pairs: string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of pairs) {
-    const eq = p.indexOf('=');
-    if (eq <= 0) {
-      throw usageError('BAD_PARAM', `-p ${p}: expected key=value`, {
-        hint: 'e.g. -p audience=https://api.example',
-      });
-    }
-    const k = p.slice(0, eq);
-    if (k in out)
-      throw usageError('BAD_PARAM', `-p ${k}=... is given twice`, { hint: 'give each parameter once' });
-    out[k] = p.slice(eq + 1);
-  }
-  return out;
-}
-
 const HINTS = ['access_token', 'refresh_token'];
 
 /** --token-type-hint: access_token or refresh_token (RFC 7009 §2.1, RFC 7662 §2.1). */
@@ -367,9 +259,4 @@ export function checkTypeHint(hint: string | undefined): void {
       },
     );
   }
-}
-
-/** Shows options addIdpOptions hides by default (the endpoint flags a command uses). */
-export function showOptions(cmd: Command, longs: string[]): void {
-  for (const o of cmd.options) if (o.long && longs.includes(o.long)) o.hidden = false;
 }

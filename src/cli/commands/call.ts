@@ -13,17 +13,14 @@ import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
 import type { HttpClient } from '../../core/transport/http-client.ts';
 import type { ClientIdentity } from '../../core/transport/identity.ts';
-import { addIdpOptions, settingsFor } from '../common.ts';
+import { addIdpOptions, settingsFor, showOptions } from '../common.ts';
+import { openCache } from '../open-session.ts';
 import type { Context, Outcome } from '../run.ts';
 import { execute } from '../run.ts';
+import { readStdin, secretFromFlag, stdinFlag } from '../stdin-input.ts';
 import {
   describeInput,
-  openCache,
-  readStdin,
   resolveToken,
-  secretFromFlag,
-  showOptions,
-  stdinFlag,
   type TokenInput,
   tokenFromText,
   warnAboutCachedEntry,

@@ -5,17 +5,11 @@
 import type { Command } from 'commander';
 import type { Check } from '../../core/check.ts';
 import type { Operation } from '../../core/session.ts';
-import { addIdpOptions } from '../common.ts';
+import { addIdpOptions, showOptions } from '../common.ts';
+import { describeEndpoint } from '../open-session.ts';
 import { renderChecks, secretText } from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
-import {
-  addTokenInput,
-  describeEndpoint,
-  describeInput,
-  showOptions,
-  type TokenInputOptions,
-  withTokenInput,
-} from '../token-input.ts';
+import { addTokenInput, describeInput, type TokenInputOptions, withTokenInput } from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 
 interface RevokeOptions extends TokenInputOptions {

@@ -108,7 +108,7 @@ async function run(flags: SmokeFlags, cmd: Command, ctx: Context): Promise<Outco
   const { ui } = ctx;
   const smoke = await import('../../core/smoke/index.ts');
   const { usageError } = await import('../../core/errors.ts');
-  const { parseParams } = await import('../token-input.ts');
+  const { parseParams } = await import('../common.ts');
 
   const { settings, sources } = settingsFor(cmd, ui);
   const steps = flags.steps !== undefined ? smoke.parseSteps(flags.steps) : undefined;

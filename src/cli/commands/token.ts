@@ -5,12 +5,11 @@
 import type { Command } from 'commander';
 import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
-import { addIdpOptions } from '../common.ts';
+import { addIdpOptions, parseParams, showOptions } from '../common.ts';
 import { canPrompt, promptHidden } from '../prompt.ts';
 import { printCallLine } from '../render-api.ts';
 import { parsePrint, printForShell, renderToken, tokenForJson } from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
-import { showOptions } from '../token-input.ts';
 import type { Ui } from '../ui.ts';
 
 interface TokenOptions {
@@ -57,20 +56,14 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       checkDpopBinding,
       exchangeCheck,
     },
-    {
-      openCache,
-      openSessionFor,
-      parseParams,
-      secretFromFlag,
-      stdinFlag,
-      tokenFromText,
-      warnAboutCachedEntry,
-      describeEndpoint,
-      checkCachedTarget,
-    },
+    { openCache, openSessionFor, describeEndpoint },
+    { secretFromFlag, stdinFlag },
+    { tokenFromText, warnAboutCachedEntry, checkCachedTarget },
     { checkExtensionFlags, extensionGrantInput },
   ] = await Promise.all([
     import('../../core/token-endpoint.ts'),
+    import('../open-session.ts'),
+    import('../stdin-input.ts'),
     import('../token-input.ts'),
     import('../grant-input.ts'),
   ]);
