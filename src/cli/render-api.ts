@@ -2,7 +2,12 @@
 // the network: control characters are escaped before it reaches a terminal, and our token (or any
 // token-shaped text) is redacted unless --show-secrets.
 
-import { type ApiResponse, type CallBinding, explainBearerError as explain } from '../core/api-call.ts';
+import {
+  type ApiResponse,
+  type CallBinding,
+  escapeControls,
+  explainBearerError as explain,
+} from '../core/api-call.ts';
 import type { Check } from '../core/check.ts';
 import type { Settings } from '../core/config.ts';
 import { redactJson, redactResponseText, redactText, redactValue } from '../core/redact.ts';
@@ -11,14 +16,6 @@ import { shellWord } from './commands/idp.ts';
 import { renderConnection } from './render-tls.ts';
 import { claimText, renderChecks, secretText } from './render-token.ts';
 import { table, type Ui } from './ui.ts';
-
-/** Network text for a terminal: C0/C1 control characters and DEL as \xNN (newline and tab kept unless `oneLine`). */
-export function escapeControls(text: string, o: { oneLine?: boolean } = {}): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => {
-    if (!o.oneLine && (ch === '\n' || ch === '\t')) return ch;
-    return `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  });
-}
 
 const TIME_CLAIMS = new Set(['exp', 'iat', 'nbf', 'auth_time']);
 

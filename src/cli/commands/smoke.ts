@@ -32,6 +32,9 @@ const STEP_HELP: Array<[string, string]> = [
   ['tls', 'a TLS probe of each endpoint origin used: client certificate requested, sent, accepted'],
   ['token', 'a token: --grant client_credentials (default), refresh_token or password'],
   ['binding', 'the access token is bound to our certificate (cnf.x5t#S256)'],
+  ['api', 'with --api URL: the API accepts the bound token with our certificate (2xx)'],
+  ['api-without-cert', 'with --api: the API refuses the same token without a certificate (401/403)'],
+  ['api-other-cert', 'with --api: ... and with a throw-away certificate from a CA of its own (401/403)'],
   ['introspect', 'introspection: active, bound to our certificate'],
   ['revoke', 'revocation of the access token'],
   ['introspect-after-revoke', 'introspection again: inactive'],
@@ -264,6 +267,7 @@ export function registerSmoke(program: Command): void {
       await execute('smoke', c, (ctx) => run(c.opts() as SmokeFlags, c, ctx));
     });
   addIdpOptions(cmd);
+  for (const o of cmd.options) if (o.long === '--api') o.hidden = false;
   cmd.addHelpText(
     'after',
     `
@@ -277,6 +281,10 @@ request with invalid_client, or with a bare HTTP 401/403 (CLIENT_REFUSED: some I
 client without an OAuth body). ERROR is an OAuth error or an error code such as TLS_CLIENT_CERT_REJECTED.
 Tokens are revoked by the run and never printed (in --json they are fingerprints, sha256:…(N chars),
 unless --show-secrets; a --junit report never holds them).
+With --api URL (MTLS_OAUTH_API, profile "api") the bound token also goes to that protected API
+(RFC 8705 §3): it must be accepted with our certificate and refused without it or with another one;
+a refusal that does not come fails the step (API_BINDING_NOT_ENFORCED): the API does not enforce
+the binding, and a stolen token works there. The API is another origin than the IdP by design.
 One process, one connection per host: the TLS probe's connection carries the requests that follow.
 
 Exit codes: 0 every step passed (warnings and skips included), 1 a step failed (an OAuth error at
@@ -286,6 +294,7 @@ Examples:
   $ mtls-oauth smoke --issuer https://idp.example.com --client-id kong \\
       --cert certs/client.crt --key certs/client.key
   $ mtls-oauth smoke --profile staging --junit reports/mtls-smoke.xml
+  $ mtls-oauth smoke --profile staging --api https://kong.example.com/orders   # the gateway enforces the binding
   $ mtls-oauth smoke --issuer https://idp.example.com --client-id kong --cert other.crt --key other.key \\
       --expect-fail token=invalid_client                 # the IdP must refuse an unregistered certificate
   $ mtls-oauth smoke --steps discovery,tls --issuer https://idp.example.com --p12 certs/client.p12

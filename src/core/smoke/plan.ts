@@ -10,6 +10,9 @@ export type { StepName } from './steps/index.ts';
 /** Every step, in the order a run takes them. */
 export const STEPS: StepName[] = STEP_LIST.map((s) => s.name);
 
+/** The steps that call the API (steps/api.ts): planned only when one is configured (--api). */
+const API_STEPS = new Set<string>(['api', 'api-without-cert', 'api-other-cert']);
+
 /** One line per step. */
 export const STEP_SUMMARY = Object.fromEntries(STEP_LIST.map((s) => [s.name, s.summary])) as Record<
   StepName,
@@ -69,7 +72,15 @@ export function parseSteps(list: string): StepName[] {
  */
 export function planSteps(chosen: StepName[] | undefined, settings: Settings): StepName[] {
   const hasIssuer = !!settings.issuer;
-  if (!chosen) return STEPS.filter((s) => s !== 'discovery' || hasIssuer);
+  if (!chosen) {
+    return STEPS.filter((s) => (s !== 'discovery' || hasIssuer) && (!API_STEPS.has(s) || !!settings.api));
+  }
+  const apiStep = chosen.find((s) => API_STEPS.has(s));
+  if (apiStep && !settings.api) {
+    throw usageError('NO_API', `the ${apiStep} step needs the API's URL`, {
+      hint: 'give --api URL (or MTLS_OAUTH_API, profile "api"): a resource the bound token may call',
+    });
+  }
   if (chosen.includes('discovery') && !hasIssuer) {
     throw usageError('MISSING_ISSUER', 'the discovery step needs --issuer URL', {
       hint: 'give --issuer (or MTLS_OAUTH_ISSUER), or leave discovery out of --steps',

@@ -200,3 +200,10 @@ export async function loadClientIdentity(s: IdentitySettings): Promise<ClientIde
   if (s.cert || s.key) return loadPem(s);
   return undefined;
 }
+
+/** An identity from PEM in memory (smoke's throw-away certificate), checked as a file's would be. */
+export function identityFromPem(certPem: string, keyPem: string, source: string): ClientIdentity {
+  const leaf = new X509Certificate(certPem);
+  const tls = { cert: certPem, key: keyPem };
+  return summarize(leaf, [leaf], source, tls, tryContext(tls, source));
+}

@@ -1,6 +1,7 @@
 // The smoke test's steps, in the order a run takes them. Adding a step: its file in this folder
 // (exporting a SmokeStep, step.ts) and its place in this list.
 
+import { apiOtherCertStep, apiStep, apiWithoutCertStep } from './api.ts';
 import { bindingStep } from './binding.ts';
 import { discoveryStep } from './discovery.ts';
 import { introspectAfterRevokeStep, introspectStep } from './introspect.ts';
@@ -13,6 +14,9 @@ export const STEP_LIST = [
   tlsStep,
   tokenStep,
   bindingStep,
+  apiStep,
+  apiWithoutCertStep,
+  apiOtherCertStep,
   introspectStep,
   revokeStep,
   introspectAfterRevokeStep,
