@@ -75,6 +75,11 @@ export function planSteps(chosen: StepName[] | undefined, settings: Settings): S
   if (!chosen) {
     return STEPS.filter((s) => (s !== 'discovery' || hasIssuer) && (!API_STEPS.has(s) || !!settings.api));
   }
+  // --steps all: the api steps only with an API; naming one without is a usage error.
+  const named = chosen;
+  if (!settings.api && STEPS.every((s) => named.includes(s))) {
+    chosen = named.filter((s) => !API_STEPS.has(s));
+  }
   const apiStep = chosen.find((s) => API_STEPS.has(s));
   if (apiStep && !settings.api) {
     throw usageError('NO_API', `the ${apiStep} step needs the API's URL`, {
