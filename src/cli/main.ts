@@ -1,7 +1,8 @@
 import { Command, Option } from 'commander';
 import { registerCommands } from './commands/index.ts';
 import { EXIT } from './exit-codes.ts';
-import { commanderOutput } from './stdio.ts';
+import { commanderOutput, writeFd } from './stdio.ts';
+import { commandPath, usageEnvelope, wantsJson } from './usage-json.ts';
 
 declare const __VERSION__: string | undefined;
 
@@ -45,6 +46,11 @@ program.parseAsync(process.argv).catch((e: unknown) => {
   ) {
     process.exitCode = EXIT.ok;
   } else if (typeof err.code === 'string' && err.code.startsWith('commander.')) {
+    const argv = process.argv.slice(2);
+    if (wantsJson(argv)) {
+      const env = usageEnvelope(commandPath(program, argv), (e as Error).message);
+      writeFd(1, `${JSON.stringify(env, null, 2)}\n`);
+    }
     process.exitCode = EXIT.usage;
   } else {
     throw e;

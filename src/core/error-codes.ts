@@ -27,6 +27,7 @@ const check = (meaning: string) => ({ kind: 'check', meaning }) as const;
 export const ERROR_CODES = {
   // --- command line and settings
   BAD_ARGUMENTS: usage('arguments or options that exclude or need each other'),
+  BAD_USAGE: usage('an unknown command or option, or a missing or extra argument'),
   TOKEN_TWICE: usage('a token given both as an argument and with --from-cache'),
   EXPECT_BOTH: usage('--expect-active and --expect-inactive together'),
   GRANT_OPTION: usage('an option that belongs to another grant'),
