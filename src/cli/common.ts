@@ -57,7 +57,7 @@ export function addIdpOptions(cmd: Command, omit: SettingName[] = []): Command {
 /**
  * Resolves the command's settings and prints the warnings (secrets given as flags) and notices (a
  * config file from the current directory). `omit` leaves out flags the command uses for something
- * else; `flags` adds values of its own (login's --request-timeout).
+ * else; `flags` adds values of its own (e.g. values a command computes itself).
  */
 export function settingsFor(
   cmd: Command,

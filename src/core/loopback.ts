@@ -573,8 +573,8 @@ export async function startCallbackListener(opts: CallbackListenerOptions): Prom
         {
           hint:
             rejected > 0
-              ? `${rejected} request(s) to the callback were turned away (last: ${lastRejection}); finish the login in the tab this run opened, or raise --timeout`
-              : 'finish the login in the browser sooner or raise --timeout; check that the IdP redirects to exactly this redirect_uri',
+              ? `${rejected} request(s) to the callback were turned away (last: ${lastRejection}); finish the login in the tab this run opened, or raise --wait`
+              : 'finish the login in the browser sooner or raise --wait; check that the IdP redirects to exactly this redirect_uri',
           details: { redirectUri, rejected },
         },
       ),

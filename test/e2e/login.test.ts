@@ -393,8 +393,8 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     assert.ok(!r.stderr.includes('\u001b') && !r.stderr.includes('\u0007'), 'control characters stripped');
   });
 
-  test('no callback within --timeout: exit 5, and the port is free afterwards', async () => {
-    const run = startLogin(args('--timeout', '1'), env().env);
+  test('no callback within --wait: exit 5, and the port is free afterwards', async () => {
+    const run = startLogin(args('--wait', '1'), env().env);
     const url = await run.url;
     const port = Number(new URL(flowOf(url).redirectUri).port);
     const r = await run.done;
@@ -554,9 +554,19 @@ describe('login: bad flags fail before anything is sent (exit 2)', () => {
     ],
     ['-p state=...', ['--issuer', 'https://idp.invalid', '-p', 'state=mine'], /refusing to override "state"/],
     [
-      '--timeout 0',
-      ['--issuer', 'https://idp.invalid', '--timeout', '0'],
-      /--timeout "0" is not a number of seconds/,
+      '--wait 0',
+      ['--issuer', 'https://idp.invalid', '--wait', '0'],
+      /--wait "0" is not a number of seconds/,
+    ],
+    [
+      '--timeout is per request, as in every command',
+      ['--issuer', 'https://idp.invalid', '--timeout', 'soon'],
+      /timeout/,
+    ],
+    [
+      '--request-timeout is gone: --timeout is per request',
+      ['--issuer', 'https://idp.invalid', '--request-timeout', '5'],
+      /unknown option '--request-timeout'/,
     ],
     ['--port abc', ['--issuer', 'https://idp.invalid', '--port', 'abc'], /--port "abc" is not a port number/],
   ];

@@ -30,8 +30,7 @@ interface LoginOptions {
   redirectUri?: string;
   ipv6?: boolean;
   browser: boolean;
-  timeout: string;
-  requestTimeout?: string;
+  wait: string;
   cache: boolean;
   introspect: boolean;
   print?: string;
@@ -45,32 +44,16 @@ const DEFAULT_WAIT_SECONDS = 300;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-/**
- * Settings from the IdP flags, environment and profile. `--timeout` here is the wait for the
- * browser, so the per-request timeout (the `timeout` setting) comes from --request-timeout,
- * MTLS_OAUTH_TIMEOUT or the profile instead.
- */
-function loginSettings(cmd: Command, ui: Ui, opts: LoginOptions): ResolvedSettings {
-  const flags: Partial<Record<SettingName, unknown>> = {};
-  if (opts.requestTimeout !== undefined) {
-    const n = Number(opts.requestTimeout);
-    if (!Number.isFinite(n) || n <= 0) {
-      throw usageError(
-        'BAD_TIMEOUT',
-        `--request-timeout "${opts.requestTimeout}" is not a positive number of seconds`,
-        { hint: 'e.g. --request-timeout 30 (the default)' },
-      );
-    }
-    flags.timeout = n;
-  }
-  return settingsFor(cmd, ui, { omit: ['timeout'], flags });
+/** Settings from the IdP flags, environment and profile (--timeout is per request, as everywhere). */
+function loginSettings(cmd: Command, ui: Ui): ResolvedSettings {
+  return settingsFor(cmd, ui);
 }
 
 function parseWait(value: string): number {
   const n = Number(value);
   if (!/^\s*\d+(\.\d+)?\s*$/.test(value) || !Number.isFinite(n) || n <= 0 || n > 86_400) {
-    throw usageError('BAD_TIMEOUT', `--timeout "${value}" is not a number of seconds between 0 and 86400`, {
-      hint: `how long to wait for the browser to come back, e.g. --timeout 120 (default ${DEFAULT_WAIT_SECONDS})`,
+    throw usageError('BAD_TIMEOUT', `--wait "${value}" is not a number of seconds between 0 and 86400`, {
+      hint: `how long to wait for the browser to come back, e.g. --wait 120 (default ${DEFAULT_WAIT_SECONDS})`,
     });
   }
   return n;
@@ -219,14 +202,14 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         ['par', '--par'],
         ['requestObject', '--request-object'],
         ['securityProfile', '--security-profile'],
-        ['timeout', '--timeout'],
+        ['wait', '--wait'],
       ] as const
     )
       .filter(([name]) => given(name))
       .map(([, flag]) => flag);
-    return deviceLogin({ ...opts, browserFlags }, loginSettings(cmd, ui, opts), ui);
+    return deviceLogin({ ...opts, browserFlags }, loginSettings(cmd, ui), ui);
   }
-  const waitSeconds = parseWait(opts.timeout);
+  const waitSeconds = parseWait(opts.wait);
   const print = parsePrint(ui, opts.print);
   const { callbackSpec, login, missingIssuer } = await import('../../core/login.ts');
   const { assertExtraParamsAllowed, parseExtraParams } = await import('../../core/authorization-request.ts');
@@ -237,7 +220,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   });
   const extraParams = parseExtraParams(opts.param);
   assertExtraParamsAllowed(extraParams);
-  const { settings, sources } = loginSettings(cmd, ui, opts);
+  const { settings, sources } = loginSettings(cmd, ui);
   if (!settings.issuer) throw missingIssuer();
   const securityProfile = opts.securityProfile
     ? (await import('../../core/fapi2.ts')).parseSecurityProfile(opts.securityProfile)
@@ -415,11 +398,10 @@ export function registerLogin(program: Command): void {
       'the device flow (RFC 8628) for a machine without a browser: enter the code shown on another device',
     )
     .option(
-      '--timeout <SECONDS>',
+      '--wait <SECONDS>',
       'how long to wait for the browser to come back to the callback',
       String(DEFAULT_WAIT_SECONDS),
     )
-    .option('--request-timeout <SECONDS>', 'seconds per request to the IdP [MTLS_OAUTH_TIMEOUT]')
     .option(
       '--print <WHAT>',
       'for the shell: print only "access-token" (the bare token) or "header" (an Authorization: line), in full',
@@ -429,8 +411,7 @@ export function registerLogin(program: Command): void {
     .action(async (_opts, c: Command) => {
       await execute('login', c, ({ ui }) => run(c.opts() as LoginOptions, c, ui));
     });
-  // --timeout is the wait for the browser here; the per-request timeout is --request-timeout.
-  addIdpOptions(cmd, ['timeout']);
+  addIdpOptions(cmd);
   for (const o of cmd.options) if (o.long === '--api') o.hidden = false;
   cmd.addHelpText(
     'after',
@@ -442,8 +423,8 @@ foreign Host header are turned away (and reported) while the wait goes on. The b
 (a few seconds at most) for the code exchange and the checks, and then tells how the login ended;
 reloading it shows that outcome again and accepts no second code.
 
---timeout is that wait for the browser (default ${DEFAULT_WAIT_SECONDS} s). The timeout of each request to the IdP,
-which other commands call --timeout, is --request-timeout here (or MTLS_OAUTH_TIMEOUT).
+--wait is that wait for the browser (default ${DEFAULT_WAIT_SECONDS} s); --timeout (MTLS_OAUTH_TIMEOUT) is, as in
+every command, the limit for each request to the IdP.
 
 The code is exchanged at the token endpoint (its mTLS alias, where there is one) with the client
 certificate, the PKCE verifier and the same redirect_uri. The ID token is validated against the
@@ -481,8 +462,8 @@ Examples:
       --issuer https://idp.example.com --client-id kong
   $ mtls-oauth login --redirect-uri http://127.0.0.1:8765/callback -p acr_values=mfa \\
       --issuer https://idp.example.com --client-id kong --cert certs/client.crt --key certs/client.key
-  $ mtls-oauth login --no-browser --timeout 120 --json --issuer https://idp.example.com \\
-      --client-id kong --cert certs/client.crt --key certs/client.key 2>login.log | jq .checks
+  $ mtls-oauth login --no-browser --wait 120 --json --issuer https://idp.example.com \\
+      --client-id kong --cert certs/client.crt --key certs/client.key | jq .checks
   $ TOKEN=$(mtls-oauth login --print access-token --profile staging)
   $ mtls-oauth login --par --issuer https://idp.example.com --client-id kong \\
       --cert certs/client.crt --key certs/client.key
