@@ -63,15 +63,17 @@ export interface CallbackSpec {
   path: string;
   /** The exact redirect_uri to send, when the IdP registered one (--redirect-uri). */
   redirectUri?: string;
+  /** Said once on stderr: the redirect URI names localhost rather than a loopback IP literal. */
+  warning?: string;
 }
 
 const REDIRECT_HINT =
-  'give the exact URI registered at the IdP, on a loopback IP literal: http://127.0.0.1:8765/callback or http://[::1]:8765/callback';
+  'give the exact URI registered at the IdP, on a loopback IP literal (http://127.0.0.1:8765/callback or http://[::1]:8765/callback) or, with a warning, localhost';
 
 /**
  * The listener's address from --redirect-uri, --port and --ipv6. --redirect-uri is used verbatim
  * in both requests (an IdP that registered an exact URI compares strings); it must be plain http on
- * 127.0.0.1 or [::1] (RFC 8252 §7.3, §8.3), without query or fragment. --port and --ipv6 may
+ * 127.0.0.1 or [::1] (RFC 8252 §7.3, §8.3), or localhost with a warning, without query or fragment. --port and --ipv6 may
  * accompany it only when they agree with it.
  */
 export function callbackSpec(o: { redirectUri?: string; port?: number; ipv6?: boolean }): CallbackSpec {
@@ -105,7 +107,10 @@ export function callbackSpec(o: { redirectUri?: string; port?: number; ipv6?: bo
       { hint: REDIRECT_HINT },
     );
   }
-  const host = assertLoopbackHost(url.hostname);
+  // RFC 8252 §8.3: localhost is NOT RECOMMENDED (it may resolve elsewhere, or be intercepted), but
+  // many IdPs only register it: allowed, with a warning, listening where it resolves by default.
+  const localhost = url.hostname.toLowerCase() === 'localhost';
+  const host = localhost ? '127.0.0.1' : assertLoopbackHost(url.hostname);
   const port = url.port === '' ? 80 : Number(url.port);
   if (o.port !== undefined && o.port !== port) {
     throw usageError(
@@ -121,7 +126,17 @@ export function callbackSpec(o: { redirectUri?: string; port?: number; ipv6?: bo
       { hint: 'drop --ipv6, or register and give http://[::1]:PORT/... as the redirect URI' },
     );
   }
-  return { host, port, path: url.pathname || '/', redirectUri: o.redirectUri };
+  return {
+    host,
+    port,
+    path: url.pathname || '/',
+    redirectUri: o.redirectUri,
+    ...(localhost
+      ? {
+          warning: `--redirect-uri uses "localhost", which a browser may resolve to another address than 127.0.0.1, where the callback listens (RFC 8252 §8.3 recommends http://127.0.0.1:${port}${url.pathname}); register the IP literal at the IdP if you can`,
+        }
+      : {}),
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

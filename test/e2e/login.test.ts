@@ -70,6 +70,10 @@ const tokenPosts = (idp: TestIdp) =>
 /** How the IdP's responses are tampered with (ID token tests); undefined: not at all. */
 type Tamper = (body: Record<string, any>, path: string) => Promise<void> | void;
 
+/** A redirect URI on localhost, as many IdPs register it (a fixed port: localhost gets no port leeway). */
+const LOCALHOST_PORT = 20_000 + (process.pid % 20_000);
+const LOCALHOST_REDIRECT = `http://localhost:${LOCALHOST_PORT}/callback`;
+
 describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)', () => {
   let fx: IdpFixture;
   let idp: TestIdp;
@@ -99,7 +103,7 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     fx = await idpFixture({
       aliases: true,
       middleware: [rewrite],
-      clients: [kong6],
+      clients: [kong6, { ...kong6, client_id: 'kong-localhost', redirect_uris: [LOCALHOST_REDIRECT] }],
       prefix: 'mtls-oauth-login-',
     });
     idp = fx.idp;
@@ -393,6 +397,21 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     assert.ok(!r.stderr.includes('\u001b') && !r.stderr.includes('\u0007'), 'control characters stripped');
   });
 
+  test('--redirect-uri on localhost: warned about (RFC 8252 §8.3), sent verbatim, and the login works', async () => {
+    const run = startLogin(
+      args('--client-id', 'kong-localhost', '--redirect-uri', LOCALHOST_REDIRECT, '--json'),
+      env().env,
+    );
+    const url = await run.url;
+    assert.equal(new URL(url).searchParams.get('redirect_uri'), LOCALHOST_REDIRECT);
+    assert.match(run.stderr(), /warning: --redirect-uri uses "localhost".*RFC 8252 §8\.3/);
+    const { response } = await completeLogin(idp, url);
+    assert.equal(response.status, 200);
+    const r = await run.done;
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(jsonOf(r).ok, true);
+  });
+
   test('no callback within --wait: exit 5, and the port is free afterwards', async () => {
     const run = startLogin(args('--wait', '1'), env().env);
     const url = await run.url;
@@ -538,9 +557,9 @@ describe('login: bad flags fail before anything is sent (exit 2)', () => {
   const cases: Array<[string, string[], RegExp]> = [
     ['no issuer', [], /login needs the issuer: pass --issuer URL/],
     [
-      '--redirect-uri on localhost',
-      ['--issuer', 'https://idp.invalid', '--redirect-uri', 'http://localhost:8765/callback'],
-      /listens on 127\.0\.0\.1 or ::1 only, not "localhost"/,
+      '--redirect-uri on a non-loopback host',
+      ['--issuer', 'https://idp.invalid', '--redirect-uri', 'http://example.com:8765/callback'],
+      /listens on 127\.0\.0\.1 or ::1 only, not "example\.com"/,
     ],
     [
       '--redirect-uri with https',
@@ -553,11 +572,7 @@ describe('login: bad flags fail before anything is sent (exit 2)', () => {
       /--port 9000 disagrees with --redirect-uri/,
     ],
     ['-p state=...', ['--issuer', 'https://idp.invalid', '-p', 'state=mine'], /refusing to override "state"/],
-    [
-      '--wait 0',
-      ['--issuer', 'https://idp.invalid', '--wait', '0'],
-      /--wait "0" is not a number of seconds/,
-    ],
+    ['--wait 0', ['--issuer', 'https://idp.invalid', '--wait', '0'], /--wait "0" is not a number of seconds/],
     [
       '--timeout is per request, as in every command',
       ['--issuer', 'https://idp.invalid', '--timeout', 'soon'],

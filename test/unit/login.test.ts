@@ -48,12 +48,20 @@ describe('callbackSpec', () => {
       ['http://127.0.0.1:8765/callback#f', 'REDIRECT_URI_INVALID'],
       ['http://127.0.0.1:8765/callback#', 'REDIRECT_URI_INVALID'],
       ['http://user@127.0.0.1:8765/callback', 'REDIRECT_URI_INVALID'],
-      ['http://localhost:8765/callback', 'CALLBACK_HOST_NOT_LOOPBACK'],
       ['http://0.0.0.0:8765/callback', 'CALLBACK_HOST_NOT_LOOPBACK'],
       ['http://192.168.1.10:8765/callback', 'CALLBACK_HOST_NOT_LOOPBACK'],
     ] as const) {
       assert.throws(() => callbackSpec({ redirectUri: uri }), usage(code), uri);
     }
+  });
+
+  test('localhost: allowed with a warning, listening on 127.0.0.1, the URI sent verbatim', () => {
+    const spec = callbackSpec({ redirectUri: 'http://localhost:8765/cb' });
+    assert.equal(spec.host, '127.0.0.1');
+    assert.equal(spec.port, 8765);
+    assert.equal(spec.redirectUri, 'http://localhost:8765/cb');
+    assert.match(spec.warning ?? '', /RFC 8252 §8\.3 recommends http:\/\/127\.0\.0\.1:8765\/cb/);
+    assert.equal(callbackSpec({ redirectUri: 'http://127.0.0.1:8765/cb' }).warning, undefined);
   });
 
   test('--port or --ipv6 that disagree with --redirect-uri', () => {

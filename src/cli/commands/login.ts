@@ -4,7 +4,7 @@
 // browser, the progress on stderr, Ctrl-C, and the rendering.
 
 import type { Command } from 'commander';
-import type { ResolvedSettings, SettingName } from '../../core/config.ts';
+import type { ResolvedSettings } from '../../core/config.ts';
 import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
@@ -218,6 +218,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     port: parsePort(opts.port),
     ipv6: opts.ipv6,
   });
+  if (callback.warning) ui.warn(callback.warning);
   const extraParams = parseExtraParams(opts.param);
   assertExtraParamsAllowed(extraParams);
   const { settings, sources } = loginSettings(cmd, ui);
@@ -377,7 +378,7 @@ export function registerLogin(program: Command): void {
     .option('--port <N>', 'callback port on the loopback address (default: an ephemeral port)')
     .option(
       '--redirect-uri <URL>',
-      'the exact redirect URI registered at the IdP, on 127.0.0.1 or [::1] (e.g. http://127.0.0.1:8765/callback)',
+      'the exact redirect URI registered at the IdP, on 127.0.0.1 or [::1] (e.g. http://127.0.0.1:8765/callback), or localhost (warns)',
     )
     .option('--ipv6', 'listen on [::1] instead of 127.0.0.1')
     .option(
