@@ -338,7 +338,7 @@ dns.lookup = function (host, opts, cb) {
         pki.path('wrong.key'),
       ]);
       assertCleanFailure(r, 2, /does not belong to the certificate/);
-      assert.match(r.stderr, /^hint: .*-pubkey/m);
+      assert.match(r.stderr, /^hint: .*mtls-oauth certs inspect .* --key /m);
     });
     // A wrong passphrase, and one whose decryption passes the padding check by chance, so that
     // OpenSSL reports a decoding error instead of "bad decrypt": both are the passphrase.

@@ -178,7 +178,7 @@ export function protocolMismatch(f: Failure): MtlsOAuthError | undefined {
     return net(
       'TLS_EXPECTED',
       `${w}: the server closed the connection without answering the plain HTTP request: the port probably speaks TLS`,
-      `use https:// (${https}); \`openssl s_client -connect HOST:PORT\` shows what the port speaks`,
+      `use https:// (${https}): plain HTTP carries no client certificate at all, so mutual TLS needs https`,
     );
   }
   if (closedEarly) {

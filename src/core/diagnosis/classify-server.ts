@@ -1,6 +1,9 @@
 // Failures of the server's certificate: self-signed, expired, not for this host name, untrusted.
 
+import { readFileSync } from 'node:fs';
 import type { MtlsOAuthError } from '../errors.ts';
+import { certificateNames } from '../pki/der.ts';
+import { readCertificates } from '../pki/pem.ts';
 import { VERIFY_MESSAGES } from '../transport/diagnostics.ts';
 import { dateOnly, type Failure } from './failure.ts';
 
@@ -25,6 +28,24 @@ const UNTRUSTED = new Set([
 ]);
 const HOSTNAME = new Set(['ERR_TLS_CERT_ALTNAME_INVALID']);
 
+/**
+ * What the --ca file that did not work holds, by name: a wrong --ca must not read like no --ca.
+ * The common mistake (certs init's ca.crt is the client CA) is said outright.
+ */
+function givenCaNote(file: string, clientIssuer: string | undefined): string {
+  let subjects: string[] = [];
+  try {
+    subjects = readCertificates(readFileSync(file), file).map((x) => certificateNames(x.raw).subject);
+  } catch {
+    return `--ca ${file} did not sign it`;
+  }
+  const named = subjects.length ? ` (${subjects.join('; ')})` : '';
+  if (clientIssuer && subjects.includes(clientIssuer)) {
+    return `--ca ${file}${named} is the CA that issued your client certificate, not the one that issued the IdP's server certificate`;
+  }
+  return `--ca ${file}${named} did not sign it`;
+}
+
 /** The server's certificate did not verify (and --insecure is not in force). */
 export function serverCertificateFailure(f: Failure): MtlsOAuthError | undefined {
   const { c, r, codes, net, w } = f;
@@ -36,7 +57,7 @@ export function serverCertificateFailure(f: Failure): MtlsOAuthError | undefined
     const root = r?.serverChain[r.serverChain.length - 1];
     const insecureNote = ' (--insecure skips this check, for testing only)';
     const caHint = c.caFile
-      ? `the CA in ${c.caFile}${c.caMode === 'replace' ? ' (used instead of the system roots)' : ''} did not sign it: pass the right CA certificate with --ca FILE`
+      ? `${givenCaNote(c.caFile, c.identity?.issuerDn)}${c.caMode === 'replace' ? ' (used instead of the system roots)' : ''}: pass the CA certificate of the IdP's server with --ca FILE`
       : 'pass the CA certificate that issued it with --ca FILE';
     if (SELF_SIGNED.has(verify)) {
       const which = verify === 'DEPTH_ZERO_SELF_SIGNED_CERT' ? leaf : root;
@@ -45,7 +66,7 @@ export function serverCertificateFailure(f: Failure): MtlsOAuthError | undefined
         verify === 'DEPTH_ZERO_SELF_SIGNED_CERT'
           ? `${w}: the server's certificate${which ? ` (${which.subject})` : ''} is self-signed and not trusted`
           : `${w}: the server's certificate chain ends in a self-signed root${which ? ` (${which.subject})` : ''} that is not trusted`,
-        `if you trust it, pass that certificate${which ? ` (SHA-256 ${which.sha256})` : ''} with --ca FILE${insecureNote}`,
+        `${c.caFile ? `${givenCaNote(c.caFile, c.identity?.issuerDn)}; ` : ''}if you trust it, pass that certificate${which ? ` (SHA-256 ${which.sha256})` : ''} with --ca FILE${insecureNote}`,
         { verifyError: verify },
       );
     }

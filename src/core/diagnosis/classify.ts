@@ -4,6 +4,7 @@
 // the failure names it. The verdict (verdict.ts) and the doctor (causes.ts) read only the result.
 
 import { errnoCode, MtlsOAuthError } from '../errors.ts';
+import { keyMismatchHint } from '../transport/identity.ts';
 import { clientCertificateFailure } from './classify-client.ts';
 import {
   dnsOrTcpFailure,
@@ -22,7 +23,7 @@ function identityFailure(f: Failure): MtlsOAuthError | undefined {
   const { e, codes, details } = f;
   if (codes.has('ERR_OSSL_X509_KEY_VALUES_MISMATCH')) {
     return new MtlsOAuthError('usage', 'KEY_MISMATCH', 'the private key does not belong to the certificate', {
-      hint: 'the key and certificate must be a pair: compare `openssl x509 -in CERT -noout -pubkey` with `openssl pkey -in KEY -pubout`',
+      hint: keyMismatchHint(),
       cause: e,
       details: details(),
     });

@@ -43,6 +43,10 @@ type IdentitySettings = Pick<Settings, 'cert' | 'key' | 'p12' | 'keyPassphrase' 
 
 const MISSING_FILE_HINT =
   'check the path; `mtls-oauth certs init` writes certs/client.crt and certs/client.key';
+/** What to run to see which certificate a key belongs to. */
+export function keyMismatchHint(cert = 'CERT', key = 'KEY'): string {
+  return `the key and certificate must be a pair: \`mtls-oauth certs inspect ${cert} --key ${key}\` compares them`;
+}
 const PASSPHRASE_FROM = 'MTLS_OAUTH_KEY_PASSPHRASE (or keyPassphrase in the config profile)';
 
 function summarize(
@@ -93,9 +97,7 @@ function loadPem(s: IdentitySettings): ClientIdentity {
     throw usageError(
       'KEY_MISMATCH',
       `the private key ${s.key} does not belong to the certificate ${s.cert}`,
-      {
-        hint: 'the key and certificate must be a pair: compare `openssl x509 -in CERT -noout -pubkey` with `openssl pkey -in KEY -pubout`',
-      },
+      { hint: keyMismatchHint(s.cert, s.key) },
     );
   }
   // OpenSSL takes PEM only: DER input goes over as PEM (a DER key as unencrypted PKCS#8, in memory).
@@ -125,7 +127,7 @@ export function translateContextError(e: unknown, file: string, p12?: { password
   const msg = String((e as Error)?.message ?? e);
   if (code === 'ERR_OSSL_X509_KEY_VALUES_MISMATCH' || /key values mismatch/.test(msg)) {
     return usageError('KEY_MISMATCH', `the private key does not belong to the certificate (${file})`, {
-      hint: 'the key and certificate must be a pair: compare `openssl x509 -in CERT -noout -pubkey` with `openssl pkey -in KEY -pubout`',
+      hint: keyMismatchHint(),
       cause: e,
     });
   }
@@ -161,6 +163,14 @@ export function translateContextError(e: unknown, file: string, p12?: { password
 async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
   const file = s.p12!;
   const pfx = readInputFile(file, 'the PKCS#12 file', MISSING_FILE_HINT);
+  if (looksLikePem(pfx)) {
+    const what = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pfx.toString('latin1'))
+      ? 'a PEM private key'
+      : 'a PEM certificate';
+    throw usageError('BAD_P12', `${file} is ${what}, not a PKCS#12 file`, {
+      hint: 'give a PEM certificate and its key with --cert FILE --key FILE',
+    });
+  }
   const tls = { pfx, ...(s.p12Password !== undefined ? { passphrase: s.p12Password } : {}) };
   const ctx = tryContext(tls, file);
   // OpenSSL parsed it: ask it which certificate it will present.
