@@ -94,6 +94,13 @@ export const ERROR_CODES = {
   OUTPUT_NOT_FILE: usage('an output path exists and is not a regular file'),
   OUTPUT_IS_CA: usage("an output path is the CA's own file"),
 
+  // --- kong
+  KONG_KEY_TO_STDOUT: usage('kong --include-key without -o FILE: the private key never goes to stdout'),
+  KONG_NO_ISSUER: usage("kong without --issuer: Kong's openid-connect plugin needs it"),
+  KONG_NO_CLIENT_ID: usage("kong without --client-id: Kong's openid-connect plugin needs it"),
+  KONG_NOT_MTLS: usage('kong with a client authentication method that is not mTLS'),
+  KONG_NO_KEY: usage('kong --include-key and no private key to include'),
+
   // --- certificates, keys, PKCS#12
   CORRUPT_PEM: usage('a PEM file with a block cut short or bad base64'),
   NO_CERTIFICATE: usage('a file that holds no certificate'),
@@ -168,6 +175,7 @@ export const ERROR_CODES = {
   // --- checks
   CHECK_FAILED: check('a check of the command failed'),
   SMOKE_FAILED: check('one or more smoke steps failed'),
+  KONG_UNVERIFIED: check('kong refused to print a configuration: a smoke step failed'),
   EXPECTED_FAILURE: check('a smoke step expected to fail (--expect-fail) did not'),
   DISCOVERY_INVALID: check('the discovery document is invalid'),
   BINDING_MISMATCH: check('the token is not bound to the certificate sent (RFC 8705 cnf.x5t#S256)'),

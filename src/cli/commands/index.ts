@@ -8,6 +8,7 @@ import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
 import { registerIdp } from './idp.ts';
 import { registerIntrospect } from './introspect.ts';
+import { registerKong } from './kong.ts';
 import { registerLogin } from './login.ts';
 import { registerRevoke } from './revoke.ts';
 import { registerSmoke } from './smoke.ts';
@@ -27,6 +28,7 @@ export const commands: Record<string, (program: Command) => void> = {
   login: registerLogin,
   certs: registerCerts,
   idp: registerIdp,
+  kong: registerKong,
 };
 
 /**
