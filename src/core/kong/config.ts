@@ -84,7 +84,8 @@ export function factsFromSmoke(
   const step = (name: string) => report.steps.find((s) => s.name === name);
   const binding = step('binding');
   const introspect = step('introspect');
-  const viaIntrospection = introspect?.checks?.find((c) => c.status === 'pass' && /bound|cnf/i.test(c.name));
+  // An opaque token's binding can show in introspection only (its `binding` check).
+  const viaIntrospection = introspect?.checks?.find((c) => c.status === 'pass' && c.name === 'binding');
   const facts: KongFacts = {
     ...o,
     clientId: report.clientId,
