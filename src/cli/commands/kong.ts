@@ -77,9 +77,9 @@ async function run(flags: KongFlags, cmd: Command, ctx: Context): Promise<Outcom
   let checks: Check[] = [];
   let tls: unknown;
   if (flags.verify) {
-    const smoke = await import('../../core/smoke.ts');
+    const smoke = await import('../../core/smoke/index.ts');
     const spinner = await ui.spinner('kong: smoke test');
-    let report: import('../../core/smoke.ts').SmokeReport;
+    let report: import('../../core/smoke/index.ts').SmokeReport;
     try {
       report = await smoke.runSmoke({
         settings,

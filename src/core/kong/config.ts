@@ -11,7 +11,7 @@
 import type { X509Certificate } from 'node:crypto';
 import type { AuthMethod } from '../client-auth.ts';
 import { usageError } from '../errors.ts';
-import type { SmokeReport } from '../smoke.ts';
+import type { SmokeReport } from '../smoke/index.ts';
 import { entityId } from './ids.ts';
 
 /** The client authentication methods Kong's openid-connect plugin names as we do (client_auth). */
