@@ -196,6 +196,33 @@ function coerce(name: SettingName, raw: unknown, origin: string, baseDir?: strin
 interface ConfigFile {
   defaultProfile?: string;
   profiles: Record<string, Record<string, unknown>>;
+  /** Unknown keys, per profile: an error for the profile in use, a warning for the others. */
+  problems: Record<string, MtlsOAuthError>;
+}
+
+/** The setting a mistyped key probably meant: same letters in another case, or one or two edits away. */
+export function closestKey(key: string, known: readonly string[]): string | undefined {
+  const lower = key.toLowerCase();
+  const exact = known.find((k) => k.toLowerCase() === lower);
+  if (exact) return exact;
+  let best: { k: string; d: number } | undefined;
+  for (const k of known) {
+    const d = editDistance(lower, k.toLowerCase());
+    if (d <= 2 && (!best || d < best.d)) best = { k, d };
+  }
+  return best?.k;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const row = [i];
+    for (let j = 1; j <= b.length; j++) {
+      row[j] = Math.min(prev[j] + 1, row[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = row;
+  }
+  return prev[b.length];
 }
 
 const mode4 = (mode: number) => (mode & 0o777).toString(8).padStart(4, '0');
@@ -295,6 +322,7 @@ export function readConfigFile(file: string): ConfigFile {
   if (obj.defaultProfile !== undefined && typeof obj.defaultProfile !== 'string') {
     throw usageError('CONFIG_TYPE', `config file ${file}: "defaultProfile" must be a string`);
   }
+  const problems: Record<string, MtlsOAuthError> = {};
   for (const [name, p] of Object.entries(profiles)) {
     if (!p || typeof p !== 'object' || Array.isArray(p)) {
       throw usageError('CONFIG_TYPE', `config file ${file}: profile "${name}" must be an object`);
@@ -310,13 +338,12 @@ export function readConfigFile(file: string): ConfigFile {
           },
         );
       }
-      if (!Object.hasOwn(SETTINGS, k)) {
-        throw usageError(
+      if (!Object.hasOwn(SETTINGS, k) && !problems[name]) {
+        const guess = closestKey(k, fileKeys());
+        problems[name] = usageError(
           'CONFIG_UNKNOWN_KEY',
-          `config file ${file}: profile "${name}" has unknown key "${k}"`,
-          {
-            hint: `known keys: ${fileKeys().join(', ')}`,
-          },
+          `config file ${file}: profile "${name}" has unknown key "${k}"${guess ? ` (did you mean ${guess}?)` : ''}`,
+          { hint: guess ? `rename "${k}" to "${guess}"` : `known keys: ${fileKeys().join(', ')}` },
         );
       }
     }
@@ -325,6 +352,7 @@ export function readConfigFile(file: string): ConfigFile {
   return {
     defaultProfile: obj.defaultProfile as string | undefined,
     profiles: profiles as ConfigFile['profiles'],
+    problems,
   };
 }
 
@@ -348,6 +376,11 @@ export function resolveSettings(input: ResolveInput): ResolvedSettings {
       }
       profile = cfg.profiles[name];
       out.profile = name;
+    }
+    // A mistake in one profile blocks only that profile; the others are warned about.
+    for (const [p, problem] of Object.entries(cfg.problems)) {
+      if (p === name) throw problem;
+      out.warnings.push(problem.message);
     }
     out.configFile = file;
     out.configFromCwd = !explicit && file === resolve(cwd, 'mtls-oauth.json');

@@ -151,7 +151,7 @@ describe('errors in the file name the key (exit 2)', () => {
     b.write(file, { profiles: { default: { issuer: 'https://idp.example', clientid: 'kong' } } });
     const unknown = await show(b);
     assertCleanFailure(unknown, 2, /profile "default" has unknown key "clientid"/);
-    assert.match(unknown.stderr, /^hint: known keys: .*clientId/m);
+    assert.match(unknown.stderr, /^hint: rename "clientid" to "clientId"/m);
     b.write(file, { profiles: { default: { timeout: 'soon' } } });
     assertCleanFailure(await show(b), 2, /"timeout" must be a positive number/);
     // The same file breaks smoke the same way, before any request.

@@ -3,7 +3,7 @@ import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { resolveSettings } from '../../src/core/config.ts';
+import { closestKey, resolveSettings } from '../../src/core/config.ts';
 import { NOBODY } from '../helpers/unprivileged.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-config-'));
@@ -50,6 +50,35 @@ describe('settings resolution', () => {
       cwd: join(dir, 'none'),
     });
     assert.match(r.warnings.join('\n'), /process list.*MTLS_OAUTH_CLIENT_SECRET/);
+  });
+
+  it('an unknown key blocks only its own profile, with the key it probably meant', () => {
+    const f = join(dir, 'mixed.json');
+    writeFileSync(
+      f,
+      JSON.stringify({ profiles: { good: { issuer: 'https://good.example' }, bad: { clientid: 'kong' } } }),
+    );
+    const r = resolveSettings({ flags: {}, env: { HOME: dir }, configPath: f, profile: 'good', cwd: dir });
+    assert.equal(r.settings.issuer, 'https://good.example');
+    assert.match(
+      r.warnings.join('\n'),
+      /profile "bad" has unknown key "clientid" \(did you mean clientId\?\)/,
+    );
+    assert.throws(
+      () => resolveSettings({ flags: {}, env: { HOME: dir }, configPath: f, profile: 'bad', cwd: dir }),
+      (e: Error & { code?: string; hint?: string }) =>
+        e.code === 'CONFIG_UNKNOWN_KEY' &&
+        /did you mean clientId\?/.test(e.message) &&
+        /rename "clientid" to "clientId"/.test(e.hint ?? ''),
+    );
+  });
+
+  it('closestKey: case, then one or two edits; nothing further', () => {
+    const keys = ['issuer', 'clientId', 'cert', 'key'];
+    assert.equal(closestKey('clientid', keys), 'clientId');
+    assert.equal(closestKey('isuer', keys), 'issuer');
+    assert.equal(closestKey('client_id', keys), 'clientId');
+    assert.equal(closestKey('password', keys), undefined);
   });
 
   it('names unknown keys, wrong types and missing profiles', () => {
