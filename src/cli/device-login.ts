@@ -78,6 +78,12 @@ export async function deviceLogin(
     if (auth.verificationUriComplete) {
       ui.err('Or open this URL, which carries the code:');
       ui.err(auth.verificationUriComplete);
+      // On a terminal wide enough, also as a QR code for a phone.
+      if (process.stderr.isTTY) {
+        const { qrLines } = await import('./qr.ts');
+        const qr = await qrLines(auth.verificationUriComplete, process.stderr.columns ?? 80);
+        if (qr) for (const line of qr) ui.err(line);
+      }
     }
     ui.err(
       `Waiting up to ${formatDuration(auth.expiresIn)} for the approval, polling every ${auth.interval} s (Ctrl-C cancels).`,
