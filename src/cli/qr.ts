@@ -3,9 +3,9 @@
 
 /** The QR code's lines, or undefined when it is wider than `columns`. */
 export async function qrLines(text: string, columns: number): Promise<string[] | undefined> {
-  const { toString } = await import('qrcode');
+  const qrcode = await import('qrcode');
   // Low error correction keeps it small; the quiet zone (2 modules) helps cameras find it.
-  const drawn = await toString(text, { type: 'utf8', errorCorrectionLevel: 'L', margin: 2 });
+  const drawn = await qrcode.toString(text, { type: 'utf8', errorCorrectionLevel: 'L', margin: 2 });
   const lines = drawn.replace(/\n+$/, '').split('\n');
   const width = Math.max(...lines.map((l) => [...l].length));
   return width <= columns ? lines : undefined;

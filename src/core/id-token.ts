@@ -44,6 +44,8 @@ export interface IdTokenValidationOptions {
   clientId: string;
   /** The nonce sent in the authorization request; the token must carry it. */
   nonce?: string;
+  /** Audiences besides the client id the client trusts (--trusted-audience); any other fails aud. */
+  trustedAudiences?: readonly string[];
   /** Fetches the issuer's JWK Set (jwks_uri) over our own transport. Called once, and once more on an unknown kid. */
   fetchJwks: () => Promise<JSONWebKeySet>;
   /** The access token from the same response: checked against `at_hash` when the token has one. */
@@ -277,13 +279,45 @@ function checkIss(c: Record<string, unknown>, issuer: string): Check {
     : { name: 'iss', status: 'fail', detail: `${quote(c.iss)} is not the issuer "${issuer}"` };
 }
 
-function checkAud(c: Record<string, unknown>, clientId: string): Check {
+/**
+ * OIDC Core §3.1.3.7 (3): aud contains the client id, and the token is rejected if it lists
+ * audiences the client does not trust (`trusted`: --trusted-audience), whatever azp says.
+ */
+function checkAud(c: Record<string, unknown>, clientId: string, trusted: readonly string[] = []): Check {
   const aud = c.aud;
   const list = typeof aud === 'string' ? [aud] : Array.isArray(aud) ? aud : undefined;
-  if (!list) return { name: 'aud', status: 'fail', detail: `missing or malformed (${quote(aud)})` };
-  return list.includes(clientId)
-    ? { name: 'aud', status: 'pass', detail: `contains the client id "${clientId}"` }
-    : { name: 'aud', status: 'fail', detail: `${quote(aud)} does not contain the client id "${clientId}"` };
+  if (!list || list.some((a) => typeof a !== 'string')) {
+    return { name: 'aud', status: 'fail', detail: `missing or malformed (${quote(aud)})` };
+  }
+  if (!list.includes(clientId)) {
+    return {
+      name: 'aud',
+      status: 'fail',
+      detail: `${quote(aud)} does not contain the client id "${clientId}"`,
+    };
+  }
+  const others = list.filter((a) => a !== clientId && !trusted.includes(a));
+  if (others.length) {
+    return {
+      name: 'aud',
+      status: 'fail',
+      detail: `also names ${others.map((a) => quote(a)).join(', ')}, which this client does not trust (--trusted-audience names one it does)`,
+    };
+  }
+  return { name: 'aud', status: 'pass', detail: `contains the client id "${clientId}"` };
+}
+
+/** NumericDate bounds (RFC 7519 §2): a real date, 2000-01-01 to 2200-01-01, as a finite number. */
+const MIN_TIME = 946_684_800;
+const MAX_TIME = 7_258_118_400;
+
+/** Undefined when a time claim is a usable NumericDate, else why not. */
+function badTime(v: unknown): string | undefined {
+  if (typeof v !== 'number') return `missing or not a number (${quote(v)})`;
+  if (!Number.isFinite(v) || v < MIN_TIME || v > MAX_TIME) {
+    return `${quote(v)} is not a date between 2000 and 2200 (seconds since 1970)`;
+  }
+  return undefined;
 }
 
 /** OIDC Core: azp, when present, is our client id; with several audiences it must be present. */
@@ -306,8 +340,8 @@ function checkSub(c: Record<string, unknown>): Check {
 }
 
 function checkExp(c: Record<string, unknown>, now: number, skew: number): Check {
-  if (typeof c.exp !== 'number')
-    return { name: 'exp', status: 'fail', detail: `missing or not a number (${quote(c.exp)})` };
+  const bad = badTime(c.exp);
+  if (bad || typeof c.exp !== 'number') return { name: 'exp', status: 'fail', detail: bad ?? '' };
   const left = Math.round(c.exp - now);
   return c.exp > now - skew
     ? { name: 'exp', status: 'pass', detail: `expires ${iso(c.exp)} (in ${left} s)` }
@@ -319,8 +353,8 @@ function checkExp(c: Record<string, unknown>, now: number, skew: number): Check 
 }
 
 function checkIat(c: Record<string, unknown>, now: number, skew: number): Check {
-  if (typeof c.iat !== 'number')
-    return { name: 'iat', status: 'fail', detail: `missing or not a number (${quote(c.iat)})` };
+  const bad = badTime(c.iat);
+  if (bad || typeof c.iat !== 'number') return { name: 'iat', status: 'fail', detail: bad ?? '' };
   const age = Math.round(now - c.iat);
   if (c.iat > now + skew) {
     return {
@@ -341,11 +375,20 @@ function checkIat(c: Record<string, unknown>, now: number, skew: number): Check 
 
 function checkNbf(c: Record<string, unknown>, now: number, skew: number): Check | undefined {
   if (c.nbf === undefined) return undefined;
-  if (typeof c.nbf !== 'number')
-    return { name: 'nbf', status: 'fail', detail: `not a number (${quote(c.nbf)})` };
+  const bad = badTime(c.nbf);
+  if (bad || typeof c.nbf !== 'number') return { name: 'nbf', status: 'fail', detail: bad ?? '' };
   return c.nbf <= now + skew
     ? { name: 'nbf', status: 'pass', detail: `valid from ${iso(c.nbf)}` }
     : { name: 'nbf', status: 'fail', detail: `not valid before ${iso(c.nbf)}` };
+}
+
+/** auth_time (OIDC Core §2), when present: a usable date like the other time claims. */
+function checkAuthTime(c: Record<string, unknown>): Check | undefined {
+  if (c.auth_time === undefined) return undefined;
+  const bad = badTime(c.auth_time);
+  return bad
+    ? { name: 'auth_time', status: 'fail', detail: bad }
+    : { name: 'auth_time', status: 'pass', detail: `authenticated ${iso(c.auth_time as number)}` };
 }
 
 function checkNonce(c: Record<string, unknown>, nonce: string | undefined): Check {
@@ -403,12 +446,13 @@ export async function validateIdToken(
   const nbf = checkNbf(claims, now, skew);
   checks.push(
     checkIss(claims, o.issuer),
-    checkAud(claims, o.clientId),
+    checkAud(claims, o.clientId, o.trustedAudiences),
     checkAzp(claims, o.clientId),
     checkSub(claims),
     checkExp(claims, now, skew),
     checkIat(claims, now, skew),
     ...(nbf ? [nbf] : []),
+    ...[checkAuthTime(claims)].filter((x): x is Check => !!x),
     checkNonce(claims, o.nonce),
     checkTokenHash('at_hash', claims, o.accessToken, alg),
     checkTokenHash('c_hash', claims, o.code, alg),

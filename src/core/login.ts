@@ -171,6 +171,8 @@ export interface LoginOptions {
   timeoutMs: number;
   /** Aborting (the CLI does on SIGINT) closes the listener; the flow rejects with kind 'interrupted'. */
   signal?: AbortSignal;
+  /** Audiences of the ID token besides the client id that the client trusts (--trusted-audience). */
+  trustedAudiences?: readonly string[];
   /** Introspect an opaque access token to see its certificate binding (default true). */
   introspect?: boolean;
   /** Where to keep the tokens; none: not cached. */
@@ -499,6 +501,7 @@ async function finishLogin(o: LoginOptions, flow: AcceptedFlow, progress: Progre
           issuer,
           clientId: session.credentials.clientId,
           nonce,
+          trustedAudiences: o.trustedAudiences,
           accessToken: token.access_token,
           code: callback.code,
           fetchJwks: () => fetchJwkSet(session.http, jwksUri),

@@ -134,10 +134,38 @@ describe('validateIdToken: good tokens', () => {
     assert.equal(leftHalfHash('x', 'EdDSA'), sha512.subarray(0, 32).toString('base64url'));
   });
 
-  it('accepts several audiences when azp is the client id', async () => {
+  it('rejects audiences the client does not trust, even with azp the client id; --trusted-audience admits one', async () => {
     const token = await sign(rsa, { aud: [CLIENT, 'https://api.example'], azp: CLIENT });
-    const r = await validateIdToken(token, opts());
+    await rejects(
+      validateIdToken(token, opts()),
+      ['aud'],
+      /"https:\/\/api\.example", which this client does not trust/,
+    );
+    const r = await validateIdToken(token, opts({ trustedAudiences: ['https://api.example'] }));
+    assert.equal(r.checks.find((c) => c.name === 'aud')?.status, 'pass');
     assert.equal(r.checks.find((c) => c.name === 'azp')?.status, 'pass');
+    await rejects(
+      validateIdToken(
+        await sign(rsa, { aud: [CLIENT, 'https://api.example', 'evil'], azp: CLIENT }),
+        opts({ trustedAudiences: ['https://api.example'] }),
+      ),
+      ['aud'],
+      /"evil"/,
+    );
+  });
+
+  it('time claims must be dates between 2000 and 2200: 1e308, NaN-like, negative and tiny values fail', async () => {
+    const t = now();
+    await rejects(
+      validateIdToken(await sign(rsa, { exp: 1e308 }), opts()),
+      ['exp'],
+      /not a date between 2000 and 2200/,
+    );
+    await rejects(validateIdToken(await sign(rsa, { iat: -1 }), opts()), ['iat']);
+    await rejects(validateIdToken(await sign(rsa, { nbf: 5 }), opts()), ['nbf']);
+    await rejects(validateIdToken(await sign(rsa, { auth_time: 1e20 }), opts()), ['auth_time']);
+    const ok = await validateIdToken(await sign(rsa, { auth_time: t - 10 }), opts());
+    assert.equal(ok.checks.find((c) => c.name === 'auth_time')?.status, 'pass');
   });
 
   it('tolerates clock skew within the window', async () => {
@@ -262,7 +290,10 @@ describe('validateIdToken: claims', () => {
   });
 
   it('rejects several audiences without azp, and an azp that is not the client id', async () => {
-    await rejects(validateIdToken(await sign(rsa, { aud: [CLIENT, 'other'] }), opts()), ['azp']);
+    await rejects(
+      validateIdToken(await sign(rsa, { aud: [CLIENT, 'other'] }), opts({ trustedAudiences: ['other'] })),
+      ['azp'],
+    );
     await rejects(validateIdToken(await sign(rsa, { azp: 'other' }), opts()), ['azp']);
   });
 

@@ -35,6 +35,7 @@ interface LoginOptions {
   introspect: boolean;
   print?: string;
   device?: boolean;
+  trustedAudience: string[];
   par?: boolean;
   requestObject?: boolean;
   securityProfile?: string;
@@ -288,6 +289,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         timeoutMs: Math.round(waitSeconds * 1000),
         signal: controller.signal,
         introspect: opts.introspect,
+        trustedAudiences: opts.trustedAudience,
         cache,
         // A reload of the callback tab shows the outcome until this process exits.
         keepCallbackPage: true,
@@ -406,6 +408,12 @@ export function registerLogin(program: Command): void {
     .option(
       '--print <WHAT>',
       'for the shell: print only "access-token" (the bare token) or "header" (an Authorization: line), in full',
+    )
+    .option(
+      '--trusted-audience <AUD>',
+      'an ID token audience besides the client id that this client trusts (repeatable); any other fails the aud check',
+      collect,
+      [],
     )
     .option('--no-cache', 'do not write the tokens to the token cache')
     .option('--no-introspect', 'do not introspect an opaque access token to check its binding')
