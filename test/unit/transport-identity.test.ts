@@ -118,7 +118,7 @@ describe('loadClientIdentity', () => {
       { cert: pki.path('client.crt'), key: pki.path('wrong.key') },
       'KEY_MISMATCH',
       /does not belong to the certificate/,
-      /openssl x509 .* -pubkey/,
+      /mtls-oauth certs inspect .*client\.crt --key .*wrong\.key/,
     );
   });
 
@@ -186,8 +186,8 @@ describe('loadClientIdentity', () => {
     await usage(
       { p12: pki.path('client.crt'), p12Password: 'x' },
       'BAD_P12',
-      /PKCS#12 file .* cannot be used/,
-      /openssl pkcs12/,
+      /is a PEM certificate, not a PKCS#12 file/,
+      /--cert FILE --key FILE/,
     );
   });
 });
