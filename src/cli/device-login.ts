@@ -6,7 +6,7 @@
 import type { Check } from '../core/check.ts';
 import type { ResolvedSettings } from '../core/config.ts';
 import { usageError } from '../core/errors.ts';
-import { EXIT } from './exit-codes.ts';
+import { abortOnSigint } from './interrupt.ts';
 import { formatDuration, parsePrint, printForShell, renderToken, tokenForJson } from './render-token.ts';
 import type { Outcome } from './run.ts';
 import type { Ui } from './ui.ts';
@@ -41,14 +41,8 @@ export async function deviceLogin(
   const { settings, sources } = resolved;
   const scope = settings.scope ?? 'openid';
 
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  // Ctrl-C closes the listener or stops the polling (exit 130); a second one leaves at once.
+  const interrupt = abortOnSigint();
 
   const [{ openSession }, { requestDeviceAuthorization, pollForToken }, tokens] = await Promise.all([
     import('../core/session.ts'),
@@ -97,7 +91,7 @@ export async function deviceLogin(
     let result: Awaited<ReturnType<typeof pollForToken>>;
     try {
       result = await pollForToken(session.client, tokenEndpoint.url, auth, {
-        signal: controller.signal,
+        signal: interrupt.signal,
         onPoll: (event) => {
           if (event.type === 'slow_down') {
             spinner?.stop();
@@ -175,7 +169,7 @@ export async function deviceLogin(
     };
   } finally {
     spinner?.stop();
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
     await session.close();
   }
 }

@@ -8,8 +8,8 @@ import type { ResolvedSettings } from '../../core/config.ts';
 import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
-import { EXIT } from '../exit-codes.ts';
 import { importEsm } from '../import-esm.ts';
+import { abortOnSigint } from '../interrupt.ts';
 import { printCallLine } from '../render-api.ts';
 import {
   claimText,
@@ -232,15 +232,8 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     ? await (await import('../../core/request-object.ts')).requestObjectSigner(settings)
     : undefined;
 
-  // Ctrl-C closes the listener (exit 130); a second one leaves at once.
-  const controller = new AbortController();
-  let interrupts = 0;
-  const onSigint = () => {
-    interrupts++;
-    if (interrupts > 1) process.exit(EXIT.interrupted);
-    controller.abort();
-  };
-  process.on('SIGINT', onSigint);
+  // Ctrl-C closes the listener or stops the polling (exit 130); a second one leaves at once.
+  const interrupt = abortOnSigint();
 
   const progress = new Progress(ui);
   let ticker: NodeJS.Timeout | undefined;
@@ -287,7 +280,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         extraParams,
         callback,
         timeoutMs: Math.round(waitSeconds * 1000),
-        signal: controller.signal,
+        signal: interrupt.signal,
         introspect: opts.introspect,
         trustedAudiences: opts.trustedAudience,
         cache,
@@ -357,14 +350,14 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       },
     };
   } catch (e) {
-    if (controller.signal.aborted && !(e instanceof MtlsOAuthError && e.kind === 'interrupted')) {
+    if (interrupt.signal.aborted && !(e instanceof MtlsOAuthError && e.kind === 'interrupted')) {
       throw new MtlsOAuthError('interrupted', 'INTERRUPTED', 'interrupted: the login was cancelled', {
         cause: e,
       });
     }
     throw e;
   } finally {
-    process.off('SIGINT', onSigint);
+    interrupt.dispose();
     await session?.close();
   }
 }

@@ -6,13 +6,14 @@ import type { Command } from 'commander';
 import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
 import { addIdpOptions, parseParams, showOptions } from '../common.ts';
+import type { ExtensionGrantOptions } from '../grant-input.ts';
 import { canPrompt, promptHidden } from '../prompt.ts';
 import { printCallLine } from '../render-api.ts';
 import { parsePrint, printForShell, renderToken, tokenForJson } from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
 import type { Ui } from '../ui.ts';
 
-interface TokenOptions {
+interface TokenOptions extends ExtensionGrantOptions {
   grant: string;
   resource?: string;
   audience?: string;
@@ -23,12 +24,6 @@ interface TokenOptions {
   username?: string;
   refreshToken?: string;
   print?: string;
-  subjectToken?: string;
-  subjectTokenType?: string;
-  actorToken?: string;
-  actorTokenType?: string;
-  requestedTokenType?: string;
-  assertion?: string;
   cache: boolean;
   introspect: boolean;
 }
