@@ -148,7 +148,7 @@ export const SECTIONS = [
   },
   {
     name: 'token',
-    describe: 'token against a local test IdP vs curl vs node -e 0',
+    describe: 'token as a user runs it (discovery, token, binding) vs node -e 0 vs curl vs the floor',
     run: async (opts) => (await import('./bench-token.mjs')).benchToken(opts),
   },
   {
@@ -174,6 +174,10 @@ async function main() {
     return;
   }
   const runs = runsFromEnv();
+  // bench-lib.mjs has unset NODE_EXTRA_CA_CERTS for every process started from here (why: there).
+  console.log(
+    `NODE_EXTRA_CA_CERTS is unset for every process measured (Node parses it at each start); ${runs} runs each`,
+  );
   for (const section of SECTIONS.filter((s) => wanted.length === 0 || wanted.includes(s.name))) {
     console.log(`\n== ${section.name}: ${section.describe}`);
     await section.run({ runs, log: console.log });
