@@ -130,6 +130,17 @@ const JWT = /\beyJ[\w-]{4,}(?:\.[\w-]*){1,4}/g;
 /** Credentials after an auth scheme, as an echoing server may reflect them. */
 const SCHEME_CREDENTIALS = /\b(Bearer|Basic|DPoP)(\s+)([\w.~+/=-]{8,})/gi;
 
+/** JWTs and credentials after an auth scheme, redacted. */
+function redactTokens(text: string): string {
+  return text
+    .replace(JWT, (t) => fingerprint(t))
+    .replace(SCHEME_CREDENTIALS, (m, scheme: string, space: string, cred: string) => {
+      // "Basic authentication failed" is prose; credentials are long or not only letters.
+      if (cred.length < 20 && /^[a-z]+$/i.test(cred)) return m;
+      return `${scheme}${space}${/^(bearer|dpop)$/i.test(scheme) ? fingerprint(cred) : conceal(cred)}`;
+    });
+}
+
 /**
  * Free text with token-shaped parts redacted: JWTs, `name=value` / `"name": "value"` pairs of secret
  * names, credentials after Bearer/Basic, and every `known` value (the secrets a request sent).
@@ -137,13 +148,9 @@ const SCHEME_CREDENTIALS = /\b(Bearer|Basic|DPoP)(\s+)([\w.~+/=-]{8,})/gi;
 export function redactText(text: string, known: Iterable<string | undefined> = []): string {
   let out = text;
   for (const s of known) if (s && s.length >= 4) out = out.split(s).join(conceal(s));
-  return out
-    .replace(JWT, (t) => fingerprint(t))
-    .replace(SCHEME_CREDENTIALS, (m, scheme: string, space: string, cred: string) => {
-      // "Basic authentication failed" is prose; credentials are long or not only letters.
-      if (cred.length < 20 && /^[a-z]+$/i.test(cred)) return m;
-      return `${scheme}${space}${/^(bearer|dpop)$/i.test(scheme) ? fingerprint(cred) : conceal(cred)}`;
-    })
+  // Named secrets need a `=` or `:`: without either, their (large, slow to compile) patterns are skipped.
+  if (!out.includes('=') && !out.includes(':')) return redactTokens(out);
+  return redactTokens(out)
     .replace(NAMED_SECRET, (m, q1: string, name: string, sep: string, q2: string, value: string) =>
       REDACTED_START.test(value) ? m : `${q1}${name}${q1}${sep}${q2}${redactValue(name, value)}`,
     )

@@ -201,15 +201,43 @@ function applyFlight(record: ConnectionRecord, flight: ServerFlight, identity: C
   }
 }
 
+type TrustOptions = Pick<ConnectorOptions, 'identity' | 'ca' | 'caMode'>;
+
 /**
- * The TLS context of one agent: the client identity, and the trust for the server's certificate:
+ * The TLS contexts of a process, one per client identity (or none) and trust setting, built by
+ * `create` (Node's createSecureContext; a test counts the calls). Building one parses trust anchors:
+ * Node's roots on first use, each added CA, and, when NODE_EXTRA_CA_CERTS is set, that whole file
+ * again for every context that adds to the roots. Agents and clients with the same settings share
+ * one context (each connector keeps its own TLS sessions).
+ */
+export function secureContextCache(create: typeof createSecureContext = createSecureContext) {
+  const plain = new Map<string, SecureContext>();
+  const byIdentity = new WeakMap<ClientIdentity, Map<string, SecureContext>>();
+  return function secureContextFor(o: TrustOptions): SecureContext {
+    const key = o.ca ? `${o.caMode === 'replace' ? 'replace' : 'add'}\n${o.ca}` : '';
+    let contexts = o.identity ? byIdentity.get(o.identity) : plain;
+    if (!contexts) {
+      contexts = new Map();
+      byIdentity.set(o.identity!, contexts);
+    }
+    let ctx = contexts.get(key);
+    if (!ctx) {
+      ctx = newSecureContext(o, create);
+      contexts.set(key, ctx);
+    }
+    return ctx;
+  };
+}
+
+/**
+ * A new TLS context for an agent: the client identity, and the trust for the server's certificate:
  * Node's roots (default), Node's roots plus `ca` (caMode add), or only `ca` (caMode replace).
  */
-export function buildSecureContext(o: Pick<ConnectorOptions, 'identity' | 'ca' | 'caMode'>): SecureContext {
+function newSecureContext(o: TrustOptions, create: typeof createSecureContext): SecureContext {
   const base = o.identity ? o.identity.tls : {};
-  if (o.ca && o.caMode === 'replace') return createSecureContext({ ...base, ca: o.ca });
+  if (o.ca && o.caMode === 'replace') return create({ ...base, ca: o.ca });
   // Node's roots, maybe plus `ca`: the context the identity was checked with is that already.
-  const ctx = (o.identity && takeCheckedContext(o.identity)) || createSecureContext(base);
+  const ctx = (o.identity && takeCheckedContext(o.identity)) || create(base);
   if (!o.ca) return ctx;
   // Adding to the roots: a `ca` option would replace them, and passing [...rootCertificates, ca]
   // costs ~60 ms of parsing. The context's own addCACert copies the root store once and adds to it
@@ -219,13 +247,16 @@ export function buildSecureContext(o: Pick<ConnectorOptions, 'identity' | 'ca' |
     native.addCACert(o.ca);
     return ctx;
   }
-  return createSecureContext({ ...base, ca: [...rootCertificates, o.ca] });
+  return create({ ...base, ca: [...rootCertificates, o.ca] });
 }
+
+/** This process's TLS context for an identity and trust setting (secureContextCache). */
+export const buildSecureContext = secureContextCache();
 
 /** An undici `connect` function that records every connection. */
 export function createConnector(o: ConnectorOptions) {
   const sessions = new Map<string, Buffer>();
-  // One context per agent: building one per connection re-parses every trusted root (tens of ms).
+  // One context per identity and trust: building one per connection re-parses trust anchors.
   const secureContext = buildSecureContext(o);
   return function connect(params: ConnectParams, callback: Callback): void {
     const hostname = params.hostname.replace(/^\[|\]$/g, '');

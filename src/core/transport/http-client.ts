@@ -267,13 +267,16 @@ export class HttpClient {
     const latestKey = `${withCert ? 'cert' : 'plain'}|${url.protocol}|${url.hostname}:${port}`;
     const connection = () => this.latest.get(latestKey);
 
-    this.log(
-      `> ${method} ${redactUrl(url.toString(), show)}${withCert ? '' : '  (without client certificate)'}`,
-    );
-    for (const [k, v] of Object.entries(headers)) this.log(`> ${k}: ${redactHeader(k, v, show)}`);
-    if (body !== undefined && req.form) this.log(`> ${formForLog(body, show)}`);
-    else if (body !== undefined)
-      this.log(`> ${redactBody(body, { contentType: headers['content-type'], show, known: sent })}`);
+    // Redacting is regular expressions over every line: only done when something logs (-v).
+    if (this.opts.log) {
+      this.log(
+        `> ${method} ${redactUrl(url.toString(), show)}${withCert ? '' : '  (without client certificate)'}`,
+      );
+      for (const [k, v] of Object.entries(headers)) this.log(`> ${k}: ${redactHeader(k, v, show)}`);
+      if (body !== undefined && req.form) this.log(`> ${formForLog(body, show)}`);
+      else if (body !== undefined)
+        this.log(`> ${redactBody(body, { contentType: headers['content-type'], show, known: sent })}`);
+    }
 
     const known = new Set(this.connections);
     const controller = new AbortController();
@@ -320,7 +323,8 @@ export class HttpClient {
     }
     const contentType = resHeaders['content-type'];
     this.log(`< ${res.statusCode}`);
-    for (const [k, v] of Object.entries(resHeaders)) this.log(`< ${k}: ${redactHeader(k, v, show)}`);
+    if (this.opts.log)
+      for (const [k, v] of Object.entries(resHeaders)) this.log(`< ${k}: ${redactHeader(k, v, show)}`);
 
     if (req.headersOnly) {
       this.drainInBackground(res.body, timer);
@@ -388,7 +392,8 @@ export class HttpClient {
       res.statusCode >= 200 &&
       res.statusCode < 300 &&
       !quotableTokenResponse(text, contentType);
-    if (text) this.log(`< ${redactBody(text, { contentType, show, unquotable: secretBody, known: sent })}`);
+    if (text && this.opts.log)
+      this.log(`< ${redactBody(text, { contentType, show, unquotable: secretBody, known: sent })}`);
 
     const result: HttpResult = { status: res.statusCode, headers: resHeaders, text, url: url.toString() };
     if (rec) result.connection = rec;
