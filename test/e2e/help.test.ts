@@ -28,6 +28,7 @@ const COMMANDS = [
   ['smoke'],
   ['config'],
   ['config', 'show'],
+  ['completion'],
 ];
 
 describe('help and version', () => {

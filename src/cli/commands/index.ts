@@ -4,6 +4,7 @@
 import type { Command } from 'commander';
 import { registerCall } from './call.ts';
 import { registerCerts } from './certs/index.ts';
+import { registerCompletion } from './completion.ts';
 import { registerConfig } from './config.ts';
 import { registerDiscover } from './discover.ts';
 import { registerIdp } from './idp.ts';
@@ -29,6 +30,7 @@ export const commands: Record<string, (program: Command) => void> = {
   certs: registerCerts,
   idp: registerIdp,
   kong: registerKong,
+  completion: registerCompletion,
 };
 
 /**
