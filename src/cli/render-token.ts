@@ -1,7 +1,10 @@
 // Human rendering of tokens and introspection responses, shared by token, introspect, revoke, login
 // and smoke. Secrets are redacted (redact.ts: tokens as a fingerprint) unless --show-secrets; times are ISO 8601 UTC with a
 // countdown. Nothing here is used under --json (the envelope carries the responses as received).
+// Values from the network (claims, response members) are untrusted: printable() keeps them from
+// driving the terminal.
 
+import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Check } from '../core/check.ts';
 import { usageError } from '../core/errors.ts';
 import { isSecretName, redactJson, redactValue } from '../core/redact.ts';
@@ -145,8 +148,8 @@ export function renderToken(ui: Ui, v: TokenView): void {
         ? `${v.requestedScope} (as requested; the response names none)`
         : '(the response names none)';
   const rows: Array<[string, string | undefined]> = [
-    ['token type', t.token_type],
-    ['scope', scope],
+    ['token type', t.token_type === undefined ? undefined : printable(String(t.token_type))],
+    ['scope', printable(scope)],
     [
       'expires',
       typeof t.expires_in === 'number'
@@ -160,12 +163,14 @@ export function renderToken(ui: Ui, v: TokenView): void {
   for (const [k, value] of Object.entries(t)) {
     if (KNOWN.has(k) || value === undefined) continue;
     rows.push([
-      k,
+      printable(k),
       typeof value === 'string' && isSecretName(k) ? secretText(ui, value, k) : claimText(k, value),
     ]);
   }
   if (v.cachedIn) rows.push(['cached in', v.cachedIn]);
   for (const line of table(rows)) ui.out(line);
+  renderJwt(ui, 'access token', t.access_token);
+  renderJwt(ui, 'id token', t.id_token);
   renderChecks(ui, v.checks ?? []);
 }
 
@@ -177,12 +182,56 @@ export function claimText(name: string, value: unknown, now?: number): string {
     return timeWithCountdown(value, { now, pastWord: name === 'exp' ? 'expired' : undefined });
   }
   if (name === 'cnf' && value && typeof value === 'object') {
-    return Object.entries(value)
-      .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(', ');
+    return printable(
+      Object.entries(value)
+        .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
+        .join(', '),
+    );
   }
-  if (typeof value === 'string') return value;
-  return JSON.stringify(value);
+  if (typeof value === 'string') return printable(value);
+  return printable(JSON.stringify(value));
+}
+
+/**
+ * A string from the network made safe for a terminal: control characters (C0, DEL, C1) and the
+ * bidirectional overrides that could rewrite what a line appears to say are shown as \uXXXX.
+ */
+export function printable(text: string): string {
+  return text.replace(
+    /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
+    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+}
+
+/** The header and claims of a compact JWS, decoded for display only; undefined for an opaque token. */
+export function decodeForDisplay(
+  token: string | undefined,
+): { header: Record<string, unknown>; claims: Record<string, unknown> } | undefined {
+  if (typeof token !== 'string' || token.split('.').length !== 3) return undefined;
+  try {
+    return { header: { ...decodeProtectedHeader(token) }, claims: { ...decodeJwt(token) } };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * A JWT the output shows (JWT access token, ID token): its header on one row and each claim on its
+ * own, times as dates; never its signature, and nothing verified here (login verifies the ID token
+ * in core/id-token.ts). Claims are not secrets; whether the token is printed stays redact.ts's call.
+ * Nothing for an opaque token.
+ */
+export function renderJwt(ui: Ui, label: string, token: string | undefined, now?: number): void {
+  const jwt = decodeForDisplay(token);
+  if (!jwt) return;
+  ui.out(`${label} ${ui.c.dim('(JWT decoded for display, not verified; signature not shown)')}`);
+  const header = Object.entries(jwt.header)
+    .map(([k, v]) => `${printable(k)} ${claimText(k, v, now)}`)
+    .join(', ');
+  const claims = Object.entries(jwt.claims)
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]): [string, string] => [printable(k), claimText(k, v, now)]);
+  for (const line of table([['header', header], ...claims])) ui.out(line);
 }
 
 /** An introspection response (RFC 7662) for a person: active, then every claim, then the checks. */
@@ -200,7 +249,7 @@ export function renderIntrospection(
   for (const [k, value] of Object.entries(response)) {
     if (k === 'active' || value === undefined) continue;
     rows.push([
-      k,
+      printable(k),
       typeof value === 'string' && isSecretName(k) ? secretText(ui, value, k) : claimText(k, value, o.now),
     ]);
   }

@@ -15,8 +15,10 @@ import {
   claimText,
   formatDuration,
   parsePrint,
+  printable,
   printForShell,
   renderChecks,
+  renderJwt,
   timeWithCountdown,
   tokenForJson,
 } from '../render-token.ts';
@@ -132,8 +134,11 @@ async function openBrowser(url: string, report: (line: string) => void): Promise
 function describeUser(r: LoginResult): string {
   if (!r.user) return r.idToken ? 'an unverified user' : 'a user (no ID token: OAuth 2.0 only)';
   const extra = [r.user.name, r.user.email].filter(Boolean).join(', ');
-  return `${r.user.sub}${extra ? ` (${extra})` : ''}`;
+  return printable(`${r.user.sub}${extra ? ` (${extra})` : ''}`);
 }
+
+/** A claim of the ID token (from the network) made safe for the terminal. */
+const shown = (v: unknown) => (typeof v === 'string' ? printable(v) : undefined);
 
 function renderLogin(ui: Ui, r: LoginResult): void {
   const icon = r.failure ? ui.c.red('✗') : ui.c.green('✓');
@@ -152,10 +157,10 @@ function renderLogin(ui: Ui, r: LoginResult): void {
     .filter(([, v]) => typeof v === 'string' && v !== '')
     .map(([k]) => `${k} token`);
   const rows: Array<[string, string | undefined]> = [
-    ['subject', r.user?.sub],
-    ['name', r.user?.name],
-    ['email', r.user?.email],
-    ['username', r.user?.preferred_username],
+    ['subject', shown(r.user?.sub)],
+    ['name', shown(r.user?.name)],
+    ['email', shown(r.user?.email)],
+    ['username', shown(r.user?.preferred_username)],
     ['client', `${r.clientId} (${r.authMethod})`],
     [
       'scope',
@@ -187,6 +192,8 @@ function renderLogin(ui: Ui, r: LoginResult): void {
   }
   rows.push(['cached in', r.cachedIn ?? (r.failure ? 'not cached (a check failed)' : 'not cached')]);
   for (const line of table(rows)) ui.out(line);
+  renderJwt(ui, 'access token', t.access_token);
+  renderJwt(ui, 'id token', t.id_token);
   renderChecks(ui, r.checks);
 }
 
