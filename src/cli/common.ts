@@ -24,6 +24,7 @@ const VALUE_NAMES: Partial<Record<SettingName, string>> = {
   keyPassphrase: 'PASSPHRASE',
   p12Password: 'PASSWORD',
   clientSecret: 'SECRET',
+  connectTo: 'HOST:PORT:HOST2:PORT2',
 };
 
 /** Adds the IdP connection flags (each also read from its environment variable). */

@@ -82,6 +82,13 @@ export const SETTINGS = {
     flag: '--authorization-endpoint',
     describe: 'authorization endpoint (without discovery)',
   },
+  connectTo: {
+    kind: 'string',
+    env: 'MTLS_OAUTH_CONNECT_TO',
+    flag: '--connect-to',
+    describe:
+      "connect to HOST2:PORT2 for requests to HOST:PORT (curl's meaning; SNI and certificate checks stay on HOST)",
+  },
   signingKey: {
     kind: 'path',
     env: 'MTLS_OAUTH_SIGNING_KEY',

@@ -52,6 +52,7 @@ export const ERROR_CODES = {
   PAR_UNAVAILABLE: usage('PAR (RFC 9126) asked for or required, but the IdP has no PAR endpoint'),
   NO_CLIENT_CERT: usage('an mTLS request without a client certificate configured'),
   BAD_PROXY: usage('a proxy setting that is not an http:// proxy URL'),
+  BAD_CONNECT_TO: usage('a --connect-to that is not HOST:PORT:HOST2:PORT2'),
   BAD_PARAM: usage('an extra parameter (-p) that is not key=value, or is given twice'),
   BAD_PORT: usage('a port (--port, --mtls-port, a callback port) that is not a port number'),
   PORT_IN_USE: usage('the port to listen on (callback, test IdP) is in use'),

@@ -41,6 +41,7 @@ import { readInputFile } from './files.ts';
 import { cacheKey } from './token-cache.ts';
 import type { OAuthClient } from './token-endpoint.ts';
 import { issuerOrigins, originOf } from './token-origin.ts';
+import { parseConnectTo } from './transport/connect-to.ts';
 import type { HttpClient, HttpClientOptions } from './transport/http-client.ts';
 import type { ClientIdentity } from './transport/identity.ts';
 
@@ -250,6 +251,7 @@ export function httpClientFor(
     caMode: settings.caMode === 'replace' ? 'replace' : 'add',
     insecure: !!settings.insecure,
     timeoutMs: settings.timeout ? Math.round(settings.timeout * 1000) : undefined,
+    connectTo: settings.connectTo ? parseConnectTo(settings.connectTo) : undefined,
     log: o.log,
     showSecrets: o.showSecrets,
     ...o.http,

@@ -53,6 +53,11 @@ export interface EmbeddedIdpOptions {
   jwtAccessTokensFor?: string;
   /** Issuer path, e.g. "/tenant": the issuer becomes https://127.0.0.1:PORT/tenant. */
   path?: string;
+  /**
+   * The host name in the issuer and endpoint URLs instead of 127.0.0.1 (it still listens on
+   * 127.0.0.1 only): an IdP node that DNS does not point at yet, for --connect-to.
+   */
+  publicHost?: string;
   /** Token lifetimes in seconds. */
   ttl?: Partial<Record<'AccessToken' | 'ClientCredentials' | 'RefreshToken' | 'AuthorizationCode', number>>;
   /** Keep oidc-provider's console notices (default: silenced). */
@@ -260,8 +265,9 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
       servers.push(mtls);
       mtlsPort = await listen(mtls, opts.mtlsPort ?? 0);
     }
-    const url = `https://127.0.0.1:${port}`;
-    const mtlsUrl = mtlsPort ? `https://127.0.0.1:${mtlsPort}` : undefined;
+    const host = opts.publicHost ?? '127.0.0.1';
+    const url = `https://${host}:${port}`;
+    const mtlsUrl = mtlsPort ? `https://${host}:${mtlsPort}` : undefined;
     const issuer = `${url}${path}`;
     const aliases = mtlsUrl
       ? {

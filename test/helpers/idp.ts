@@ -148,6 +148,8 @@ export interface IdpOptions {
   jwtAccessTokens?: boolean;
   /** Issuer path, e.g. "/tenant": the issuer becomes https://127.0.0.1:PORT/tenant. */
   path?: string;
+  /** The host name of the issuer instead of 127.0.0.1 (still listening on 127.0.0.1): for --connect-to. */
+  publicHost?: string;
   /** Extra clients, or replacements of the built-in ones with the same client_id. */
   clients?: ClientMetadata[];
   /** Token lifetimes in seconds. */
@@ -223,6 +225,7 @@ export async function startIdp(opts: IdpOptions = {}): Promise<TestIdp> {
     tls12: opts.tls12,
     jwtAccessTokensFor: opts.jwtAccessTokens ? RESOURCE : undefined,
     path: opts.path,
+    publicHost: opts.publicHost,
     ttl: opts.ttl,
     verbose: opts.verbose,
     middleware: opts.middleware,

@@ -247,6 +247,7 @@ Examples:
   $ mtls-oauth tls https://127.0.0.1:8443/ --ca certs/ca.crt --p12 certs/client.p12   # password in MTLS_OAUTH_P12_PASSWORD
   $ mtls-oauth tls https://mtls.idp.example.com/token --json | jq .tls
   $ mtls-oauth tls --all --issuer https://idp.example.com --cert certs/client.crt --key certs/client.key
+  $ mtls-oauth tls https://idp.example.com/ --connect-to idp.example.com:443:10.0.0.7:443   # a node before DNS
 `,
   );
 }

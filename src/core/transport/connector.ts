@@ -18,6 +18,7 @@ import {
 import { now } from '../clock.ts';
 import { dnFromDer } from '../pki/der.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
+import { type ConnectTo, connectTarget } from './connect-to.ts';
 import {
   type ConnectionRecord,
   issuerAccepted,
@@ -88,6 +89,8 @@ export interface ConnectorOptions {
   timeoutMs: number;
   /** host name resolution (default: the system's, as net.connect does) */
   lookup?: LookupFunction;
+  /** --connect-to: the address to dial instead of the URL's host:port (SNI and verification stay on the URL's host). */
+  connectTo?: readonly ConnectTo[];
   /** The proxy a connection goes through (HTTPS_PROXY / NO_PROXY, proxy.ts), undefined for direct. */
   proxy?: (target: ProxyTarget) => ProxyRoute | undefined;
   /** called once per connection, when it starts; the record is filled in as the connection goes */
@@ -297,11 +300,15 @@ export function createConnector(o: ConnectorOptions) {
       record.error ??= { code: e.code ?? e.name ?? 'ERROR', message: String(e.message).trim() };
     };
 
-    const route = o.proxy?.({ hostname, port, protocol: params.protocol });
+    // --connect-to: dial (or CONNECT through the proxy to) another address, as curl does.
+    const dial = connectTarget(o.connectTo, hostname, port);
+    if (dial.mapped)
+      record.connectedTo = `${dial.host.includes(':') ? `[${dial.host}]` : dial.host}:${dial.port}`;
+    const route = o.proxy?.({ hostname: dial.host, port: dial.port, protocol: params.protocol });
     if (route) record.proxy = route.display;
     const raw = netConnect({
-      host: route ? route.host : hostname,
-      port: route ? route.port : port,
+      host: route ? route.host : dial.host,
+      port: route ? route.port : dial.port,
       noDelay: true,
       localAddress: params.localAddress ?? undefined,
       ...(o.lookup ? { lookup: o.lookup } : {}),
@@ -328,7 +335,7 @@ export function createConnector(o: ConnectorOptions) {
       record.timings.tcpMs = ms(t0);
       if (!route) return afterTcp();
       const tp = now();
-      openTunnel(raw, { hostname, port, protocol: params.protocol }, route).then(
+      openTunnel(raw, { hostname: dial.host, port: dial.port, protocol: params.protocol }, route).then(
         () => {
           record.timings.proxyMs = ms(tp);
           if (!done) afterTcp();
@@ -350,7 +357,8 @@ export function createConnector(o: ConnectorOptions) {
       const t1 = now();
       const tap = new TapSocket(raw);
       const keylog: string[] = [];
-      const sessionKey = servername ?? hostname;
+      // A session resumes only with the node it came from.
+      const sessionKey = `${servername ?? hostname}@${dial.host}:${dial.port}`;
       const opts: ConnectionOptions = {
         socket: tap,
         host: hostname,

@@ -47,6 +47,8 @@ export interface ConnectionRecord {
   error?: { code: string; message: string };
   /** "https:" or "http:" */
   scheme?: string;
+  /** --connect-to: the address actually dialled for `target` (SNI and verification stay on target's host) */
+  connectedTo?: string;
   /** SNI sent, if any (never for an IP address) */
   servername?: string;
   /** verification was skipped on purpose (--insecure) */
@@ -157,7 +159,7 @@ export function describeConnection(r: ConnectionRecord): string[] {
     .filter(Boolean)
     .join(', ');
   lines.push(
-    `connection to ${r.target}${r.proxy ? ` via proxy ${r.proxy}` : ''}${timing ? ` (${timing})` : ''}${r.withClientCert ? '' : ', no client certificate configured'}`,
+    `connection to ${r.target}${r.connectedTo ? ` at ${r.connectedTo} (--connect-to)` : ''}${r.proxy ? ` via proxy ${r.proxy}` : ''}${timing ? ` (${timing})` : ''}${r.withClientCert ? '' : ', no client certificate configured'}`,
   );
   if (r.scheme === 'http:') {
     lines.push('  plain HTTP (no TLS)');

@@ -18,6 +18,7 @@ import {
   secretValues,
 } from '../redact.ts';
 import { parseJsonBody, readLimitedBody, tooLargeError } from './body.ts';
+import type { ConnectTo } from './connect-to.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
@@ -43,6 +44,8 @@ export interface HttpClientOptions {
   lookup?: LookupFunction;
   /** the most bytes of response headers accepted (default 64 KiB): HEADERS_TOO_LARGE beyond */
   maxHeaderBytes?: number;
+  /** --connect-to mappings (connect-to.ts) */
+  connectTo?: readonly ConnectTo[];
   /** an http:// proxy URL for https:// requests, or false for none (default: HTTPS_PROXY / NO_PROXY of `env`) */
   proxy?: string | false;
   /** the environment the proxy settings are read from (default process.env) */
@@ -145,6 +148,7 @@ export class HttpClient {
         insecure: !!this.opts.insecure,
         timeoutMs: this.timeoutMs,
         lookup: this.opts.lookup,
+        connectTo: this.opts.connectTo,
         proxy: this.proxy ? (t) => this.proxy?.routeFor(t) : undefined,
         onRecord: (r) => {
           this.connections.push(r);
