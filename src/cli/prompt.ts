@@ -2,6 +2,7 @@
 // an interruption (exit 130). Used by `certs` (key and PKCS#12 passwords) and `token` (the password
 // grant) when no environment variable holds the secret.
 
+import { createInterface } from 'node:readline';
 import { MtlsOAuthError } from '../core/errors.ts';
 
 /** Whether there is a person to ask: a terminal on stdin and on stderr. */
@@ -46,5 +47,31 @@ export function promptHidden(question: string): Promise<string> {
     stdin.setEncoding('utf8');
     stdin.resume();
     stdin.on('data', onData);
+  });
+}
+
+/**
+ * One line from stdin, visible (login --paste: a URL the person pastes, or a pipe). The question
+ * goes to stderr on a terminal. At the end of input without a line: ''.
+ */
+export function readLine(question: string): Promise<string> {
+  const rl = createInterface({
+    input: process.stdin,
+    ...(process.stdin.isTTY ? { output: process.stderr, terminal: true } : { terminal: false }),
+  });
+  return new Promise((resolve) => {
+    let answered = false;
+    rl.once('line', (line) => {
+      answered = true;
+      rl.close();
+      resolve(line);
+    });
+    rl.once('close', () => {
+      if (!answered) resolve('');
+    });
+    if (process.stdin.isTTY) {
+      rl.setPrompt(question);
+      rl.prompt();
+    }
   });
 }

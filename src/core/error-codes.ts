@@ -94,6 +94,7 @@ export const ERROR_CODES = {
   OUTPUT_IS_DIRECTORY: usage('an output path is a directory'),
   OUTPUT_NOT_FILE: usage('an output path exists and is not a regular file'),
   OUTPUT_IS_CA: usage("an output path is the CA's own file"),
+  OUTPUT_IS_INPUT: usage("an output path is one of the command's input files"),
 
   // --- kong
   KONG_KEY_TO_STDOUT: usage('kong --include-key without -o FILE: the private key never goes to stdout'),
@@ -132,6 +133,7 @@ export const ERROR_CODES = {
   CALLBACK_PATH_INVALID: usage('a callback path that is not an absolute path'),
   CALLBACK_TIMEOUT_INVALID: usage('a callback timeout out of range'),
   CALLBACK_STATE_MISSING: usage('a callback listener without the state to expect'),
+  PASTE_INVALID: usage('login --paste: the pasted text is not a URL at the redirect URI'),
   CALLBACK_LISTEN_FAILED: network('the callback listener could not start'),
   CALLBACK_TIMEOUT: { kind: 'timeout', meaning: 'no authorization response arrived in time' },
   DEVICE_CODE_EXPIRED: {

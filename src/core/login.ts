@@ -47,6 +47,7 @@ import {
   startCallbackListener,
 } from './loopback.ts';
 import { type PushedRequest, parCheck } from './par.ts';
+import { pastedCallback } from './pasted-callback.ts';
 import { generateNonce, generatePkce, generateState } from './pkce.ts';
 import { requestObjectCheck } from './request-object.ts';
 import type { Endpoint, Session } from './session.ts';
@@ -192,6 +193,18 @@ export interface LoginOptions {
   delivery?: DeliveryOptions;
   /** Check the flow against a security profile (fapi2.ts); set delivery.profileRequiresPar too. */
   securityProfile?: SecurityProfile;
+  /**
+   * No listener: the final redirect URL is pasted back (pasted-callback.ts), for a terminal without
+   * a browser on this machine. The redirect URI is --redirect-uri, else the loopback one (no port
+   * unless --port: what native clients register).
+   */
+  paste?: { readLine: () => Promise<string> };
+}
+
+/** The redirect URI of a pasted login: nothing listens on it, so any loopback port will do. */
+function pasteRedirectUri(spec: CallbackSpec): string {
+  const host = spec.host === '::1' ? '[::1]' : spec.host;
+  return `http://${host}${spec.port ? `:${spec.port}` : ''}${spec.path}`;
 }
 
 export interface LoginUser {
@@ -335,18 +348,32 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
   const state = generateState();
   const pkce = generatePkce();
   const nonce = openid ? generateNonce() : undefined;
-  const listener = await startCallbackListener({
-    host: spec.host,
-    port: spec.port,
-    path: spec.path,
+  const expectations = {
     expectedState: state,
     issuer,
     issRequired: metadata.authorization_response_iss_parameter_supported === true,
-    timeoutMs: o.timeoutMs,
-    signal: o.signal,
-    onEvent: o.onCallbackEvent,
-    linger: o.keepCallbackPage,
-  });
+  };
+  const listener = o.paste
+    ? pastedCallback({
+        ...expectations,
+        host: spec.host,
+        port: spec.port,
+        path: spec.path,
+        redirectUri: spec.redirectUri ?? pasteRedirectUri(spec),
+        readLine: o.paste.readLine,
+        timeoutMs: o.timeoutMs,
+        signal: o.signal,
+      })
+    : await startCallbackListener({
+        host: spec.host,
+        port: spec.port,
+        path: spec.path,
+        ...expectations,
+        timeoutMs: o.timeoutMs,
+        signal: o.signal,
+        onEvent: o.onCallbackEvent,
+        linger: o.keepCallbackPage,
+      });
   const deadline = Date.now() + o.timeoutMs;
   const redirectUri = spec.redirectUri ?? listener.redirectUri;
 

@@ -17,6 +17,8 @@ export interface CliOptions {
   env?: NodeJS.ProcessEnv;
   cwd?: string;
   input?: string;
+  /** Leave stdin open for the test to write to (the child comes with onStderr); default: `input`, then end. */
+  keepStdinOpen?: boolean;
   timeoutMs?: number;
   /** Called with the child and the stderr text so far, e.g. to read a URL it prints. */
   onStderr?: (chunk: string, child: import('node:child_process').ChildProcess) => void;
@@ -51,7 +53,7 @@ export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
     });
-    child.stdin.end(opts.input ?? '');
+    if (!opts.keepStdinOpen) child.stdin.end(opts.input ?? '');
   });
 }
 

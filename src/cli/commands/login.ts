@@ -11,6 +11,7 @@ import { addIdpOptions, settingsFor } from '../common.ts';
 import { importEsm } from '../import-esm.ts';
 import { abortOnSigint } from '../interrupt.ts';
 import { printCallLine } from '../render-api.ts';
+import { readLine } from '../prompt.ts';
 import {
   claimText,
   formatDuration,
@@ -41,6 +42,7 @@ interface LoginOptions {
   par?: boolean;
   requestObject?: boolean;
   securityProfile?: string;
+  paste?: boolean;
 }
 
 const DEFAULT_WAIT_SECONDS = 300;
@@ -206,6 +208,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
         ['port', '--port'],
         ['redirectUri', '--redirect-uri'],
         ['ipv6', '--ipv6'],
+        ['paste', '--paste'],
         ['prompt', '--prompt'],
         ['par', '--par'],
         ['requestObject', '--request-object'],
@@ -260,6 +263,14 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
       : undefined;
 
     const onAuthorizationUrl = async (info: AuthorizationUrlInfo) => {
+      if (opts.paste) {
+        ui.err('Open this URL in a browser (on any machine) to log in:');
+        ui.err(info.url);
+        ui.err(
+          `The browser then goes to ${info.redirectUri}, which will not load: paste that whole address here (within ${formatDuration(waitSeconds)}; Ctrl-C cancels).`,
+        );
+        return;
+      }
       ui.err(
         opts.browser
           ? 'Opening the browser to log in. If it does not open, visit this URL:'
@@ -299,6 +310,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
           requestObject,
         },
         securityProfile,
+        ...(opts.paste ? { paste: { readLine: () => readLine('URL: ') } } : {}),
         onAuthorizationUrl,
         onCallbackEvent: (event) => {
           if (event.type === 'accepted') {
@@ -397,6 +409,10 @@ export function registerLogin(program: Command): void {
     )
     .option('--no-browser', 'do not open a browser: only print the URL (on stderr, on a line of its own)')
     .option(
+      '--paste',
+      'no browser on this machine (SSH): print the URL, then read the URL the browser ended on from stdin',
+    )
+    .option(
       '--device',
       'the device flow (RFC 8628) for a machine without a browser: enter the code shown on another device',
     )
@@ -456,6 +472,11 @@ client_id and the signed request.
 sender-constrained token) and adds fapi2.* checks saying which requirements the IdP met in
 practice, each with its clause (docs/fapi2.md); one not met exits 1 (FAPI2_NOT_MET).
 
+--paste is for a terminal with no browser on this machine (SSH): nothing listens; the URL is
+opened in a browser anywhere, which ends on the redirect URI (--redirect-uri, else
+http://127.0.0.1/callback: the page fails to load), and that address is pasted back on stdin. It is
+checked exactly as a callback is (state, iss, the IdP's error response).
+
 --device runs the device authorization grant (RFC 8628) instead: no browser and no callback here;
 the user code and the verification URI are printed on stderr, to be entered on any device, and the
 token endpoint is polled over mTLS at the IdP's interval (slower when it says slow_down) until the
@@ -479,6 +500,7 @@ Examples:
   $ mtls-oauth login --request-object --signing-key keys/client.jwk --par --profile staging
   $ mtls-oauth login --security-profile fapi2 --issuer https://idp.example.com --client-id kong \
       --cert certs/client.crt --key certs/client.key
+  $ mtls-oauth login --paste --profile staging     # over SSH: open the URL elsewhere, paste where it ended
   $ mtls-oauth login --device --scope "openid offline_access" --profile staging   # over SSH
 `,
   );

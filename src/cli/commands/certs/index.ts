@@ -4,6 +4,7 @@ import type { Command } from 'commander';
 import { registerCertsInit } from './init.ts';
 import { registerCertsInspect } from './inspect.ts';
 import { registerCertsIssue } from './issue.ts';
+import { registerCertsP12 } from './p12.ts';
 
 export function registerCerts(program: Command): void {
   const certs = program
@@ -12,6 +13,7 @@ export function registerCerts(program: Command): void {
   registerCertsInit(certs);
   registerCertsIssue(certs);
   registerCertsInspect(certs);
+  registerCertsP12(certs);
   certs.addHelpText(
     'after',
     `
@@ -19,6 +21,7 @@ Examples:
   $ mtls-oauth certs init                       # ./certs: ca.crt, ca.key, client.crt, client.key (CN=kong)
   $ mtls-oauth certs issue --ca-cert certs/ca.crt --ca-key certs/ca.key --cn kong-2
   $ mtls-oauth certs inspect certs/client.crt --key certs/client.key
+  $ mtls-oauth certs p12 --cert certs/client.crt --key certs/client.key --chain certs/ca.crt
 `,
   );
 }
