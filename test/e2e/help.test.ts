@@ -19,6 +19,7 @@ const COMMANDS = [
   ['certs', 'init'],
   ['certs', 'issue'],
   ['certs', 'inspect'],
+  ['certs', 'p12'],
   ['discover'],
   ['tls'],
   ['token'],
