@@ -107,7 +107,7 @@ describe('completion zsh and fish', () => {
     const r = await runCli(['completion', 'fish']);
     assert.match(
       r.stdout,
-      /complete -c mtls-oauth -n '__fish_seen_subcommand_from certs; and not __fish_seen_subcommand_from init issue inspect' -a issue /,
+      /complete -c mtls-oauth -n '__fish_seen_subcommand_from certs; and not __fish_seen_subcommand_from init issue inspect p12' -a issue /,
     );
     assert.match(
       r.stdout,
