@@ -10,8 +10,8 @@ import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { importEsm } from '../import-esm.ts';
 import { abortOnSigint } from '../interrupt.ts';
-import { printCallLine } from '../render-api.ts';
 import { readLine } from '../prompt.ts';
+import { printCallLine } from '../render-api.ts';
 import {
   claimText,
   formatDuration,
