@@ -4,6 +4,7 @@
 
 import { usageError } from './errors.ts';
 import { generateNonce, generatePkce, generateState } from './pkce.ts';
+import { CLEARTEXT_HINT, schemeProblem } from './url-policy.ts';
 
 /** Parameters that protect the flow: an extra parameter may never replace them. */
 const SECURITY_PARAMS = ['state', 'code_challenge', 'code_challenge_method', 'nonce', 'redirect_uri'];
@@ -82,10 +83,9 @@ export function parseAuthorizationEndpoint(endpoint: string): URL {
   } catch {
     throw usageError('AUTHZ_ENDPOINT_INVALID', `authorization endpoint "${endpoint}" is not a URL`);
   }
-  const loopback = ['127.0.0.1', '[::1]', 'localhost'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) {
+  if (schemeProblem(url)) {
     throw usageError('AUTHZ_ENDPOINT_INVALID', `authorization endpoint ${endpoint} must use https`, {
-      hint: 'plain http is accepted only for loopback test IdPs',
+      hint: CLEARTEXT_HINT,
     });
   }
   if (url.hash) {

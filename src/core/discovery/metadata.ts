@@ -86,25 +86,9 @@ export const MTLS_AUTH_METHODS = ['tls_client_auth', 'self_signed_tls_client_aut
 /** Where a document was found: OIDC appends the well-known suffix, RFC 8414 inserts it. */
 export type LocationKind = 'oidc' | 'rfc8414' | 'rfc8414-appended';
 
-const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
+import { urlProblem } from '../url-policy.ts';
 
-export function isLoopbackHost(hostname: string): boolean {
-  return LOOPBACK.has(hostname) || /^127\.\d+\.\d+\.\d+$/.test(hostname);
-}
-
-/** Why a URL member is unusable, or undefined when it is fine: https, or http on loopback only. */
-export function urlProblem(value: string): string | undefined {
-  let u: URL;
-  try {
-    u = new URL(value);
-  } catch {
-    return 'is not an absolute URL';
-  }
-  if (u.protocol === 'https:') return undefined;
-  if (u.protocol === 'http:')
-    return isLoopbackHost(u.hostname) ? undefined : 'uses http:// on a non-loopback host';
-  return `uses ${u.protocol} (only https:// is allowed)`;
-}
+export { isLoopbackHost, urlProblem } from '../url-policy.ts';
 
 const typeName = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v);
 

@@ -19,6 +19,7 @@ import {
 } from '../redact.ts';
 import { parseJsonBody, readLimitedBody, tooLargeError } from './body.ts';
 import type { ConnectTo } from './connect-to.ts';
+import { parseSafeUrl } from '../url-policy.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
@@ -434,19 +435,9 @@ export class HttpClient {
     });
   }
 
+  /** Every request passes here: https, or http on loopback only (url-policy.ts), before a byte is sent. */
   private parseUrl(raw: string, step?: string): URL {
-    let url: URL;
-    try {
-      url = new URL(raw);
-    } catch {
-      throw usageError('BAD_URL', `"${raw}" is not a URL${step ? ` (${step})` : ''}`, {
-        hint: 'give an absolute https:// URL',
-      });
-    }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') {
-      throw usageError('BAD_URL', `${raw}: only https:// (and http:// on loopback) URLs are supported`);
-    }
-    return url;
+    return parseSafeUrl(raw, step);
   }
 
   private tooLarge(
