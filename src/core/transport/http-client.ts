@@ -17,9 +17,9 @@ import {
   responseExcerpt,
   secretValues,
 } from '../redact.ts';
+import { parseSafeUrl } from '../url-policy.ts';
 import { parseJsonBody, readLimitedBody, tooLargeError } from './body.ts';
 import type { ConnectTo } from './connect-to.ts';
-import { parseSafeUrl } from '../url-policy.ts';
 import { createConnector } from './connector.ts';
 import { type ConnectionRecord, describeConnection } from './diagnostics.ts';
 import type { ClientIdentity } from './identity.ts';
