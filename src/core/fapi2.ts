@@ -166,7 +166,7 @@ export function fapi2Checks(m: Metadata): Check[] {
   return checks;
 }
 
-/** What a login under the profile showed in practice (login.ts's result, checked after the flow). */
+/** What a login under the profile showed in practice (login/finish.ts's result, checked after the flow). */
 export interface ProfiledLogin {
   authMethod: string;
   /** The login's checks so far: iss, pkce, par, binding, dpop. */

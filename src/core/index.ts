@@ -26,8 +26,7 @@ export {
 } from './error-codes.ts';
 export * from './errors.ts';
 export { validateIdToken } from './id-token.ts';
-export { login } from './login.ts';
-export { startCallbackListener } from './loopback.ts';
+export { login, startCallbackListener } from './login/index.ts';
 export { generatePkce } from './pkce.ts';
 export { formatDn, parseDn } from './pki/dn.ts';
 export { inspectCertificates } from './pki/inspect.ts';

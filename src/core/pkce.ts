@@ -3,6 +3,8 @@
 // least 128 random bits and is single use. Secrets are compared in constant time.
 
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Check } from './check.ts';
+import type { Metadata } from './discovery/metadata.ts';
 import { usageError } from './errors.ts';
 
 /** base64url (unpadded) of `bytes` fresh random bytes. */
@@ -67,4 +69,29 @@ export function constantTimeEqual(received: unknown, expected: string): boolean 
   const b = Buffer.from(expected, 'utf8');
   if (a.length !== b.length) return false;
   return timingSafeEqual(a, b);
+}
+
+/** The `pkce` check: we always send S256; what the IdP advertises tells whether it will check it. */
+export function pkceCheck(metadata: Pick<Metadata, 'code_challenge_methods_supported'>): Check {
+  const methods = metadata.code_challenge_methods_supported;
+  if (!Array.isArray(methods)) {
+    return {
+      name: 'pkce',
+      status: 'warn',
+      detail:
+        'S256 challenge sent and verifier accepted, but the IdP does not advertise code_challenge_methods_supported: it may not check PKCE at all',
+    };
+  }
+  if (!methods.includes('S256')) {
+    return {
+      name: 'pkce',
+      status: 'warn',
+      detail: `S256 challenge sent and verifier accepted, but the IdP advertises only ${methods.join(', ') || 'no methods'} (RFC 9700 §2.1.1 asks for S256)`,
+    };
+  }
+  return {
+    name: 'pkce',
+    status: 'pass',
+    detail: 'S256 with a fresh 256-bit verifier; the IdP accepted the verifier',
+  };
 }

@@ -6,13 +6,13 @@ import { once } from 'node:events';
 import { Agent, request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { describe, it, type TestContext } from 'node:test';
-import { CALLBACK_PAGE_HEADERS, loginFailedPage, successPage } from '../../src/core/callback-page.ts';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
+import { CALLBACK_PAGE_HEADERS, loginFailedPage, successPage } from '../../src/core/login/callback-page.ts';
 import {
   type CallbackEvent,
   type CallbackListenerOptions,
   startCallbackListener,
-} from '../../src/core/loopback.ts';
+} from '../../src/core/login/loopback.ts';
 
 const ISSUER = 'https://idp.example';
 /** Not a speed assertion: a listener that fails to close would otherwise hang the test run. */

@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
-import { callbackSpec, pkceCheck } from '../../src/core/login.ts';
+import { callbackSpec } from '../../src/core/login/index.ts';
+import { pkceCheck } from '../../src/core/pkce.ts';
 
 const usage = (code: string) => (e: unknown) =>
   e instanceof MtlsOAuthError && e.kind === 'usage' && e.code === code;

@@ -1,12 +1,12 @@
 // `mtls-oauth login`: the authorization-code flow a person runs in their browser. PKCE, a loopback
 // callback, the code exchanged over mTLS, the ID token validated, the access token's certificate
-// binding checked, the tokens cached. The flow is src/core/login.ts; this file holds the flags, the
+// binding checked, the tokens cached. The flow is src/core/login/ (flow.ts); this file holds the flags, the
 // browser, the progress on stderr, Ctrl-C, and the rendering.
 
 import type { Command } from 'commander';
 import type { ResolvedSettings } from '../../core/config.ts';
 import { MtlsOAuthError, usageError } from '../../core/errors.ts';
-import type { AuthorizationUrlInfo, LoginResult } from '../../core/login.ts';
+import type { AuthorizationUrlInfo, LoginResult } from '../../core/login/index.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { importEsm } from '../import-esm.ts';
 import { abortOnSigint } from '../interrupt.ts';
@@ -222,7 +222,7 @@ async function run(opts: LoginOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   }
   const waitSeconds = parseWait(opts.wait);
   const print = parsePrint(ui, opts.print);
-  const { callbackSpec, login, missingIssuer } = await import('../../core/login.ts');
+  const { callbackSpec, login, missingIssuer } = await import('../../core/login/index.ts');
   const { assertExtraParamsAllowed, parseExtraParams } = await import('../../core/authorization-request.ts');
   const callback = callbackSpec({
     redirectUri: opts.redirectUri,

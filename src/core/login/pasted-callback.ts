@@ -5,14 +5,9 @@
 // validation for both ways in. A wrong or missing state ends the flow here, as there is no browser
 // to keep waiting for.
 
-import { MtlsOAuthError, usageError } from './errors.ts';
-import {
-  type CallbackExpectations,
-  type CallbackListener,
-  type CallbackResult,
-  evaluateCallback,
-  type LoopbackHost,
-} from './loopback.ts';
+import { MtlsOAuthError, usageError } from '../errors.ts';
+import { type CallbackExpectations, evaluateCallback } from './callback-verdict.ts';
+import type { CallbackListener, CallbackResult, LoopbackHost } from './loopback.ts';
 
 export interface PastedCallbackOptions extends CallbackExpectations {
   host: LoopbackHost;

@@ -15,32 +15,38 @@
 // tokens, and with `linger` keeps answering without keeping the process alive (docs/design.md "The
 // loopback callback after the decision"). A timeout, an abort or close() always shuts it down.
 
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import { finished } from 'node:stream';
+import type { Check } from '../check.ts';
+import { MtlsOAuthError, usageError } from '../errors.ts';
 import {
-  badStatePage,
   type CallbackPage,
   echo,
   finishedPage,
   forbiddenHostPage,
-  idpErrorPage,
-  invalidResponsePage,
-  issuerProblemPage,
   methodNotAllowedPage,
   notFoundPage,
   stillWorkingPage,
 } from './callback-page.ts';
-import type { Check } from './check.ts';
-import { type CodeOfKind, errnoCode, MtlsOAuthError, usageError } from './errors.ts';
-import { constantTimeEqual } from './pkce.ts';
+import { type CallbackExpectations, evaluateCallback } from './callback-verdict.ts';
+import {
+  allowedHostHeaders,
+  assertLoopbackHost,
+  assertPath,
+  assertPort,
+  assertTimeout,
+  formatRedirectUri,
+  type LoopbackHost,
+  listen,
+  listenError,
+  shutDown,
+} from './loopback-socket.ts';
 
-export type LoopbackHost = '127.0.0.1' | '::1';
+export type { LoopbackHost } from './loopback-socket.ts';
+export { assertLoopbackHost, formatRedirectUri } from './loopback-socket.ts';
 
 export const DEFAULT_CALLBACK_PATH = '/callback';
-
-/** setTimeout's limit (about 24.8 days). */
-const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /** How long the final page may take to reach the browser before connections are destroyed anyway. */
 const FINAL_PAGE_GRACE_MS = 2000;
@@ -110,263 +116,7 @@ export interface CallbackListener {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Options
-
-export function assertLoopbackHost(host: string | undefined): LoopbackHost {
-  const h = host === undefined ? '127.0.0.1' : host.replace(/^\[(.*)\]$/, '$1');
-  if (h === '127.0.0.1' || h === '::1') return h;
-  throw usageError(
-    'CALLBACK_HOST_NOT_LOOPBACK',
-    `the callback listens on 127.0.0.1 or ::1 only, not "${host}"`,
-    {
-      hint: 'a loopback IP literal keeps the redirect on this machine (RFC 8252 §7.3, §8.3); "localhost" may resolve elsewhere',
-    },
-  );
-}
-
-function assertPort(port: number): number {
-  if (Number.isInteger(port) && port >= 0 && port <= 65535) return port;
-  throw usageError('BAD_PORT', `callback port ${port} is not a port number (0-65535)`, {
-    hint: 'omit --port for an ephemeral port',
-  });
-}
-
-function assertPath(path: string): string {
-  if (/^\/[^?#\s]*$/.test(path)) return path;
-  throw usageError(
-    'CALLBACK_PATH_INVALID',
-    `callback path "${path}" must start with "/" and have no query or fragment`,
-  );
-}
-
-function assertTimeout(ms: number): number {
-  if (Number.isFinite(ms) && ms > 0 && ms <= MAX_TIMEOUT_MS) return ms;
-  throw usageError('CALLBACK_TIMEOUT_INVALID', `callback timeout ${ms} ms is out of range`);
-}
-
-export function formatRedirectUri(host: LoopbackHost, port: number, path: string): string {
-  return `http://${host === '::1' ? '[::1]' : host}:${port}${path}`;
-}
-
-/** Host header values a browser sends for this listener; anything else is DNS rebinding or a stray. */
-function allowedHostHeaders(port: number): Set<string> {
-  const names = ['127.0.0.1', '[::1]', 'localhost'];
-  const allowed = new Set(names.map((n) => `${n}:${port}`));
-  if (port === 80) for (const n of names) allowed.add(n);
-  return allowed;
-}
-
-// ---------------------------------------------------------------------------------------------
-// The decision for one request to the callback path (pure; exported for unit tests)
-
-export interface CallbackExpectations {
-  expectedState: string;
-  issuer: string;
-  issRequired: boolean;
-}
-
-export type CallbackVerdict =
-  /** Not our response: answer with the page and keep waiting. */
-  | { action: 'ignore'; page: CallbackPage; reason: string }
-  /** Our response, and it carries a code (its page is the login's outcome: finish()). */
-  | { action: 'accept'; code: string; state: string; iss?: string; checks: Check[] }
-  /** Our response, and it ends the flow with this error. */
-  | { action: 'fail'; page: CallbackPage; error: MtlsOAuthError };
-
-export function evaluateCallback(params: URLSearchParams, x: CallbackExpectations): CallbackVerdict {
-  const states = params.getAll('state');
-  if (states.length === 0) return { action: 'ignore', page: badStatePage('missing'), reason: 'no state' };
-  if (states.length > 1)
-    return { action: 'ignore', page: badStatePage('repeated'), reason: 'state given twice' };
-  if (!constantTimeEqual(states[0], x.expectedState)) {
-    return { action: 'ignore', page: badStatePage('mismatch'), reason: 'state does not match' };
-  }
-  const checks: Check[] = [
-    { name: 'state', status: 'pass', detail: 'matches the state sent (compared in constant time)' },
-  ];
-
-  const repeated = [...new Set(params.keys())].filter((k) => params.getAll(k).length > 1);
-  if (repeated.length > 0) {
-    const reason = `The response repeats ${repeated.join(', ')} (RFC 6749 §3.1 forbids it).`;
-    return fail(invalidResponsePage(reason), 'check', 'CALLBACK_INVALID', reason, checks);
-  }
-
-  const iss = params.get('iss') ?? undefined;
-  const issVerdict = checkIss(iss, x);
-  checks.push(issVerdict.check);
-  if (issVerdict.error)
-    return { action: 'fail', page: issuerProblemPage(x.issuer, iss), error: issVerdict.error };
-
-  const error = params.get('error');
-  if (error !== null) return authorizationError(params, error, checks);
-
-  const code = params.get('code');
-  if (!code) {
-    const reason = 'The response carries neither a code nor an error.';
-    return fail(invalidResponsePage(reason), 'check', 'CALLBACK_INVALID', reason, checks);
-  }
-  return { action: 'accept', code, state: states[0], iss, checks };
-}
-
-function checkIss(
-  iss: string | undefined,
-  x: CallbackExpectations,
-): { check: Check; error?: MtlsOAuthError } {
-  if (iss === undefined && !x.issRequired) {
-    return {
-      check: {
-        name: 'iss',
-        status: 'skip',
-        detail: 'not sent, and the IdP does not advertise it (RFC 9207)',
-      },
-    };
-  }
-  if (iss === x.issuer)
-    return { check: { name: 'iss', status: 'pass', detail: `equals the issuer ${x.issuer}` } };
-  const missing = iss === undefined;
-  const check: Check = {
-    name: 'iss',
-    status: 'fail',
-    detail: missing
-      ? 'missing, although the IdP advertises authorization_response_iss_parameter_supported'
-      : `"${echo(iss)}" is not the issuer ${x.issuer}`,
-  };
-  const error = new MtlsOAuthError(
-    'check',
-    missing ? 'ISS_MISSING' : 'ISS_MISMATCH',
-    missing
-      ? 'the authorization response has no iss parameter, although the IdP promises one (RFC 9207); the code was not exchanged'
-      : `the authorization response comes from issuer "${echo(iss)}", not ${x.issuer} (RFC 9207 mix-up defence); the code was not exchanged`,
-    {
-      hint: missing
-        ? 'an IdP that advertises authorization_response_iss_parameter_supported must send iss in every response'
-        : 'if the IdP is configured with a slightly different issuer (a trailing "/", http vs https), fix --issuer or the IdP; otherwise treat this as an attack',
-      details: {
-        expected: x.issuer,
-        received: iss ?? null,
-        checks: [{ name: 'state', status: 'pass' }, check],
-      },
-    },
-  );
-  return { check, error };
-}
-
-const AUTHORIZATION_ERROR_HINTS: Record<string, string> = {
-  access_denied: 'the user (or a policy at the IdP) declined; run login again and approve the request',
-  invalid_scope: 'the IdP does not allow this scope for the client: check --scope',
-  unauthorized_client:
-    'the client may not use the authorization-code flow, or this redirect_uri is not registered for it',
-  invalid_request:
-    'the IdP rejected the request; check the redirect_uri registration (loopback, any port) and -p parameters',
-  unsupported_response_type: 'the client is not allowed response_type=code at the IdP',
-  login_required: 'prompt=none needs an existing session at the IdP: drop --prompt none',
-  consent_required: 'prompt=none needs consent already given: drop --prompt none',
-  interaction_required: 'prompt=none cannot be satisfied: drop --prompt none',
-  server_error: 'the IdP failed; try again, and look at its logs',
-  temporarily_unavailable: 'the IdP is overloaded or in maintenance; try again later',
-};
-
-function authorizationError(params: URLSearchParams, error: string, checks: Check[]): CallbackVerdict {
-  const description = params.get('error_description') ?? undefined;
-  const errorUri = params.get('error_uri') ?? undefined;
-  const err = new MtlsOAuthError(
-    'oauth',
-    'AUTHORIZATION_ERROR',
-    `the IdP answered the authorization request with ${echo(error, 100)}${description ? `: ${echo(description)}` : ''}`,
-    {
-      hint: AUTHORIZATION_ERROR_HINTS[error],
-      details: {
-        error,
-        ...(description !== undefined ? { error_description: description } : {}),
-        ...(errorUri !== undefined ? { error_uri: errorUri } : {}),
-        checks,
-      },
-    },
-  );
-  return { action: 'fail', page: idpErrorPage(error, description), error: err };
-}
-
-function fail(
-  page: CallbackPage,
-  kind: 'check' | 'oauth',
-  code: CodeOfKind<'check' | 'oauth'>,
-  message: string,
-  checks: Check[],
-): CallbackVerdict {
-  return {
-    action: 'fail',
-    page,
-    error: new MtlsOAuthError(kind, code, `invalid authorization response: ${message}`, {
-      details: { checks },
-    }),
-  };
-}
-
-// ---------------------------------------------------------------------------------------------
 // The server
-
-function listenError(e: unknown, host: LoopbackHost, port: number): MtlsOAuthError {
-  const code = errnoCode(e);
-  const where = `${host === '::1' ? '[::1]' : host}:${port}`;
-  if (code === 'EADDRINUSE') {
-    return usageError(
-      'PORT_IN_USE',
-      `port ${port} is already in use on ${host}: cannot listen for the callback`,
-      {
-        hint: `stop what listens on ${where} (lsof -nP -iTCP:${port} -sTCP:LISTEN) or choose another --port the IdP accepts; mtls-oauth never falls back to another port`,
-        cause: e,
-      },
-    );
-  }
-  if (code === 'EACCES') {
-    return usageError('PORT_DENIED', `not allowed to listen on ${where}`, {
-      hint: 'ports below 1024 need privileges: choose a higher --port, or omit it for an ephemeral port',
-      cause: e,
-    });
-  }
-  if (code === 'EADDRNOTAVAIL' || code === 'EAFNOSUPPORT') {
-    return usageError(
-      'CALLBACK_HOST_UNAVAILABLE',
-      `cannot listen on ${host}: this machine has no such loopback address`,
-      {
-        hint: host === '::1' ? 'IPv6 loopback is unavailable here: use 127.0.0.1 (drop --ipv6)' : undefined,
-        cause: e,
-      },
-    );
-  }
-  return new MtlsOAuthError(
-    'network',
-    'CALLBACK_LISTEN_FAILED',
-    `cannot listen on ${where}: ${(e as Error).message}`,
-    {
-      cause: e,
-    },
-  );
-}
-
-function listen(server: Server, host: LoopbackHost, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: unknown) => {
-      server.off('listening', onListening);
-      reject(listenError(e, host, port));
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve((server.address() as AddressInfo).port);
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    server.listen({ host, port, exclusive: true });
-  });
-}
-
-/** Stops listening and destroys every connection, idle or not; resolves when the port is free. */
-function shutDown(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
 
 function send(res: ServerResponse, page: CallbackPage, closeConnection: boolean): void {
   res.writeHead(page.status, {
