@@ -7,7 +7,7 @@ import type { Check } from '../core/check.ts';
 import type { ResolvedSettings } from '../core/config.ts';
 import { usageError } from '../core/errors.ts';
 import { abortOnSigint } from './interrupt.ts';
-import { formatDuration, parsePrint, printForShell, renderToken, tokenForJson } from './render-token.ts';
+import { formatDuration, parsePrint, tokenOutcome } from './render-token.ts';
 import type { Outcome } from './run.ts';
 import type { Ui } from './ui.ts';
 
@@ -44,10 +44,9 @@ export async function deviceLogin(
   // Ctrl-C closes the listener or stops the polling (exit 130); a second one leaves at once.
   const interrupt = abortOnSigint();
 
-  const [{ openSession }, { requestDeviceAuthorization, pollForToken }, tokens] = await Promise.all([
+  const [{ openSession }, { requestDeviceAuthorization, pollForToken }] = await Promise.all([
     import('../core/session.ts'),
     import('../core/device.ts'),
-    import('../core/token-endpoint.ts'),
   ]);
   const session = await openSession({
     settings,
@@ -109,64 +108,39 @@ export async function deviceLogin(
     ui.err(`Approved after ${result.polls} poll${result.polls === 1 ? '' : 's'}.`);
 
     const obtainedAt = Math.floor(Date.now() / 1000);
-    const introspection =
-      o.introspect &&
-      session.hasEndpoint('introspection') &&
-      session.belongsToIssuer(session.endpoint('introspection').url)
-        ? session.endpoint('introspection').url
-        : undefined;
-    const b = await tokens.checkTokenBinding(session.client, result.token, {
-      idpBinds: session.idpBindsTokens,
-      introspectionEndpoint: introspection,
+    const [{ checkIssuedToken, cacheIssuedToken }, { describeEndpoint }] = await Promise.all([
+      import('../core/issued-token.ts'),
+      import('./open-session.ts'),
+    ]);
+    const issued = await checkIssuedToken(session, result.token, {
+      introspect: o.introspect,
+      onNotSent: (at) =>
+        ui.warn(
+          `the new access token is not sent to ${describeEndpoint(at)} to check its binding: not an origin of the issuer that issued it`,
+        ),
     });
-    const dpop = await tokens.checkDpopBinding(session.client, result.token, {
-      binding: b,
-      introspectionEndpoint: introspection,
-    });
-    const checks: Check[] = [
-      { name: b.name, status: b.status, ...(b.detail ? { detail: b.detail } : {}) },
-      ...(dpop ? [dpop] : []),
-      ...result.checks,
-    ];
-
+    const checks: Check[] = [...issued.checks, ...result.checks];
     let cachedIn: string | undefined;
-    const key = session.cacheKey();
-    if (o.cache && key) {
-      const [{ TokenCache, entryFromTokenResponse }] = await Promise.all([import('../core/token-cache.ts')]);
+    if (o.cache) {
+      const { TokenCache } = await import('../core/token-cache.ts');
       const cache = new TokenCache({ warn: (m) => ui.warn(m) });
-      const ok = cache.update(key, (current) =>
-        entryFromTokenResponse(result.token, {
-          clientId: session.credentials.clientId,
-          issuer: session.issuer,
-          tokenEndpoint: session.hasEndpoint('token') ? session.endpoint('token').url : undefined,
-          grantType: 'device_code',
-          x5tS256: session.identity?.x5tS256,
-          origins: session.origins(),
-          previous: current,
-          now: obtainedAt,
-        }),
-      );
-      if (ok) cachedIn = cache.file;
+      cachedIn = await cacheIssuedToken(cache, session, result.token, {
+        grantType: 'device_code',
+        now: obtainedAt,
+      });
     }
-    const { describeEndpoint } = await import('./open-session.ts');
-    return {
-      result: tokenForJson(ui, result.token),
+    return tokenOutcome(ui, {
+      token: result.token,
+      obtainedAt,
+      requestedScope: scope,
+      from: describeEndpoint(tokenEndpoint),
+      clientId: session.credentials.clientId,
+      authMethod: session.credentials.method,
       checks,
+      cachedIn,
       tls: session.http.connections,
-      human: () => {
-        if (print) return printForShell(ui, print, result.token, checks);
-        renderToken(ui, {
-          token: result.token,
-          obtainedAt,
-          requestedScope: scope,
-          from: describeEndpoint(tokenEndpoint),
-          clientId: session.credentials.clientId,
-          authMethod: session.credentials.method,
-          checks,
-          cachedIn,
-        });
-      },
-    };
+      print,
+    });
   } finally {
     spinner?.stop();
     interrupt.dispose();

@@ -11,14 +11,11 @@ import { secretFromFlag } from './stdin-input.ts';
 import { checkCachedTarget, tokenFromText, warnAboutCachedEntry } from './token-input.ts';
 import type { Ui } from './ui.ts';
 
-export interface ExtensionGrantOptions {
-  subjectToken?: string;
-  subjectTokenType?: string;
-  actorToken?: string;
-  actorTokenType?: string;
-  requestedTokenType?: string;
-  assertion?: string;
-}
+/** The flags of token exchange and the JWT bearer grant, named as grantParams() takes them. */
+export type ExtensionGrantOptions = Pick<
+  GrantInput,
+  'subjectToken' | 'subjectTokenType' | 'actorToken' | 'actorTokenType' | 'requestedTokenType' | 'assertion'
+>;
 
 const EXCHANGE_FLAGS = {
   subjectToken: '--subject-token',

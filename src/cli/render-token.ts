@@ -8,7 +8,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Check } from '../core/check.ts';
 import { usageError } from '../core/errors.ts';
 import { isSecretName, redactJson, redactValue } from '../core/redact.ts';
-import { printChecks } from './run.ts';
+import { type Outcome, printChecks } from './run.ts';
 import { table, type Ui } from './ui.ts';
 
 /** `2026-11-27T22:27:07Z` for seconds since the epoch. */
@@ -255,4 +255,31 @@ export function renderIntrospection(
   }
   for (const line of table(rows)) ui.out(line);
   renderChecks(ui, o.checks ?? []);
+}
+
+/**
+ * The outcome of a command that obtained a token (token, login --device): the token for --json
+ * (shortened unless --show-secrets), the checks, and the human form (or just the token, --print).
+ */
+export function tokenOutcome(
+  ui: Ui,
+  v: TokenView & {
+    checks: Check[];
+    tls: unknown;
+    print?: PrintChoice;
+    /** Printed after the token (not with --print). */
+    after?: () => void;
+  },
+): Outcome {
+  const { tls, print, after, ...view } = v;
+  return {
+    result: tokenForJson(ui, v.token),
+    checks: v.checks,
+    tls,
+    human: () => {
+      if (print) return printForShell(ui, print, v.token, v.checks);
+      renderToken(ui, view);
+      after?.();
+    },
+  };
 }

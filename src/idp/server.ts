@@ -22,6 +22,7 @@ import { promisify } from 'node:util';
 import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import { importEsm } from '../cli/import-esm.ts';
+import { KNOWN_AUTH_METHODS } from '../core/discovery/metadata.ts';
 import { type AssertionIssuer, registerExtensionGrants } from './grants.ts';
 import { memoryAdapterFactory } from './memory-adapter.ts';
 import { certificateMatches } from './referee.ts';
@@ -303,15 +304,7 @@ export async function startEmbeddedIdp(opts: EmbeddedIdpOptions): Promise<Embedd
       routes: ROUTES,
       clientAuthMethods: opts.fapi2
         ? ['private_key_jwt', 'tls_client_auth', 'self_signed_tls_client_auth']
-        : [
-            'none',
-            'client_secret_basic',
-            'client_secret_post',
-            'client_secret_jwt',
-            'private_key_jwt',
-            'tls_client_auth',
-            'self_signed_tls_client_auth',
-          ],
+        : [...KNOWN_AUTH_METHODS],
       ...(opts.fapi2
         ? {
             responseTypes: ['code'],

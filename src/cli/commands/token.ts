@@ -5,11 +5,12 @@
 import type { Command } from 'commander';
 import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
+import type { IssuedTokenChecks } from '../../core/issued-token.ts';
 import { addIdpOptions, parseParams, showOptions } from '../common.ts';
 import type { ExtensionGrantOptions } from '../grant-input.ts';
 import { canPrompt, promptHidden } from '../prompt.ts';
 import { printCallLine } from '../render-api.ts';
-import { parsePrint, printForShell, renderToken, tokenForJson } from '../render-token.ts';
+import { parsePrint, tokenOutcome } from '../render-token.ts';
 import { execute, type Outcome } from '../run.ts';
 import type { Ui } from '../ui.ts';
 
@@ -42,21 +43,15 @@ async function askPassword(username: string | undefined): Promise<string> {
 
 async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
   const [
-    {
-      GRANT_TYPES,
-      grantNamed,
-      grantParams,
-      tokenRequest,
-      checkTokenBinding,
-      checkDpopBinding,
-      exchangeCheck,
-    },
+    { GRANT_TYPES, grantNamed, grantParams, tokenRequest, exchangeCheck },
+    { checkIssuedToken, cacheIssuedToken },
     { openCache, openSessionFor, describeEndpoint },
     { secretFromFlag, stdinFlag },
     { tokenFromText, warnAboutCachedEntry, checkCachedTarget },
     { checkExtensionFlags, extensionGrantInput },
   ] = await Promise.all([
     import('../../core/token-endpoint.ts'),
+    import('../../core/issued-token.ts'),
     import('../open-session.ts'),
     import('../stdin-input.ts'),
     import('../token-input.ts'),
@@ -158,77 +153,42 @@ async function run(opts: TokenOptions, cmd: Command, ui: Ui): Promise<Outcome> {
     });
 
     const endpoint = session.endpoint('token');
-    // The new token is introspected (for its binding) only at an endpoint of the issuer that issued it.
-    const bindingIntrospection = () => {
-      if (!session.hasEndpoint('introspection')) return undefined;
-      const at = session.endpoint('introspection');
-      if (session.belongsToIssuer(at.url)) return at.url;
-      ui.warn(
-        `the new access token is not sent to ${describeEndpoint(at)} to check its binding: not an origin of the issuer that issued it`,
-      );
-      return undefined;
-    };
     const spinner = await ui.spinner(`token request to ${endpoint.url}`);
     let result: Awaited<ReturnType<typeof tokenRequest>>;
-    let binding: Check;
-    let dpop: Check | undefined;
+    let issued: IssuedTokenChecks;
     try {
       result = await tokenRequest(session.client, endpoint.url, params);
-      const introspection = opts.introspect ? bindingIntrospection() : undefined;
-      const b = await checkTokenBinding(session.client, result.token, {
-        idpBinds: session.idpBindsTokens,
-        introspectionEndpoint: introspection,
-      });
-      binding = { name: b.name, status: b.status, ...(b.detail ? { detail: b.detail } : {}) };
-      dpop = await checkDpopBinding(session.client, result.token, {
-        binding: b,
-        introspectionEndpoint: introspection,
+      issued = await checkIssuedToken(session, result.token, {
+        introspect: opts.introspect,
+        onNotSent: (at) =>
+          ui.warn(
+            `the new access token is not sent to ${describeEndpoint(at)} to check its binding: not an origin of the issuer that issued it`,
+          ),
       });
     } finally {
       spinner.stop();
     }
     const obtainedAt = Math.floor(Date.now() / 1000);
-    const checks: Check[] = [binding, ...(dpop ? [dpop] : []), ...result.checks];
+    const checks: Check[] = [...issued.checks, ...result.checks];
     if (grant === 'token-exchange') checks.push(exchangeCheck(result.token, params.requested_token_type));
+    const cachedIn = await cacheIssuedToken(cache, session, result.token, {
+      grantType: grant,
+      now: obtainedAt,
+    });
 
-    let cachedIn: string | undefined;
-    if (cache && key) {
-      const { entryFromTokenResponse } = await import('../../core/token-cache.ts');
-      const tokenEndpoint = session.hasEndpoint('token') ? session.endpoint('token').url : undefined;
-      const ok = cache.update(key, (current) =>
-        entryFromTokenResponse(result.token, {
-          clientId: session.credentials.clientId,
-          issuer: session.issuer,
-          tokenEndpoint,
-          grantType: grant,
-          x5tS256: session.identity?.x5tS256,
-          origins: session.origins(),
-          previous: current,
-          now: obtainedAt,
-        }),
-      );
-      if (ok) cachedIn = cache.file;
-    }
-
-    return {
-      result: tokenForJson(ui, result.token),
+    return tokenOutcome(ui, {
+      token: result.token,
+      obtainedAt,
+      requestedScope: session.settings.scope,
+      from: describeEndpoint(endpoint),
+      clientId: session.credentials.clientId,
+      authMethod: session.credentials.method,
       checks,
+      cachedIn,
       tls: session.http.connections,
-      human: () => {
-        if (print) return printForShell(ui, print, result.token, checks);
-        renderToken(ui, {
-          token: result.token,
-          obtainedAt,
-          requestedScope: session.settings.scope,
-          from: describeEndpoint(endpoint),
-          clientId: session.credentials.clientId,
-          authMethod: session.credentials.method,
-          checks,
-          cachedIn,
-        });
-        printCallLine(ui, session.settings, !!cachedIn);
-      },
-    };
+      print,
+      after: () => printCallLine(ui, session.settings, !!cachedIn),
+    });
   } finally {
     await session.close();
   }

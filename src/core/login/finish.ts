@@ -6,6 +6,7 @@ import type { Check } from '../check.ts';
 import type { Metadata } from '../discovery/metadata.ts';
 import { isMtlsOAuthError, MtlsOAuthError } from '../errors.ts';
 import { fapi2LoginChecks, profileFailure } from '../fapi2.ts';
+import { cacheIssuedToken, checkIssuedToken } from '../issued-token.ts';
 import { type PushedRequest, parCheck } from '../par.ts';
 import { pkceCheck } from '../pkce.ts';
 import { requestObjectCheck } from '../request-object.ts';
@@ -59,9 +60,7 @@ export async function finishLogin(
   };
 
   // 5. The code exchange: over mTLS (the alias, where there is one), the same redirect_uri, the verifier.
-  const { tokenRequest, grantParams, checkTokenBinding, checkDpopBinding } = await import(
-    '../token-endpoint.ts'
-  );
+  const { tokenRequest, grantParams } = await import('../token-endpoint.ts');
   enter('token request', tokenEndpoint.url);
   const exchange = await tokenRequest(
     session.client,
@@ -96,31 +95,17 @@ export async function finishLogin(
   if (failure) progress.failedStep = 'ID token validation';
   aborted();
 
-  // 7. The access token's binding to our certificate (RFC 8705 §3).
+  // 7. The access token's binding to our certificate (RFC 8705 §3), and to our DPoP key.
   enter('binding check', session.identity ? session.identity.x5tS256 : 'no client certificate');
-  // Only at an endpoint of the issuer that issued the token (token-origin.ts).
-  const introspectAt = session.hasEndpoint('introspection')
-    ? session.endpoint('introspection').url
-    : undefined;
-  const introspection =
-    o.introspect !== false && introspectAt && session.belongsToIssuer(introspectAt)
-      ? introspectAt
-      : undefined;
-  const binding = await checkTokenBinding(session.client, token, {
-    idpBinds: session.idpBindsTokens ?? metadata.tls_client_certificate_bound_access_tokens === true,
-    introspectionEndpoint: introspection,
-  });
-  checks.push({
-    name: binding.name,
-    status: binding.status,
-    ...(binding.detail ? { detail: binding.detail } : {}),
-  });
-  const dpop = await checkDpopBinding(session.client, token, {
+  const {
     binding,
-    introspectionEndpoint: introspection,
+    dpop,
+    checks: bindingChecks,
+  } = await checkIssuedToken(session, token, {
+    introspect: o.introspect,
+    idpBinds: session.idpBindsTokens ?? metadata.tls_client_certificate_bound_access_tokens === true,
   });
-  if (dpop) checks.push(dpop);
-  checks.push(...exchange.checks);
+  checks.push(...bindingChecks, ...exchange.checks);
   if (!failure && dpop?.status === 'fail') {
     progress.failedStep = 'binding check';
     failure = {
@@ -139,25 +124,14 @@ export async function finishLogin(
   }
 
   // 8. The cache: only tokens whose ID token passed (or that had none to check).
-  let cachedIn: string | undefined;
-  const key = session.cacheKey();
   const idTokenFailed = checks.some((c) => c.name === 'id_token' && c.status === 'fail');
-  if (o.cache && key && !idTokenFailed) {
-    const { entryFromTokenResponse } = await import('../token-cache.ts');
-    const ok = o.cache.set(
-      key,
-      entryFromTokenResponse(token, {
-        clientId: session.credentials.clientId,
-        issuer: session.issuer ?? issuer,
-        tokenEndpoint: tokenEndpoint.url,
+  const cachedIn = idTokenFailed
+    ? undefined
+    : await cacheIssuedToken(o.cache, session, token, {
         grantType: 'authorization_code',
-        x5tS256: session.identity?.x5tS256,
-        origins: session.origins(),
         now: obtainedAt,
-      }),
-    );
-    if (ok) cachedIn = o.cache.file;
-  }
+        issuer,
+      });
 
   return {
     issuer,
