@@ -108,16 +108,10 @@ export async function deviceLogin(
     ui.err(`Approved after ${result.polls} poll${result.polls === 1 ? '' : 's'}.`);
 
     const obtainedAt = Math.floor(Date.now() / 1000);
-    const [{ checkIssuedToken, cacheIssuedToken }, { describeEndpoint }] = await Promise.all([
-      import('../core/issued-token.ts'),
-      import('./open-session.ts'),
-    ]);
+    const { checkIssuedToken, cacheIssuedToken } = await import('../core/issued-token.ts');
     const issued = await checkIssuedToken(session, result.token, {
       introspect: o.introspect,
-      onNotSent: (at) =>
-        ui.warn(
-          `the new access token is not sent to ${describeEndpoint(at)} to check its binding: not an origin of the issuer that issued it`,
-        ),
+      onNotSent: (m) => ui.warn(m),
     });
     const checks: Check[] = [...issued.checks, ...result.checks];
     let cachedIn: string | undefined;
@@ -129,16 +123,12 @@ export async function deviceLogin(
         now: obtainedAt,
       });
     }
-    return tokenOutcome(ui, {
+    return tokenOutcome(ui, session, {
       token: result.token,
       obtainedAt,
       requestedScope: scope,
-      from: describeEndpoint(tokenEndpoint),
-      clientId: session.credentials.clientId,
-      authMethod: session.credentials.method,
       checks,
       cachedIn,
-      tls: session.http.connections,
       print,
     });
   } finally {

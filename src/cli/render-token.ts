@@ -8,6 +8,7 @@ import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Check } from '../core/check.ts';
 import { usageError } from '../core/errors.ts';
 import { isSecretName, redactJson, redactValue } from '../core/redact.ts';
+import { describeEndpoint, type Session } from '../core/session.ts';
 import { type Outcome, printChecks } from './run.ts';
 import { table, type Ui } from './ui.ts';
 
@@ -263,22 +264,27 @@ export function renderIntrospection(
  */
 export function tokenOutcome(
   ui: Ui,
-  v: TokenView & {
+  session: Session,
+  v: Omit<TokenView, 'from' | 'clientId' | 'authMethod'> & {
     checks: Check[];
-    tls: unknown;
     print?: PrintChoice;
     /** Printed after the token (not with --print). */
     after?: () => void;
   },
 ): Outcome {
-  const { tls, print, after, ...view } = v;
+  const { print, after, ...view } = v;
   return {
     result: tokenForJson(ui, v.token),
     checks: v.checks,
-    tls,
+    tls: session.http.connections,
     human: () => {
       if (print) return printForShell(ui, print, v.token, v.checks);
-      renderToken(ui, view);
+      renderToken(ui, {
+        ...view,
+        from: describeEndpoint(session.endpoint('token')),
+        clientId: session.credentials.clientId,
+        authMethod: session.credentials.method,
+      });
       after?.();
     },
   };

@@ -4,7 +4,7 @@
 // that the commands cannot disagree on either.
 
 import type { Check } from './check.ts';
-import type { Endpoint, Session } from './session.ts';
+import { describeEndpoint, type Session } from './session.ts';
 import type { TokenCache } from './token-cache.ts';
 import type { BindingCheck, TokenResponse } from './token-endpoint.ts';
 
@@ -19,20 +19,23 @@ export interface IssuedTokenChecks {
 
 /**
  * The binding checks of a new token. It is introspected (for binding information an opaque token
- * does not carry) only at an endpoint of the issuer that issued it; `onNotSent` hears of one that
- * is configured elsewhere.
+ * does not carry) only at an endpoint of the issuer that issued it; `onNotSent` gets the warning
+ * for one configured elsewhere.
  */
 export async function checkIssuedToken(
   session: Session,
   token: TokenResponse,
-  o: { introspect?: boolean; idpBinds?: boolean; onNotSent?: (endpoint: Endpoint) => void } = {},
+  o: { introspect?: boolean; idpBinds?: boolean; onNotSent?: (warning: string) => void } = {},
 ): Promise<IssuedTokenChecks> {
   const { checkTokenBinding, checkDpopBinding } = await import('./token-endpoint.ts');
   let introspectionEndpoint: string | undefined;
   if (o.introspect !== false && session.hasEndpoint('introspection')) {
     const at = session.endpoint('introspection');
     if (session.belongsToIssuer(at.url)) introspectionEndpoint = at.url;
-    else o.onNotSent?.(at);
+    else
+      o.onNotSent?.(
+        `the new access token is not sent to ${describeEndpoint(at)} to check its binding: not an origin of the issuer that issued it`,
+      );
   }
   const binding = await checkTokenBinding(session.client, token, {
     idpBinds: o.idpBinds ?? session.idpBindsTokens,
