@@ -27,6 +27,9 @@ const COMMANDS = [
   ['revoke'],
   ['login'],
   ['smoke'],
+  ['call'],
+  ['kong'],
+  ['idp'],
   ['config'],
   ['config', 'show'],
   ['completion'],
@@ -40,6 +43,30 @@ describe('help and version', () => {
       const examples = r.stdout.lastIndexOf('\nExamples:\n');
       assert.ok(examples > 0, `no Examples section:\n${r.stdout}`);
       assert.match(r.stdout.slice(examples), /\$ mtls-oauth /);
+    });
+  }
+
+  // Each command offers only the options that do something for it (a flag that changes nothing
+  // would let a user believe it did): these are refused as unknown, and absent from --help.
+  const USELESS: Record<string, string[]> = {
+    discover: ['--assertion-audience', '--cert', '--client-id', '--dpop', '--scope', '--api'],
+    tls: ['--assertion-audience', '--client-id', '--auth', '--scope', '--dpop', '--api'],
+    introspect: ['--scope', '--dpop', '--api'],
+    revoke: ['--scope', '--dpop', '--api'],
+    call: ['--auth', '--scope', '--signing-key', '--assertion-audience'],
+    kong: ['--dpop', '--dpop-key'],
+  };
+  for (const [cmd, flags] of Object.entries(USELESS)) {
+    it(`${cmd} offers no ${flags.join(', ')}`, async () => {
+      const help = await runCli([cmd, '--help']);
+      assert.equal(help.code, 0, help.stderr);
+      for (const flag of flags) {
+        assert.doesNotMatch(help.stdout, new RegExp(`${flag}\\b`), `${cmd} --help lists ${flag}`);
+        const r = await runCli([cmd, flag, 'x']);
+        assert.equal(r.code, 2, `${cmd} ${flag}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`unknown option '${flag}'`));
+        assert.doesNotMatch(r.stderr, /\n\s+at /);
+      }
     });
   }
 

@@ -268,7 +268,17 @@ export function registerCall(program: Command): void {
     .action(async (url: string | undefined, _opts, c: Command) => {
       await execute('call', c, (ctx) => run(url, c.opts() as CallOptions, c, ctx));
     });
-  addIdpOptions(cmd);
+  // call authenticates no client at the IdP: it sends a token it already has.
+  addIdpOptions(cmd, [
+    'auth',
+    'scope',
+    'signingKey',
+    'assertionAudience',
+    'clientSecret',
+    'introspectionEndpoint',
+    'revocationEndpoint',
+    'authorizationEndpoint',
+  ]);
   showOptions(cmd, ['--api']);
   cmd.addHelpText(
     'after',

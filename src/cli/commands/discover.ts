@@ -246,6 +246,8 @@ export function registerDiscover(program: Command): void {
     .argument('[ISSUER]', 'issuer URL, or the URL of its /.well-known/ document (default: --issuer)');
   addIdpOptions(cmd, [
     'clientId',
+    'assertionAudience',
+    'api',
     'dpop',
     'dpopKey',
     'cert',

@@ -70,7 +70,7 @@ export function registerIntrospect(program: Command): void {
       await execute('introspect', c, ({ ui }) => run(token, c.opts() as IntrospectOptions, c, ui));
     });
   // DPoP proofs go with token requests; these endpoints take client authentication only.
-  addIdpOptions(cmd, ['dpop', 'dpopKey']);
+  addIdpOptions(cmd, ['dpop', 'dpopKey', 'scope', 'api', 'authorizationEndpoint']);
   showOptions(cmd, ['--introspection-endpoint']);
   cmd.addHelpText(
     'after',

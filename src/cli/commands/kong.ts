@@ -191,7 +191,8 @@ export function registerKong(program: Command): void {
     .action(async (_opts, c: Command) => {
       await execute('kong', c, (ctx) => run(c.opts() as KongFlags, c, ctx));
     });
-  addIdpOptions(cmd);
+  // Kong's configuration is for mTLS client authentication: DPoP is not part of it.
+  addIdpOptions(cmd, ['dpop', 'dpopKey']);
   cmd.addHelpText(
     'after',
     `

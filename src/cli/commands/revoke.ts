@@ -95,7 +95,7 @@ export function registerRevoke(program: Command): void {
       await execute('revoke', c, ({ ui }) => run(token, c.opts() as RevokeOptions, c, ui));
     });
   // DPoP proofs go with token requests; these endpoints take client authentication only.
-  addIdpOptions(cmd, ['dpop', 'dpopKey']);
+  addIdpOptions(cmd, ['dpop', 'dpopKey', 'scope', 'api', 'authorizationEndpoint']);
   showOptions(cmd, ['--revocation-endpoint', '--introspection-endpoint']);
   cmd.addHelpText(
     'after',

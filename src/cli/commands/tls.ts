@@ -216,6 +216,8 @@ export function registerTls(program: Command): void {
     );
   addIdpOptions(cmd, [
     'clientId',
+    'assertionAudience',
+    'api',
     'dpop',
     'dpopKey',
     'auth',
