@@ -8,6 +8,7 @@
 import { fstatSync, writeSync } from 'node:fs';
 import type { OutputConfiguration } from 'commander';
 import { EXIT } from './exit-codes.ts';
+import { fitText, outputWidth } from './wrap.ts';
 
 const gone = (e: unknown) => (e as NodeJS.ErrnoException)?.code === 'EPIPE';
 
@@ -62,13 +63,15 @@ export function commanderOutput(): OutputConfiguration {
     if (env.FORCE_COLOR || env.CLICOLOR_FORCE !== undefined) return true;
     return undefined;
   };
+  // The terminal's width, or COLUMNS (wrap.ts): help fits it without breaking words.
+  const width = (fd: 1 | 2) => outputWidth(tty(fd) ? stream(fd) : {});
   return {
-    writeOut: (text: string) => writeFd(1, text),
-    writeErr: (text: string) => writeFd(2, text),
+    writeOut: (text: string) => writeFd(1, fitText(text, width(1))),
+    writeErr: (text: string) => writeFd(2, fitText(text, width(2))),
     outputError: (text: string, write: (text: string) => void) => write(text),
-    // undefined when not a terminal, as commander's own default does (its types say number).
-    getOutHelpWidth: () => (tty(1) ? stream(1).columns : undefined) as number,
-    getErrHelpWidth: () => (tty(2) ? stream(2).columns : undefined) as number,
+    // undefined when not a terminal and no COLUMNS, as commander's own default (its types say number).
+    getOutHelpWidth: () => width(1) as number,
+    getErrHelpWidth: () => width(2) as number,
     getOutHasColors: () => forced() ?? (tty(1) && !!stream(1).hasColors?.()),
     getErrHasColors: () => forced() ?? (tty(2) && !!stream(2).hasColors?.()),
   };

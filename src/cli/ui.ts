@@ -3,6 +3,7 @@
 
 import type { ChalkInstance } from 'chalk';
 import { guardStdio } from './stdio.ts';
+import { outputWidth } from './wrap.ts';
 
 export interface GlobalOptions {
   json?: boolean;
@@ -71,6 +72,11 @@ export class Ui {
   }
 
   /** A line of human output (silent under --json). */
+  /** The width human output should fit (wrap.ts): the terminal's, or COLUMNS; undefined: any. */
+  get width(): number | undefined {
+    return outputWidth(this.stdout as { isTTY?: boolean; columns?: number });
+  }
+
   out(line = ''): void {
     if (!this.json) this.stdout.write(`${line}\n`);
   }

@@ -70,6 +70,27 @@ describe('help and version', () => {
     });
   }
 
+  // At 40 columns (a terminal's width, or COLUMNS as here) help wraps at spaces: no line is wider,
+  // no word narrower than the screen is cut, options become a list; example commands stay whole so that they can be copied.
+  for (const cmd of COMMANDS) {
+    it(`mtls-oauth ${cmd.join(' ')} --help fits 40 columns without cutting a word`, async () => {
+      const wide = await runCli([...cmd, '--help']);
+      const narrow = await runCli([...cmd, '--help'], { env: cleanEnv({ COLUMNS: '40' }) });
+      assert.equal(narrow.code, 0, narrow.stderr);
+      let inCommand = false;
+      for (const line of narrow.stdout.split('\n')) {
+        const command: boolean = inCommand || /^\s*\$ /.test(line);
+        inCommand = command && /\\\s*$/.test(line);
+        if (!command) assert.ok(line.length <= 40, `wider than 40: "${line}"`);
+      }
+      // Nothing lost, and only a word wider than the screen itself is cut.
+      assert.equal(narrow.stdout.replace(/\s+/g, ''), wide.stdout.replace(/\s+/g, ''));
+      const words = (t: string) => t.split(/\s+/).filter(Boolean);
+      const kept = new Set(words(narrow.stdout));
+      for (const w of words(wide.stdout)) if (w.length <= 40) assert.ok(kept.has(w), `"${w}" was cut`);
+    });
+  }
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     const r = await runCli(['--version']);

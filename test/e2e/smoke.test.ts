@@ -85,6 +85,34 @@ for (const aliases of [true, false]) {
       assert.ok(x.cases.every((c) => !c.failure && !c.skipped));
     });
 
+    test('at 40 columns the table becomes a list wrapped at spaces; at 120 it stays a table', async () => {
+      const narrow = await runCli(['smoke', ...fx.args('kong', 'other')], {
+        ...box,
+        env: { ...box.env, COLUMNS: '40' },
+      });
+      assert.equal(narrow.code, 1, narrow.stdout + narrow.stderr);
+      const lines = narrow.stdout.split('\n');
+      for (const line of lines) assert.ok(line.length <= 40, `wider than 40: "${line}"`);
+      assert.doesNotMatch(narrow.stdout, /STEP +STATUS/);
+      // Each step on a line of its own, its detail (and a failure's hint) indented under it.
+      const token = lines.findIndex((l) => /^ {2}token +✗ fail +[\d.]+ ms$/.test(l));
+      assert.ok(token > 0, narrow.stdout);
+      assert.match(lines[token + 1], /^ {6}\S/);
+      const wide = await runCli(['smoke', ...fx.args('kong', 'other')], {
+        ...box,
+        env: { ...box.env, COLUMNS: '120' },
+      });
+      assert.match(wide.stdout, /^ {2}STEP +STATUS +TIME +DETAIL$/m);
+      for (const line of wide.stdout.split('\n')) assert.ok(line.length <= 120, `wider than 120: "${line}"`);
+      // Nothing lost: the same words, wrapped differently.
+      const words = (t: string) =>
+        t
+          .replace(/\b[\d.]+ ms\b/g, '')
+          .split(/\s+/)
+          .filter(Boolean).length;
+      assert.ok(Math.abs(words(narrow.stdout) - words(wide.stdout)) <= 4);
+    });
+
     test('--json: one envelope, checks = the steps, tokens shortened, connections in tls', async () => {
       const r = await runCli([...kong(), '--json'], box);
       assert.equal(r.code, 0, r.stderr);

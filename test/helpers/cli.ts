@@ -27,7 +27,9 @@ export interface CliOptions {
 /** Environment for the CLI under test: no colours, no stray MTLS_OAUTH_* from the developer's shell. */
 export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('MTLS_OAUTH_')) env[k] = v;
+  // COLUMNS would make human output wrap (src/cli/wrap.ts): tests that want it set it themselves.
+  for (const [k, v] of Object.entries(process.env))
+    if (!k.startsWith('MTLS_OAUTH_') && k !== 'COLUMNS') env[k] = v;
   return { ...env, NO_COLOR: '1', ...extra };
 }
 

@@ -10,6 +10,7 @@ import { addIdpOptions, settingsFor } from '../common.ts';
 import { EXIT } from '../exit-codes.ts';
 import { type Context, execute, type Outcome } from '../run.ts';
 import type { Colors, Ui } from '../ui.ts';
+import { fitLine, wrapWords } from '../wrap.ts';
 
 interface SmokeFlags {
   steps?: string;
@@ -65,30 +66,51 @@ export function summaryLine(r: SmokeReport): string {
 
 function renderHuman(ui: Ui, r: SmokeReport, junit?: string): void {
   const c = ui.c;
+  const width = ui.width;
+  // Every line fits the terminal (or COLUMNS), wrapped at spaces (wrap.ts).
+  const out = (line = '') => {
+    for (const l of width ? fitLine(line, width) : [line]) ui.out(l);
+  };
   const target = r.issuer ?? r.endpoints.token?.url ?? '?';
   const client = r.clientId ? ` as client ${c.bold(r.clientId)} (${r.authMethod})` : '';
-  ui.out(`${c.bold('Smoke test')} of ${target}${client}`);
+  out(`${c.bold('Smoke test')} of ${target}${client}`);
   if (r.identity) {
-    ui.out(`  certificate: ${r.identity.subject} ${c.dim(`(issuer ${r.identity.issuer})`)}`);
-    ui.out(`  x5t#S256:    ${r.identity.x5tS256}`);
+    out(`  certificate: ${r.identity.subject} ${c.dim(`(issuer ${r.identity.issuer})`)}`);
+    out(`  x5t#S256:    ${r.identity.x5tS256}`);
   } else {
-    ui.out(`  certificate: ${c.dim('none configured')}`);
+    out(`  certificate: ${c.dim('none configured')}`);
   }
-  ui.out();
+  out();
   const rows = r.steps.map((s) => [s.name, s.status, ms(s.timeMs, s.status), s.detail] as const);
   const wName = Math.max(4, ...rows.map((x) => x[0].length));
   const wTime = Math.max(4, ...rows.map((x) => x[2].length));
-  ui.out(c.dim(`  ${'STEP'.padEnd(wName)}  ${'STATUS'.padEnd(6)}  ${'TIME'.padStart(wTime)}  DETAIL`));
-  const indent = ' '.repeat(2 + wName + 2 + 6 + 2 + wTime + 2);
+  // A terminal too narrow for a readable DETAIL column gets a list: the step, then its detail under it.
+  const prefix = 2 + wName + 2 + 6 + 2 + wTime + 2;
+  const list = width !== undefined && width - prefix < 24;
+  const indent = ' '.repeat(list ? 6 : prefix);
+  const fit = (text: string) =>
+    width ? wrapWords(text, Math.max(20, width - indent.length), width) : [text];
+  if (!list)
+    out(c.dim(`  ${'STEP'.padEnd(wName)}  ${'STATUS'.padEnd(6)}  ${'TIME'.padStart(wTime)}  DETAIL`));
   for (const [i, [name, status, time]] of rows.entries()) {
     const s = r.steps[i];
-    ui.out(`  ${name.padEnd(wName)}  ${icon(c, status)}  ${time.padStart(wTime)}  ${s.detail}`);
-    for (const line of subLines(s)) ui.out(`${indent}${c.dim(line)}`);
+    const head = list
+      ? `  ${name}  ${icon(c, status)}  ${time}`
+      : `  ${name.padEnd(wName)}  ${icon(c, status)}  ${time.padStart(wTime)}`;
+    const [first, ...rest] = fit(s.detail);
+    if (list) {
+      out(head.trimEnd());
+      for (const l of [first, ...rest]) out(`${indent}${l}`);
+    } else {
+      out(`${head}  ${first}`);
+      for (const l of rest) out(`${indent}${l}`);
+    }
+    for (const line of subLines(s)) for (const l of fit(line)) out(`${indent}${c.dim(l)}`);
   }
-  ui.out();
+  out();
   const line = summaryLine(r);
-  ui.out(r.ok ? c.green(line) : c.red(line));
-  if (junit) ui.out(c.dim(`JUnit report: ${junit}`));
+  out(r.ok ? c.green(line) : c.red(line));
+  if (junit) out(c.dim(`JUnit report: ${junit}`));
 }
 
 /** Under a step: what warned (finer checks), and the hint of a failure. */
