@@ -93,6 +93,11 @@ export async function execute(command: string, cmd: Command, body: (ctx: Context
   }
 }
 
+/** A failure that involved the network: -v shows its requests, handshakes and ranked causes. */
+function hasMoreToShow(err: MtlsOAuthError, tls: unknown): boolean {
+  return ['network', 'oauth', 'timeout'].includes(err.kind) || (err.kind === 'check' && tls !== undefined);
+}
+
 export function reportError(ui: Ui, command: string, e: unknown): void {
   const err = isMtlsOAuthError(e)
     ? e
@@ -119,6 +124,9 @@ export function reportError(ui: Ui, command: string, e: unknown): void {
     ui.err(`${ui.e.red('error:')} ${err.message}`);
     if (err.hint) ui.err(`${ui.e.dim('hint:')} ${err.hint}`);
     if (ui.verbose && err.kind !== 'internal') printDoctor(ui, err, { records: recordsOf(tls) });
+    else if (hasMoreToShow(err, tls)) {
+      ui.err(`${ui.e.dim('more:')} run again with -v to see each request, the TLS handshake and the likely causes`);
+    }
   }
   if (ui.opts.debug) ui.err((err.kind === 'internal' ? (err.cause as Error) : err)?.stack ?? String(e));
   process.exitCode = exitCodeForKind(err.kind);

@@ -99,4 +99,20 @@ describe('messages that name what was given (built CLI, test IdP)', () => {
     assertCleanFailure(r, 3, /the port probably speaks TLS/);
     assert.match(r.stderr, /use https:\/\/.*plain HTTP carries no client certificate at all/);
   });
+
+  test('a failure with more to show says -v shows it; a usage error and -v itself do not', async () => {
+    const refused = ['token', ...idp(), '--cert', other.cert, '--key', other.key, '--ca', fx.files.ca];
+    const r = await fx.run(refused);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /\nmore: run again with -v to see each request, the TLS handshake and the likely causes\n$/,
+    );
+    const v = await fx.run([...refused, '-v']);
+    assert.equal(v.code, r.code);
+    assert.doesNotMatch(v.stderr, /run again with -v/);
+    const usage = await fx.run(['token', '--grant', 'bogus', ...idp()]);
+    assertCleanFailure(usage, 2, /unknown grant/);
+    assert.doesNotMatch(usage.stderr, /run again with -v/);
+  });
 });
