@@ -125,7 +125,9 @@ export function reportError(ui: Ui, command: string, e: unknown): void {
     if (err.hint) ui.err(`${ui.e.dim('hint:')} ${err.hint}`);
     if (ui.verbose && err.kind !== 'internal') printDoctor(ui, err, { records: recordsOf(tls) });
     else if (hasMoreToShow(err, tls)) {
-      ui.err(`${ui.e.dim('more:')} run again with -v to see each request, the TLS handshake and the likely causes`);
+      ui.err(
+        `${ui.e.dim('more:')} run again with -v to see each request, the TLS handshake and the likely causes`,
+      );
     }
   }
   if (ui.opts.debug) ui.err((err.kind === 'internal' ? (err.cause as Error) : err)?.stack ?? String(e));
