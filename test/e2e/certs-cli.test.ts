@@ -556,6 +556,18 @@ describe('certs inspect', () => {
     assert.deepEqual(env.result.chain, [{ index: 0, issuerMatchesNext: true, signedByNext: true }]);
     assert.ok(env.checks.some((c) => c.name === 'chain 1→2' && c.status === 'pass'));
     assert.equal(env.result.certificates[0].x5tS256, x5tByOpenssl(join(dir, 'certs/client.crt')));
+    assert.deepEqual(env.result.roles, ['end-entity', 'root CA']);
+  });
+
+  it('a reversed chain: each certificate labelled by what it is, and the order called wrong', async () => {
+    const reversed =
+      readFileSync(join(dir, 'certs/ca.crt'), 'utf8') + readFileSync(join(dir, 'certs/client.crt'), 'utf8');
+    writeFileSync(join(dir, 'reversed.pem'), reversed);
+    const r = await run(['certs', 'inspect', 'reversed.pem'], dir);
+    assert.match(r.stdout, /^Certificate 1 of 2 \(root CA\)$/m);
+    assert.match(r.stdout, /^Certificate 2 of 2 \(end-entity\)$/m);
+    assert.match(r.stdout, /! order: the order is wrong: #1 is a root CA .* the chain is in reverse order/);
+    assert.doesNotMatch(r.stdout, /\((leaf|intermediate)\)/);
   });
 
   it('exits 1 when --key does not belong to the certificate', async () => {

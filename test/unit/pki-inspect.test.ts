@@ -196,6 +196,19 @@ describe('inspectCertificates: formats, chains and keys', () => {
     const bad = inspectCertificates({ data: Buffer.from(pki.ca.pem + pki.client.pem), source: 'chain.pem' });
     assert.deepEqual(bad.chain, [{ index: 0, issuerMatchesNext: false, signedByNext: false }]);
     assert.equal(statusOf(bad, 'chain 1→2'), 'warn');
+    // Each certificate is labelled by what it is, not by where it stands, and the order is named.
+    assert.deepEqual(good.roles, ['end-entity', 'root CA']);
+    assert.equal(statusOf(good, 'order'), undefined);
+    assert.deepEqual(bad.roles, ['root CA', 'end-entity']);
+    const order = bad.checks.find((c) => c.name === 'order');
+    assert.equal(order?.status, 'warn');
+    assert.match(
+      order?.detail ?? '',
+      /the order is wrong: #1 is a root CA .*the end-entity certificate \(.*\) is #2; the chain is in reverse order/,
+    );
+    // A bundle of CAs has no client certificate to put first.
+    const cas = inspectCertificates({ data: Buffer.from(pki.ca.pem + pki.ca.pem), source: 'cas.pem' });
+    assert.equal(statusOf(cas, 'order'), undefined);
   });
 
   it('reads DER and PKCS#12, and matches the key inside', async () => {

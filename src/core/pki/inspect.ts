@@ -19,10 +19,15 @@ export interface ChainLink {
   signedByNext: boolean;
 }
 
+/** What a certificate is, from its own content (not from where it stands in the file). */
+export type CertificateRole = 'end-entity' | 'intermediate CA' | 'root CA';
+
 export interface InspectReport {
   source: string;
   format: 'pem' | 'der' | 'pkcs12';
   certificates: CertificateInfo[];
+  /** certificates[i]'s role. */
+  roles: CertificateRole[];
   /** One entry per adjacent pair (certificate i and i+1). */
   chain: ChainLink[];
   key?: { source: string; type: string; matches: boolean };
@@ -193,6 +198,37 @@ export function inspectCertificates(input: InspectInput): InspectReport {
   }
 }
 
+function roleOf(c: CertificateInfo): CertificateRole {
+  if (!c.basicConstraints?.ca) return 'end-entity';
+  return c.selfSigned ? 'root CA' : 'intermediate CA';
+}
+
+/**
+ * A chain must start with the end-entity certificate, each one followed by its issuer (RFC 8446
+ * §4.4.2): a server checks the first one as the client's. Said when it is not so.
+ */
+function orderCheck(
+  certs: X509Certificate[],
+  infos: CertificateInfo[],
+  roles: CertificateRole[],
+): Check | undefined {
+  if (certs.length < 2 || roles[0] === 'end-entity') return undefined;
+  // Each certificate issued by the one before it: the chain was written issuer first.
+  const reversed = certs.every((c, i) => i === 0 || signatureVerifies(c, certs[i - 1]));
+  const leaf = roles.indexOf('end-entity');
+  if (leaf < 0) return undefined; // a bundle of CAs: no client certificate to put first
+  const parts = [
+    `#1 is a ${roles[0]} (${infos[0].subject})`,
+    ...(leaf > 0 ? [`the end-entity certificate (${infos[leaf].subject}) is #${leaf + 1}`] : []),
+    ...(reversed ? ['the chain is in reverse order'] : []),
+  ];
+  return {
+    name: 'order',
+    status: 'warn',
+    detail: `the order is wrong: ${parts.join('; ')}. The client certificate must come first, then each issuer in turn`,
+  };
+}
+
 function inspect(input: InspectInput): InspectReport {
   const { format, certs, key: embeddedKey, pkcs12 } = readFile(input);
   const certificates = certs.map((c, i) =>
@@ -201,7 +237,15 @@ function inspect(input: InspectInput): InspectReport {
       source: certs.length > 1 ? `${input.source} #${i + 1}` : input.source,
     }),
   );
-  const report: InspectReport = { source: input.source, format, certificates, chain: [], checks: [] };
+  const roles = certificates.map(roleOf);
+  const report: InspectReport = {
+    source: input.source,
+    format,
+    certificates,
+    roles,
+    chain: [],
+    checks: [],
+  };
   if (pkcs12) report.pkcs12 = pkcs12;
 
   for (let i = 0; i + 1 < certs.length; i++) {
@@ -213,6 +257,8 @@ function inspect(input: InspectInput): InspectReport {
   }
 
   const checks = clientCertificateChecks(certificates[0]);
+  const order = orderCheck(certs, certificates, roles);
+  if (order) checks.push(order);
   for (const link of report.chain) {
     const a = certificates[link.index];
     const b = certificates[link.index + 1];

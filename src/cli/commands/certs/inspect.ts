@@ -155,8 +155,7 @@ function render(ui: Ui, report: import('../../../core/pki/inspect.ts').InspectRe
   report.certificates.forEach((c, i) => {
     ui.out();
     if (n > 1) {
-      const role = i === 0 ? 'leaf' : c.selfSigned ? 'root' : 'intermediate';
-      ui.out(ui.c.bold(`Certificate ${i + 1} of ${n} (${role})`));
+      ui.out(ui.c.bold(`Certificate ${i + 1} of ${n} (${report.roles[i]})`));
     }
     for (const line of table(certificateRows(c))) ui.out(line);
   });
