@@ -4,6 +4,7 @@
 
 import type { CheckStatus } from '../core/check.ts';
 import { redactText } from '../core/redact.ts';
+import { xmlSafe } from '../core/safe-text.ts';
 
 export interface JunitCase {
   name: string;
@@ -13,10 +14,10 @@ export interface JunitCase {
   hint?: string;
 }
 
+// Step details carry text from the IdP: xmlSafe() shows its control characters escaped (XML 1.0
+// forbids most of them even as character references) before the markup is escaped.
 const escapeXml = (s: string) =>
-  redactText(s)
-    // XML 1.0 forbids most control characters even when escaped.
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, '')
+  xmlSafe(redactText(s))
     .replace(/&/g, '&amp;')
     .replace(/</g, '&lt;')
     .replace(/>/g, '&gt;')

@@ -2,15 +2,11 @@
 // the network: control characters are escaped before it reaches a terminal, and our token (or any
 // token-shaped text) is redacted unless --show-secrets.
 
-import {
-  type ApiResponse,
-  type CallBinding,
-  escapeControls,
-  explainBearerError as explain,
-} from '../core/api-call.ts';
+import { type ApiResponse, type CallBinding, explainBearerError as explain } from '../core/api-call.ts';
 import type { Check } from '../core/check.ts';
 import type { Settings } from '../core/config.ts';
 import { redactJson, redactResponseText, redactText, redactValue } from '../core/redact.ts';
+import { printable } from '../core/safe-text.ts';
 import type { ConnectionRecord } from '../core/transport/diagnostics.ts';
 import { shellWord } from './commands/idp.ts';
 import { renderConnection } from './render-tls.ts';
@@ -100,7 +96,7 @@ export function renderApiResponse(
   const ok = res.status >= 200 && res.status < 300;
   const status = `HTTP ${res.status}`;
   ui.out(
-    `${ok ? c.green(status) : res.status >= 400 ? c.red(status) : c.yellow(status)}  ${res.method} ${escapeControls(res.url, { oneLine: true })}`,
+    `${ok ? c.green(status) : res.status >= 400 ? c.red(status) : c.yellow(status)}  ${res.method} ${printable(res.url, { oneLine: true })}`,
   );
   const b = o.binding;
   const sent = b.presented
@@ -140,11 +136,11 @@ export function renderApiResponse(
 
   ui.out('headers');
   for (const [k, v] of Object.entries(s.headers))
-    ui.out(`  ${escapeControls(k, { oneLine: true })}: ${escapeControls(v, { oneLine: true })}`);
+    ui.out(`  ${printable(k, { oneLine: true })}: ${printable(v, { oneLine: true })}`);
   const text = typeof s.body === 'string' ? s.body : JSON.stringify(s.body, null, 2);
   if (text) {
     ui.out('body');
-    for (const line of escapeControls(text).split('\n')) ui.out(`  ${line}`);
+    for (const line of printable(text).split('\n')) ui.out(`  ${line}`);
     const times = timeClaims(s.body);
     if (times.length) {
       ui.out('times in the body');
@@ -154,15 +150,14 @@ export function renderApiResponse(
   if (res.challenge) {
     const p = res.challenge.params;
     ui.out(
-      `${c.yellow('refused')}: WWW-Authenticate ${escapeControls(res.headers['www-authenticate'] ?? '', { oneLine: true })}`,
+      `${c.yellow('refused')}: WWW-Authenticate ${printable(res.headers['www-authenticate'] ?? '', { oneLine: true })}`,
     );
     if (p.error)
       ui.out(
-        `  ${escapeControls(p.error, { oneLine: true })}: ${explain(p.error) ?? 'an error code RFC 6750 does not define'}`,
+        `  ${printable(p.error, { oneLine: true })}: ${explain(p.error) ?? 'an error code RFC 6750 does not define'}`,
       );
     else ui.out('  no error code: the request carried no credentials the API recognised (RFC 6750 §3.1)');
-    if (p.error_description)
-      ui.out(`  the API says: ${escapeControls(p.error_description, { oneLine: true })}`);
+    if (p.error_description) ui.out(`  the API says: ${printable(p.error_description, { oneLine: true })}`);
   }
   // The API's connection, not discovery's: the TLS story of the request shown.
   const u = new URL(res.url);

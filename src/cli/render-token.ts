@@ -1,13 +1,18 @@
 // Human rendering of tokens and introspection responses, shared by token, introspect, revoke, login
 // and smoke. Secrets are redacted (redact.ts: tokens as a fingerprint) unless --show-secrets; times are ISO 8601 UTC with a
 // countdown. Nothing here is used under --json (the envelope carries the responses as received).
-// Values from the network (claims, response members) are untrusted: printable() keeps them from
+// Values from the network (claims, response members) are untrusted: oneLine() (core/safe-text.ts) keeps them from
 // driving the terminal.
 
 import { decodeJwt, decodeProtectedHeader } from 'jose';
 import type { Check } from '../core/check.ts';
 import { usageError } from '../core/errors.ts';
 import { isSecretName, redactJson, redactValue } from '../core/redact.ts';
+import { printable } from '../core/safe-text.ts';
+
+/** Untrusted text on one line (claims, response members). */
+const oneLine = (text: string) => printable(text, { oneLine: true });
+
 import { describeEndpoint, type Session } from '../core/session.ts';
 import { type Outcome, printChecks } from './run.ts';
 import { table, type Ui } from './ui.ts';
@@ -149,8 +154,8 @@ export function renderToken(ui: Ui, v: TokenView): void {
         ? `${v.requestedScope} (as requested; the response names none)`
         : '(the response names none)';
   const rows: Array<[string, string | undefined]> = [
-    ['token type', t.token_type === undefined ? undefined : printable(String(t.token_type))],
-    ['scope', printable(scope)],
+    ['token type', t.token_type === undefined ? undefined : oneLine(String(t.token_type))],
+    ['scope', oneLine(scope)],
     [
       'expires',
       typeof t.expires_in === 'number'
@@ -164,7 +169,7 @@ export function renderToken(ui: Ui, v: TokenView): void {
   for (const [k, value] of Object.entries(t)) {
     if (KNOWN.has(k) || value === undefined) continue;
     rows.push([
-      printable(k),
+      oneLine(k),
       typeof value === 'string' && isSecretName(k) ? secretText(ui, value, k) : claimText(k, value),
     ]);
   }
@@ -183,25 +188,14 @@ export function claimText(name: string, value: unknown, now?: number): string {
     return timeWithCountdown(value, { now, pastWord: name === 'exp' ? 'expired' : undefined });
   }
   if (name === 'cnf' && value && typeof value === 'object') {
-    return printable(
+    return oneLine(
       Object.entries(value)
         .map(([k, v]) => `${k} ${typeof v === 'string' ? v : JSON.stringify(v)}`)
         .join(', '),
     );
   }
-  if (typeof value === 'string') return printable(value);
-  return printable(JSON.stringify(value));
-}
-
-/**
- * A string from the network made safe for a terminal: control characters (C0, DEL, C1) and the
- * bidirectional overrides that could rewrite what a line appears to say are shown as \uXXXX.
- */
-export function printable(text: string): string {
-  return text.replace(
-    /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g,
-    (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`,
-  );
+  if (typeof value === 'string') return oneLine(value);
+  return oneLine(JSON.stringify(value));
 }
 
 /** The header and claims of a compact JWS, decoded for display only; undefined for an opaque token. */
@@ -227,11 +221,11 @@ export function renderJwt(ui: Ui, label: string, token: string | undefined, now?
   if (!jwt) return;
   ui.out(`${label} ${ui.c.dim('(JWT decoded for display, not verified; signature not shown)')}`);
   const header = Object.entries(jwt.header)
-    .map(([k, v]) => `${printable(k)} ${claimText(k, v, now)}`)
+    .map(([k, v]) => `${oneLine(k)} ${claimText(k, v, now)}`)
     .join(', ');
   const claims = Object.entries(jwt.claims)
     .filter(([, v]) => v !== undefined)
-    .map(([k, v]): [string, string] => [printable(k), claimText(k, v, now)]);
+    .map(([k, v]): [string, string] => [oneLine(k), claimText(k, v, now)]);
   for (const line of table([['header', header], ...claims])) ui.out(line);
 }
 
@@ -250,7 +244,7 @@ export function renderIntrospection(
   for (const [k, value] of Object.entries(response)) {
     if (k === 'active' || value === undefined) continue;
     rows.push([
-      printable(k),
+      oneLine(k),
       typeof value === 'string' && isSecretName(k) ? secretText(ui, value, k) : claimText(k, value, o.now),
     ]);
   }

@@ -2,6 +2,7 @@
 // exactly one JSON document and the human writers are silent.
 
 import type { ChalkInstance } from 'chalk';
+import { terminalSafe } from '../core/safe-text.ts';
 import { guardStdio } from './stdio.ts';
 import { outputWidth } from './wrap.ts';
 
@@ -71,14 +72,17 @@ export class Ui {
       this.e = colorsOf(new Chalk({ level: supportsColorStderr.level }));
   }
 
-  /** A line of human output (silent under --json). */
   /** The width human output should fit (wrap.ts): the terminal's, or COLUMNS; undefined: any. */
   get width(): number | undefined {
     return outputWidth(this.stdout as { isTTY?: boolean; columns?: number });
   }
 
+  // Every line goes through terminalSafe() (core/safe-text.ts): whatever a renderer missed, text
+  // from the network cannot drive the terminal.
+
+  /** A line of human output (silent under --json). */
   out(line = ''): void {
-    if (!this.json) this.stdout.write(`${line}\n`);
+    if (!this.json) this.stdout.write(`${terminalSafe(line)}\n`);
   }
 
   /** Raw stdout, for the one JSON document. */
@@ -88,7 +92,7 @@ export class Ui {
 
   /** A line on stderr: progress, diagnostics, warnings. Always shown. */
   err(line = ''): void {
-    this.stderr.write(`${line}\n`);
+    this.stderr.write(`${terminalSafe(line)}\n`);
   }
 
   warn(message: string): void {
@@ -108,10 +112,10 @@ export class Ui {
     // line by a width of 0 and then clears lines forever when it stops.
     if (!((this.stderr as { columns?: number }).columns! > 0)) return none;
     const { default: ora } = await import('ora');
-    const s = ora({ text, stream: this.stderr, discardStdin: false }).start();
+    const s = ora({ text: terminalSafe(text), stream: this.stderr, discardStdin: false }).start();
     return {
       text: (t) => {
-        s.text = t;
+        s.text = terminalSafe(t);
       },
       stop: () => {
         s.stop();

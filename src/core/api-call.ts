@@ -7,14 +7,6 @@ import { jwtClaims, thumbprintOf } from './binding.ts';
 import { usageError } from './errors.ts';
 import type { HttpClient, HttpResult } from './transport/http-client.ts';
 
-/** Network text for a terminal: C0/C1 control characters and DEL as \xNN (newline and tab kept unless `oneLine`). */
-export function escapeControls(text: string, o: { oneLine?: boolean } = {}): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (ch) => {
-    if (!o.oneLine && (ch === '\n' || ch === '\t')) return ch;
-    return `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`;
-  });
-}
-
 /** RFC 7230 token: the characters of a method or a header name. */
 const TOKEN_CHARS = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 

@@ -505,11 +505,19 @@ describe('loopback callback: responses that end the flow', { timeout: HANG_GUARD
     assert.equal(e.details?.error_description, evil, 'kept as received for --json');
   });
 
-  it('strips control characters from what it echoes to the terminal', async (t) => {
+  it('shows control and bidi characters escaped, on the page and in the message for the terminal', async (t) => {
     const { l, get } = await listen(t);
-    await get(q({ error: 'server_error', error_description: 'bad\u001b[31mred\u0007', state: STATE }));
-    const e = await failure(l.result);
-    assert.doesNotMatch(e.message, /[\u0000-\u001f]/);
+    const r = await get(
+      q({
+        error: 'server_error',
+        error_description: 'bad\u001b[31mred\u0007 \u202eevil\u009b2K',
+        state: STATE,
+      }),
+    );
+    for (const text of [r.body, (await failure(l.result)).message]) {
+      assert.doesNotMatch(text, /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u202a-\u202e]/);
+      assert.match(text, /bad\\x1b\[31mred\\x07 \\u202eevil\\x9b2K/);
+    }
   });
 
   it('ends the flow on a response with the right state but neither code nor error', async (t) => {

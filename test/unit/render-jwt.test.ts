@@ -5,8 +5,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { SignJWT } from 'jose';
-import { decodeForDisplay, printable, renderJwt } from '../../src/cli/render-token.ts';
+import { decodeForDisplay, renderJwt } from '../../src/cli/render-token.ts';
 import { Ui } from '../../src/cli/ui.ts';
+import { printable } from '../../src/core/safe-text.ts';
 
 function capture(): { ui: Ui; text: () => string } {
   const stdout = new PassThrough();
@@ -35,11 +36,11 @@ describe('renderJwt', () => {
     renderJwt(ui, 'access token', jwt, 1_900_000_000);
     const out = text();
     assert.ok(!/[\u0000-\u0009\u000b-\u001f\u007f\u202e]/.test(out), JSON.stringify(out));
-    assert.match(out, /name +Mallory\\u001b\[2J\\u001b\]0;pwned\\u0007\n/);
-    assert.match(out, /evil\\u000aname +x\n/);
+    assert.match(out, /name +Mallory\\x1b\[2J\\x1b\]0;pwned\\x07\n/);
+    assert.match(out, /evil\\x0aname +x\n/);
     assert.match(out, /note +abc\\u202edcba\n/);
-    assert.match(out, /header +alg ES256, kid k\\u000d1\n/);
-    assert.match(out, /cnf +x5t#S256 q\\u001bq\n/);
+    assert.match(out, /header +alg ES256, kid k\\x0d1\n/);
+    assert.match(out, /cnf +x5t#S256 q\\x1bq\n/);
     assert.match(out, /exp +2033-05-18T03:33:20Z \(in 1157d 9h\)\n/);
     assert.ok(!out.includes(jwt.split('.')[2]!), 'signature printed');
   });
@@ -54,6 +55,7 @@ describe('renderJwt', () => {
   });
 
   it('printable leaves ordinary text, accents and emoji alone', () => {
-    assert.equal(printable('Zoë 🙂 <a@b.c> tab\there'), 'Zoë 🙂 <a@b.c> tab\\u0009here');
+    assert.equal(printable('Zoë 🙂 <a@b.c> tab\there'), 'Zoë 🙂 <a@b.c> tab\there');
+    assert.equal(printable('tab\there', { oneLine: true }), 'tab\\x09here');
   });
 });

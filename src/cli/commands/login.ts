@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 import type { ResolvedSettings } from '../../core/config.ts';
 import { MtlsOAuthError, usageError } from '../../core/errors.ts';
 import type { AuthorizationUrlInfo, LoginResult } from '../../core/login/index.ts';
+import { printable } from '../../core/safe-text.ts';
 import { addIdpOptions, settingsFor } from '../common.ts';
 import { importEsm } from '../import-esm.ts';
 import { abortOnSigint } from '../interrupt.ts';
@@ -16,7 +17,6 @@ import {
   claimText,
   formatDuration,
   parsePrint,
-  printable,
   printForShell,
   renderChecks,
   renderJwt,
@@ -136,11 +136,11 @@ async function openBrowser(url: string, report: (line: string) => void): Promise
 function describeUser(r: LoginResult): string {
   if (!r.user) return r.idToken ? 'an unverified user' : 'a user (no ID token: OAuth 2.0 only)';
   const extra = [r.user.name, r.user.email].filter(Boolean).join(', ');
-  return printable(`${r.user.sub}${extra ? ` (${extra})` : ''}`);
+  return printable(`${r.user.sub}${extra ? ` (${extra})` : ''}`, { oneLine: true });
 }
 
 /** A claim of the ID token (from the network) made safe for the terminal. */
-const shown = (v: unknown) => (typeof v === 'string' ? printable(v) : undefined);
+const shown = (v: unknown) => (typeof v === 'string' ? printable(v, { oneLine: true }) : undefined);
 
 function renderLogin(ui: Ui, r: LoginResult): void {
   const icon = r.failure ? ui.c.red('✗') : ui.c.green('✓');

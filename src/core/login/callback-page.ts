@@ -2,6 +2,8 @@
 // loads nothing from elsewhere; every piece of text is escaped (what the IdP or an attacker sent
 // is shown as text, never markup); it never shows the code or any token.
 
+import { printable } from '../safe-text.ts';
+
 export interface CallbackPage {
   status: number;
   headers: Record<string, string>;
@@ -30,10 +32,10 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
 }
 
-/** What we echo from a request is shortened and stripped of control characters before escaping. */
+/** What we echo from a request: shortened, its unsafe characters shown escaped (safe-text.ts), before HTML escaping. */
 export function echo(value: string, max = 300): string {
-  const clean = value.replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
-  return clean.length > max ? `${clean.slice(0, max)}…` : clean;
+  const clean = printable(value.length > max ? value.slice(0, max) : value, { oneLine: true });
+  return value.length > max ? `${clean}…` : clean;
 }
 
 type Tone = 'ok' | 'fail' | 'wait';

@@ -3,8 +3,9 @@
 // and with a throw-away certificate from a CA of its own, made in memory (both must be refused:
 // 401/403). A refusal that does not come means the API does not enforce the binding.
 
-import { type ApiResponse, callApi, escapeControls } from '../../api-call.ts';
+import { type ApiResponse, callApi } from '../../api-call.ts';
 import { isMtlsOAuthError, type MtlsOAuthError } from '../../errors.ts';
+import { printable } from '../../safe-text.ts';
 import { checkFailure, failed, type RunState, type SmokeStep, type StepOutcome } from '../step.ts';
 
 const refused = (status: number) => status === 401 || status === 403;
@@ -22,7 +23,7 @@ function answer(res: ApiResponse) {
 const describeChallenge = (res: ApiResponse) => {
   const p = res.challenge?.params;
   if (!p?.error) return '';
-  return escapeControls(` (${p.error}${p.error_description ? `: ${p.error_description}` : ''})`, {
+  return printable(` (${p.error}${p.error_description ? `: ${p.error_description}` : ''})`, {
     oneLine: true,
   });
 };
