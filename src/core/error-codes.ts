@@ -115,6 +115,9 @@ export const ERROR_CODES = {
   P12_PASSWORD_REQUIRED: usage('a password-protected PKCS#12 file and no password'),
   P12_PASSWORD: usage('the wrong password for a PKCS#12 file'),
   P12_UNSUPPORTED: usage('a PKCS#12 file using an algorithm this tool does not read'),
+  FILE_LIMIT: usage(
+    'a file over a limit: its size, or a PKCS#12 iteration or bag count (src/core/limits.ts)',
+  ),
   BAD_SUBJECT: usage('a subject (--cn / --subject) that is not a valid distinguished name'),
   BAD_SAN: usage('a subject alternative name that is not TYPE:VALUE of a known type'),
   CA_NOT_CA: usage('the CA certificate is not a CA (basicConstraints)'),

@@ -19,7 +19,7 @@ import {
   lstatSync,
   mkdirSync,
   openSync,
-  readFileSync,
+  readSync,
   renameSync,
   rmdirSync,
   type Stats,
@@ -28,7 +28,8 @@ import {
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { errnoCode, MtlsOAuthError, usageError, whyUnreadable } from './errors.ts';
+import { errnoCode, isMtlsOAuthError, MtlsOAuthError, usageError, whyUnreadable } from './errors.ts';
+import { fileLimitError, MAX_INPUT_BYTES } from './limits.ts';
 import { holdSignals } from './signal-guard.ts';
 
 export interface OutputFile {
@@ -388,13 +389,31 @@ export function writeFileAtomic(
  * `missingHint` says where a missing file comes from.
  */
 export function readInputFile(path: string, what: string, missingHint = 'check the path'): Buffer {
+  let fd: number | undefined;
   try {
-    return readFileSync(path);
+    // Read at most one byte past the limit (limits.ts): a huge file, or /dev/zero, is refused
+    // without being read whole.
+    fd = openSync(path, 'r');
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(64 * 1024);
+      const got = readSync(fd, chunk, 0, chunk.length, null);
+      if (got === 0) break;
+      chunks.push(chunk.subarray(0, got));
+      size += got;
+      if (size > MAX_INPUT_BYTES)
+        throw fileLimitError(`${what} ${path}`, 'its size', undefined, MAX_INPUT_BYTES, 'bytes');
+    }
+    return Buffer.concat(chunks, size);
   } catch (e) {
+    if (isMtlsOAuthError(e)) throw e;
     const code = errnoCode(e);
     throw usageError('INPUT_UNREADABLE', `cannot read ${what} ${path}: ${whyUnreadable(e)}`, {
       hint: code === 'EACCES' || code === 'EPERM' ? 'make the file readable by this user' : missingHint,
       cause: e,
     });
+  } finally {
+    if (fd !== undefined) closeSync(fd);
   }
 }

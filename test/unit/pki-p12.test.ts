@@ -12,6 +12,7 @@ import forge from 'node-forge';
 import { createTestPki, type TestPki } from '../../src/core/pki/issue.ts';
 import type { KeyType } from '../../src/core/pki/keys.ts';
 import { buildP12, looksLikeP12, pkcs12Kdf, readP12 } from '../../src/core/pki/p12.ts';
+import { hostileP12, TWO_TO_THE_40 } from '../helpers/hostile-p12.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-p12-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -143,7 +144,11 @@ describe('readP12 on files openssl wrote', () => {
     check(exportP12('nocertenc.p12', ['-certpbe', 'NONE'])!, 'pw');
     const noMac = exportP12('nomac.p12', ['-nomac'])!;
     assert.equal(check(noMac, 'pw').mac, 'none');
-    assert.throws(() => readP12(noMac, 'wrong', 'x.p12'), usage('P12_PASSWORD'));
+    // Without a MAC, about one wrong password in 256 decrypts to garbage with valid padding: that
+    // is still the wrong password, never "not a valid PKCS#12 file".
+    for (let i = 0; i < 300; i++) {
+      assert.throws(() => readP12(noMac, `wrong-${i}`, 'x.p12'), usage('P12_PASSWORD'), `wrong-${i}`);
+    }
   });
   it('an empty password (no password needed)', () => {
     check(exportP12('empty.p12', [], '')!, undefined);
@@ -186,5 +191,34 @@ describe('pkcs12Kdf', () => {
       'sha1',
     );
     assert.equal(smeg.toString('hex').toUpperCase(), '8AAAE6297B6CB04642AB5B077851284EB7128F1A2A7FBCA3');
+  });
+});
+
+describe('readP12: the work a file asks for is bounded (src/core/limits.ts)', () => {
+  const limit = (re: RegExp) => (e: any) =>
+    e.kind === 'usage' && e.code === 'FILE_LIMIT' && re.test(e.message);
+  it('a MAC iteration count of 2^40 is refused before any derivation', () => {
+    const p12 = hostileP12({ macIterations: TWO_TO_THE_40 });
+    assert.throws(
+      () => readP12(p12, 'pw', 'big.p12'),
+      limit(/^big\.p12: the iteration count of the MAC is 1,099,511,627,776, over the limit of 1,000,000$/),
+    );
+    assert.throws(() => readP12(p12, undefined, 'big.p12'), limit(/MAC/));
+  });
+  it('a count too large for any integer, and one just over the limit, are refused too', () => {
+    assert.throws(
+      () => readP12(hostileP12({ macIterations: '010000000000000000' }), 'pw', 'x'),
+      limit(/more than 2\^47/),
+    );
+    assert.throws(() => readP12(hostileP12({ macIterations: '0f4241' }), 'pw', 'x'), limit(/1,000,001/));
+  });
+  it('an encryption iteration count of 2^40 (no MAC to stop it first) is refused', () => {
+    assert.throws(
+      () => readP12(hostileP12({ encryptionIterations: TWO_TO_THE_40 }), 'pw', 'enc.p12'),
+      limit(/the iteration count of the encryption \(PBES2 PBKDF2-HMAC-SHA256 AES-256-CBC\)/),
+    );
+  });
+  it('within the limits, the same structure is judged as usual (a MAC that does not match: wrong password)', () => {
+    assert.throws(() => readP12(hostileP12({ macIterations: '0800' }), 'pw', 'x'), usage('P12_PASSWORD'));
   });
 });

@@ -22,6 +22,7 @@ import {
 // RC2 (legacy PKCS#12 files) is not in OpenSSL 3's default provider; forge has it in JavaScript.
 import 'node-forge/lib/rc2.js';
 import { usageError } from '../errors.ts';
+import { fileLimitError, iterationBudget, MAX_P12_BAGS } from '../limits.ts';
 import {
   type Asn1,
   bmp,
@@ -261,6 +262,15 @@ export function looksLikeP12(der: Buffer): boolean {
 
 class WrongPassword extends Error {}
 
+/** An iteration count as written; one too large for a JavaScript integer is infinite (and over any limit). */
+function iterationsOf(node: Asn1 | undefined): number {
+  const n = intOf(node);
+  if (n !== undefined) return Math.max(1, n);
+  return node && typeof node.value === 'string' && node.value.length > 6 ? Number.POSITIVE_INFINITY : 1;
+}
+
+type Spend = (iterations: number, what: string) => void;
+
 interface Secret {
   /** UTF-8 bytes, for PBES2. */
   utf8: Buffer;
@@ -287,7 +297,7 @@ function describeAlg(algorithm: Asn1): string {
   );
 }
 
-function decrypt(algorithm: Asn1, data: Buffer, secret: Secret, source: string): Buffer {
+function decrypt(algorithm: Asn1, data: Buffer, secret: Secret, source: string, spend: Spend): Buffer {
   const [idNode, params] = children(algorithm);
   const id = oidOf(idNode);
   const unsupported = () =>
@@ -304,19 +314,25 @@ function decrypt(algorithm: Asn1, data: Buffer, secret: Secret, source: string):
       if (oidOf(children(kdf)[0]) !== OID.pbkdf2) throw unsupported();
       const kdfParams = children(children(kdf)[1]);
       const salt = bytesOf(kdfParams[0]);
-      const iterations = intOf(kdfParams[1]) ?? 1;
+      const iterations = iterationsOf(kdfParams[1]);
       const prfNode = kdfParams.slice(2).find((n) => Array.isArray(n.value));
       const prf = PRF[oidOf(children(prfNode)[0]) ?? '1.2.840.113549.2.7'];
       const cipher = CIPHER[oidOf(children(scheme)[0]) ?? ''];
       if (!prf || !cipher) throw unsupported();
       const iv = bytesOf(children(scheme)[1]);
+      spend(iterations, `encryption (${describeAlg(algorithm)})`);
       const key = pbkdf2Sync(secret.utf8, salt, iterations, cipher.keyLength, prf);
       const d = createDecipheriv(cipher.name, key, iv);
       return Buffer.concat([d.update(data), d.final()]);
     }
     const p = children(params);
     const salt = bytesOf(p[0]);
-    const iterations = intOf(p[1]) ?? 1;
+    const iterations = iterationsOf(p[1]);
+    if (id !== OID.pbes2) {
+      // A key and an IV: two derivations.
+      spend(iterations, `encryption (${describeAlg(algorithm)})`);
+      spend(iterations, `encryption (${describeAlg(algorithm)})`);
+    }
     if (id === OID.pbeSha1And3DES || id === OID.pbeSha1And2DES) {
       let key = pkcs12Kdf(secret.bmp, salt, 1, iterations, id === OID.pbeSha1And3DES ? 24 : 16, 'sha1');
       if (key.length === 16) key = Buffer.concat([key, key.subarray(0, 8)]);
@@ -338,7 +354,8 @@ function decrypt(algorithm: Asn1, data: Buffer, secret: Secret, source: string):
       return Buffer.from(c.output.getBytes(), 'binary');
     }
   } catch (e) {
-    if (e instanceof Error && 'code' in e && (e as { code?: string }).code === 'P12_UNSUPPORTED') throw e;
+    const code = e instanceof Error && 'code' in e ? (e as { code?: string }).code : undefined;
+    if (code === 'P12_UNSUPPORTED' || code === 'FILE_LIMIT') throw e;
     throw new WrongPassword();
   }
   throw unsupported();
@@ -356,7 +373,7 @@ interface RC2 {
   };
 }
 
-function verifyMac(pfx: Asn1[], authSafe: Buffer, password: string): Secret | undefined {
+function verifyMac(pfx: Asn1[], authSafe: Buffer, password: string, spend: Spend): Secret | undefined {
   const macData = pfx[2];
   const candidates: Secret[] =
     password === ''
@@ -387,8 +404,9 @@ function verifyMac(pfx: Asn1[], authSafe: Buffer, password: string): Secret | un
   }
   const expected = bytesOf(digestNode);
   const salt = bytesOf(saltNode);
-  const iterations = intOf(iterNode) ?? 1;
+  const iterations = iterationsOf(iterNode);
   for (const c of candidates) {
+    spend(iterations, 'MAC');
     const key = pkcs12Kdf(c.bmp, salt, 3, iterations, createHash(hash).digest().length, hash);
     const mac = createHmac(hash, key).update(authSafe).digest();
     if (mac.length === expected.length && timingSafeEqual(mac, expected)) return c;
@@ -401,7 +419,7 @@ function macDescription(pfx: Asn1[]): string {
   if (!macData) return 'none';
   const [digestInfo, , iterNode] = children(macData);
   const hash = DIGEST[oidOf(children(children(digestInfo)[0])[0]) ?? ''] ?? '?';
-  return `HMAC-${hash.toUpperCase()}, ${intOf(iterNode) ?? 1} iterations`;
+  return `HMAC-${hash.toUpperCase()}, ${iterationsOf(iterNode)} iterations`;
 }
 
 function attribute(bag: Asn1[], attrOid: string): Asn1 | undefined {
@@ -437,7 +455,9 @@ export function readP12(der: Buffer, password: string | undefined, source: strin
   } catch {
     throw notP12();
   }
-  const secret = verifyMac(pfx, authSafe, password ?? '');
+  // Every derivation is paid for from one budget, checked before it runs (limits.ts).
+  const spend = iterationBudget(source);
+  const secret = verifyMac(pfx, authSafe, password ?? '', spend);
   if (!secret) {
     if (password === undefined || password === '') {
       throw usageError('P12_PASSWORD_REQUIRED', `${source} is protected by a password`, {
@@ -452,8 +472,11 @@ export function readP12(der: Buffer, password: string | undefined, source: strin
   const keys: Array<{ key: KeyObject; id?: Buffer }> = [];
   const certs: Array<{ cert: X509Certificate; id?: Buffer; name?: string }> = [];
 
+  let bags = 0;
+  let decrypted = false;
   const readBags = (safeContents: Buffer, depth = 0) => {
     for (const bagNode of children(fromDer(safeContents))) {
+      if (++bags > MAX_P12_BAGS) throw fileLimitError(source, 'the number of bags', undefined, MAX_P12_BAGS);
       const bag = children(bagNode);
       const type = oidOf(bag[0]);
       const value = children(bag[1])[0];
@@ -473,7 +496,8 @@ export function readP12(der: Buffer, password: string | undefined, source: strin
       } else if (type === OID.shroudedKeyBag) {
         const [alg, enc] = children(value);
         out.encryption.push(describeAlg(alg));
-        const plain = decrypt(alg, bytesOf(enc), secret, source);
+        const plain = decrypt(alg, bytesOf(enc), secret, source, spend);
+        decrypted = true;
         keys.push({ key: createPrivateKey({ key: plain, format: 'der', type: 'pkcs8' }), id: localKeyId });
         if (name) out.friendlyName ??= name;
       } else if (type === OID.safeContentsBag && depth < 4) {
@@ -492,11 +516,16 @@ export function readP12(der: Buffer, password: string | undefined, source: strin
         const [, eci] = children(children(content)[0]);
         const [, alg, encNode] = children(eci);
         out.encryption.push(describeAlg(alg));
-        readBags(decrypt(alg, bytesOf(encNode), secret, source));
+        const plain = decrypt(alg, bytesOf(encNode), secret, source, spend);
+        decrypted = true;
+        readBags(plain);
       }
     }
   } catch (e) {
-    if (e instanceof WrongPassword) {
+    // Without a MAC, a wrong password can decrypt to garbage with valid padding (1 in 256 for
+    // CBC): what then fails to parse is the password's fault, not the file's.
+    const garbage = !pfx[2] && decrypted && !(e instanceof Error && 'kind' in e);
+    if (e instanceof WrongPassword || garbage) {
       throw usageError('P12_PASSWORD', `wrong password for ${source} (decryption failed)`, {
         hint: 'check the password (it is case-sensitive)',
       });

@@ -5,7 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, TLSSocket } from 'node:tls';
 import type { Settings } from '../config.ts';
-import { errnoCode, usageError } from '../errors.ts';
+import { errnoCode, isMtlsOAuthError, usageError } from '../errors.ts';
 import { readInputFile } from '../files.ts';
 import { certificateNames } from '../pki/der.ts';
 import { privateKeyPem } from '../pki/keys.ts';
@@ -171,6 +171,9 @@ async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
       hint: 'give a PEM certificate and its key with --cert FILE --key FILE',
     });
   }
+  // The project's reader opens it first: it checks the work the file asks for (iteration counts,
+  // limits.ts) before deriving anything, which OpenSSL would not, and lists the chain.
+  const ours = await readOwnP12(pfx, s.p12Password, file);
   const tls = { pfx, ...(s.p12Password !== undefined ? { passphrase: s.p12Password } : {}) };
   const ctx = tryContext(tls, file);
   // OpenSSL parsed it: ask it which certificate it will present.
@@ -183,18 +186,22 @@ async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
     });
   }
   const leaf = new X509Certificate(raw);
-  const chain = [leaf, ...(await p12ExtraCertificates(pfx, s.p12Password ?? '', leaf))];
-  return summarize(leaf, chain, file, tls, ctx);
+  // The other certificates (intermediates), as the project's reader saw them: the leaf is OpenSSL's.
+  const others = ours?.certificates.filter((c) => !c.raw.equals(leaf.raw)) ?? [];
+  return summarize(leaf, [leaf, ...others], file, tls, ctx);
 }
 
-/** The other certificates in a PKCS#12 file (intermediates), best effort: the leaf is what matters.
- *  OpenSSL has already opened the file; the project's own reader (pki/p12.ts) lists its certificates. */
-async function p12ExtraCertificates(pfx: Buffer, password: string, leaf: X509Certificate) {
+/**
+ * pki/p12.ts's view of the file. A file over a limit is refused here; any other failure (an
+ * algorithm it does not read, a wrong password) is left for OpenSSL to report in its own words.
+ */
+async function readOwnP12(pfx: Buffer, password: string | undefined, file: string) {
+  const { readP12 } = await import('../pki/p12.ts');
   try {
-    const { readP12 } = await import('../pki/p12.ts');
-    return readP12(pfx, password, 'PKCS#12').certificates.filter((c) => !c.raw.equals(leaf.raw));
-  } catch {
-    return [];
+    return readP12(pfx, password, `the PKCS#12 file ${file}`);
+  } catch (e) {
+    if (isMtlsOAuthError(e) && e.code === 'FILE_LIMIT') throw e;
+    return undefined;
   }
 }
 
