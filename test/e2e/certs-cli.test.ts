@@ -587,7 +587,7 @@ describe('certs inspect', () => {
     await refusedWithoutChange(
       dir,
       ['certs', 'inspect', 'certs/client.p12'],
-      /certs\/client\.p12 is protected by a password/,
+      /certs\/client\.p12 is protected by a password, and no password was given/,
     );
     const r = await run(['certs', 'inspect', 'certs/client.p12', '--password-env', 'PW', '--json'], dir, {
       PW: 'right',

@@ -163,7 +163,7 @@ describe('loadClientIdentity', () => {
     await usage(
       { p12: pki.path('client.p12') },
       'P12_PASSWORD_REQUIRED',
-      /PKCS#12 file .* is protected by a password/,
+      /PKCS#12 file .* is protected by a password, and no password was given/,
       /MTLS_OAUTH_P12_PASSWORD/,
     );
   });

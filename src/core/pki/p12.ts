@@ -460,9 +460,13 @@ export function readP12(der: Buffer, password: string | undefined, source: strin
   const secret = verifyMac(pfx, authSafe, password ?? '', spend);
   if (!secret) {
     if (password === undefined || password === '') {
-      throw usageError('P12_PASSWORD_REQUIRED', `${source} is protected by a password`, {
-        hint: 'give the password through an environment variable (--password-env VAR), or run in a terminal to be asked',
-      });
+      throw usageError(
+        'P12_PASSWORD_REQUIRED',
+        `${source} is protected by a password, and no password was given`,
+        {
+          hint: 'give the password through an environment variable (--password-env VAR), or run in a terminal to be asked',
+        },
+      );
     }
     throw usageError('P12_PASSWORD', `wrong password for ${source} (the integrity check failed)`, {
       hint: 'check the password (it is case-sensitive)',

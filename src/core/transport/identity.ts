@@ -133,10 +133,14 @@ export function translateContextError(e: unknown, file: string, p12?: { password
   }
   if (p12 && /mac verify failure|invalid password|bad decrypt/i.test(msg)) {
     return p12.password === undefined || p12.password === ''
-      ? usageError('P12_PASSWORD_REQUIRED', `the PKCS#12 file ${file} is protected by a password`, {
-          hint: 'set MTLS_OAUTH_P12_PASSWORD (or p12Password in the config profile)',
-          cause: e,
-        })
+      ? usageError(
+          'P12_PASSWORD_REQUIRED',
+          `the PKCS#12 file ${file} is protected by a password, and no password was given`,
+          {
+            hint: 'set MTLS_OAUTH_P12_PASSWORD (or p12Password in the config profile)',
+            cause: e,
+          },
+        )
       : usageError('P12_PASSWORD', `wrong password for the PKCS#12 file ${file}`, {
           hint: 'check MTLS_OAUTH_P12_PASSWORD; `openssl pkcs12 -in FILE -noout` asks for it and tells you if it is right',
           cause: e,
