@@ -550,6 +550,52 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
     assert.equal(detailed.nonce, 'fail');
     assert.equal(detailed.aud, 'fail');
   });
+
+  /** Replaces the IdP's keys with ours and re-signs its ID token with `change` applied to the claims. */
+  function resign(change: (claims: Record<string, any>) => Record<string, any>): Tamper {
+    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    return async (body, path) => {
+      if (path === '/jwks') {
+        body.keys = [{ ...publicKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' }];
+      }
+      if (path === '/token' && typeof body.id_token === 'string') {
+        body.id_token = await new SignJWT(change(payloadOf(body.id_token)))
+          .setProtectedHeader({ alg: 'RS256', kid: 'test-rs256' })
+          .sign(privateKey);
+      }
+    };
+  }
+
+  test('an ID token with an audience the client does not trust fails, even with azp; --trusted-audience admits it', async () => {
+    const extraAudience = resign((claims) => ({
+      ...claims,
+      aud: [claims.aud, 'https://api.other.example'],
+      azp: claims.aud,
+    }));
+    const j = await loginWithTamperedIdToken(extraAudience);
+    assert.equal(j.result.id_token.checks.find((c: any) => c.name === 'aud').status, 'fail');
+    assert.match(j.error!.message, /https:\/\/api\.other\.example/);
+
+    const { env: e, cacheDir } = env();
+    tamper = extraAudience;
+    try {
+      const run = startLogin(args('--json', '--trusted-audience', 'https://api.other.example'), e);
+      const { response } = await completeLogin(idp, await run.url);
+      assert.match(response.body, /Login succeeded/);
+      const r = await run.done;
+      assert.equal(r.code, 0, r.stderr);
+      const ok = jsonOf(r);
+      assert.equal(ok.result.id_token.checks.find((c: any) => c.name === 'aud').status, 'pass');
+      assert.ok(existsSync(join(cacheDir, 'tokens.json')), 'cached');
+    } finally {
+      tamper = undefined;
+    }
+  });
+
+  test('an ID token whose exp is 1e308 fails: a time claim must be a date between 2000 and 2200', async () => {
+    const j = await loginWithTamperedIdToken(resign((claims) => ({ ...claims, exp: 1e308 })));
+    assert.equal(j.result.id_token.checks.find((c: any) => c.name === 'exp').status, 'fail');
+  });
 });
 
 describe('login: bad flags fail before anything is sent (exit 2)', () => {
