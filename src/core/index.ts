@@ -31,7 +31,7 @@ export { generatePkce } from './pkce.ts';
 export { formatDn, parseDn } from './pki/dn.ts';
 export { inspectCertificates } from './pki/inspect.ts';
 export { createTestPki, issueCertificate } from './pki/issue.ts';
-export { buildP12, readP12 } from './pki/p12.ts';
+export { buildP12, readP12 } from './pki/p12/index.ts';
 export { sha256Fingerprint, x5tS256 } from './pki/thumbprint.ts';
 export { openSession, type Session } from './session.ts';
 export { runSmoke } from './smoke/index.ts';

@@ -20,7 +20,7 @@ import { validateIdToken } from '../../src/core/id-token.ts';
 import { dnFromDer } from '../../src/core/pki/der.ts';
 import { formatDn, parseDn } from '../../src/core/pki/dn.ts';
 import { inspectCertificates } from '../../src/core/pki/inspect.ts';
-import { buildP12 } from '../../src/core/pki/p12.ts';
+import { buildP12 } from '../../src/core/pki/p12/index.ts';
 import { parseSans } from '../../src/core/pki/san.ts';
 import { TokenCache } from '../../src/core/token-cache.ts';
 import {

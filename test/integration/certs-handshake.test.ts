@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import { parseDn } from '../../src/core/pki/dn.ts';
 import { createTestPki, issueCertificate, loadCa, type TestPki } from '../../src/core/pki/issue.ts';
 import { KEY_TYPES, type KeyType } from '../../src/core/pki/keys.ts';
-import { buildP12 } from '../../src/core/pki/p12.ts';
+import { buildP12 } from '../../src/core/pki/p12/index.ts';
 
 const servers: Server[] = [];
 after(async () => {

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { inspectCertificates } from '../../src/core/pki/inspect.ts';
 import { createTestPki } from '../../src/core/pki/issue.ts';
-import { buildP12 } from '../../src/core/pki/p12.ts';
+import { buildP12 } from '../../src/core/pki/p12/index.ts';
 import { describeCertificate } from '../../src/core/pki/parse.ts';
 import { parseSans } from '../../src/core/pki/san.ts';
 import { makeCa } from '../helpers/pki.ts';

@@ -11,7 +11,7 @@ import { createSecureContext } from 'node:tls';
 import forge from 'node-forge';
 import { createTestPki, type TestPki } from '../../src/core/pki/issue.ts';
 import type { KeyType } from '../../src/core/pki/keys.ts';
-import { buildP12, looksLikeP12, pkcs12Kdf, readP12 } from '../../src/core/pki/p12.ts';
+import { buildP12, looksLikeP12, pkcs12Kdf, readP12 } from '../../src/core/pki/p12/index.ts';
 import { hostileP12, TWO_TO_THE_40 } from '../helpers/hostile-p12.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'mtls-oauth-p12-'));

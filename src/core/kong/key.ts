@@ -10,7 +10,7 @@ export async function unencryptedKeyPem(identity: ClientIdentity): Promise<strin
   const { tls } = identity;
   if (tls.key) return privateKeyPem(createPrivateKey({ key: tls.key, passphrase: tls.passphrase }));
   if (tls.pfx) {
-    const { readP12 } = await import('../pki/p12.ts');
+    const { readP12 } = await import('../pki/p12/index.ts');
     const key = readP12(tls.pfx, tls.passphrase, identity.source).key;
     if (key) return privateKeyPem(key);
   }

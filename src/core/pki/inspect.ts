@@ -6,7 +6,7 @@ import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { Check } from '../check.ts';
 import { MtlsOAuthError, usageError } from '../errors.ts';
 import { describeKey } from './keys.ts';
-import { looksLikeP12, readP12 } from './p12.ts';
+import { looksLikeP12, readP12 } from './p12/index.ts';
 import { type CertificateInfo, describeCertificate, signatureVerifies } from './parse.ts';
 import { keyMatchesCertificate, loadPrivateKey, looksLikePem, parseCertificateDer, parsePem } from './pem.ts';
 

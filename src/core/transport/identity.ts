@@ -196,11 +196,11 @@ async function loadP12(s: IdentitySettings): Promise<ClientIdentity> {
 }
 
 /**
- * pki/p12.ts's view of the file. A file over a limit is refused here; any other failure (an
+ * pki/p12/'s view of the file. A file over a limit is refused here; any other failure (an
  * algorithm it does not read, a wrong password) is left for OpenSSL to report in its own words.
  */
 async function readOwnP12(pfx: Buffer, password: string | undefined, file: string) {
-  const { readP12 } = await import('../pki/p12.ts');
+  const { readP12 } = await import('../pki/p12/index.ts');
   try {
     return readP12(pfx, password, `the PKCS#12 file ${file}`);
   } catch (e) {

@@ -130,7 +130,7 @@ async function init(flags: InitFlags, ctx: import('../../run.ts').Context) {
     { path: paths.jwks, data: `${JSON.stringify(jwks, null, 2)}\n`, mode: 0o644 },
   ];
   if (paths.p12 && p12Password !== undefined) {
-    const { buildP12 } = await import('../../../core/pki/p12.ts');
+    const { buildP12 } = await import('../../../core/pki/p12/index.ts');
     const der = buildP12(pki.client.privateKey, [pki.client.certificate, pki.ca.certificate], {
       password: p12Password,
       friendlyName: exampleClientId(pki.client.info),

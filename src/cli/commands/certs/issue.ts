@@ -163,7 +163,7 @@ async function issue(flags: IssueFlags, ctx: import('../../run.ts').Context) {
     files.push({ path: paths.jwks, data: `${JSON.stringify(jwks, null, 2)}\n`, mode: 0o644 });
   }
   if (paths.p12 && p12Password !== undefined) {
-    const { buildP12 } = await import('../../../core/pki/p12.ts');
+    const { buildP12 } = await import('../../../core/pki/p12/index.ts');
     const der = buildP12(made.privateKey, [made.certificate, ca.certificate], {
       password: p12Password,
       friendlyName: base,

@@ -103,7 +103,7 @@ async function pack(flags: P12Flags, { ui }: Context) {
     await Promise.all([
       import('./engine.ts'),
       import('../../../core/pki/pem.ts'),
-      import('../../../core/pki/p12.ts'),
+      import('../../../core/pki/p12/index.ts'),
     ]);
   const out = flags.out ?? join(dirname(flags.cert), `${basename(flags.cert, extname(flags.cert))}.p12`);
   notAnInput([out], [flags.cert, flags.key, flags.chain]);
@@ -184,7 +184,7 @@ async function extract(flags: P12Flags, { ui }: Context) {
     { privateKeyPem },
   ] = await Promise.all([
     import('./engine.ts'),
-    import('../../../core/pki/p12.ts'),
+    import('../../../core/pki/p12/index.ts'),
     import('../../../core/pki/certificate.ts'),
     import('../../../core/pki/keys.ts'),
   ]);
