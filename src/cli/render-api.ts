@@ -66,6 +66,7 @@ export function apiResult(
     headers: s.headers,
     body: s.body,
     binding: o.binding,
+    ...(res.dpopNonceRetry ? { dpopNonceRetry: true } : {}),
     ...(res.challenge
       ? {
           challenge: {
@@ -118,7 +119,33 @@ export function renderApiResponse(
     ],
     ['certificate sent', b.presented ? `x5t#S256 ${b.presented}` : 'none'],
   ];
+  const d = b.dpop;
+  if (d) {
+    rows.push(
+      ['DPoP key bound to', d.boundTo ? `jkt ${d.boundTo}` : 'none (the token is not DPoP-bound)'],
+      [
+        'DPoP proof by',
+        d.proofKey
+          ? `jkt ${d.proofKey}${res.dpopNonceRetry ? ', sent again with the nonce the API asked for' : ''}`
+          : 'none (sent as Bearer)',
+      ],
+    );
+  }
   for (const line of table(rows)) ui.out(line);
+  if (d?.match === true)
+    ui.out(`  ${c.green('=')} the proof is by the token's key: an API that enforces RFC 9449 accepts it`);
+  else if (d?.boundTo) {
+    const refused = res.status === 401 || res.status === 403;
+    ui.out(
+      `  ${c.yellow('≠')} ${d.proofKey ? "the proof is not by the token's key" : 'no proof of the key the token is bound to'}: an API that enforces RFC 9449 must refuse it${
+        refused
+          ? ` — ${c.green('and it did')}`
+          : ok
+            ? ` — ${c.red('it did NOT: the API does not check DPoP')}`
+            : ''
+      }`,
+    );
+  }
   if (b.match === true)
     ui.out(`  ${c.green('=')} the same certificate: an API that enforces RFC 8705 §3 accepts it`);
   else if (b.match === false) {

@@ -4,6 +4,7 @@
 // smoke's api steps. The answer is returned whatever its status: what it means is the caller's.
 
 import { jwtClaims, thumbprintOf } from './binding.ts';
+import { type DpopSigner, jktOf } from './dpop.ts';
 import { usageError } from './errors.ts';
 import type { HttpClient, HttpResult } from './transport/http-client.ts';
 
@@ -135,6 +136,31 @@ export interface CallBinding {
   presented: string | null;
   /** Whether they are the same: undefined when the token's binding is unknown (an opaque token from stdin). */
   match?: boolean;
+  /** DPoP (RFC 9449), when the token is bound to a key or the request carries a proof. */
+  dpop?: DpopBinding;
+}
+
+export interface DpopBinding {
+  /** cnf.jkt of the token, when known (its JWT, or the cache). */
+  boundTo?: string;
+  /** The thumbprint of the key the proof was made with; absent: sent without a proof. */
+  proofKey?: string;
+  /** Whether they are the same: undefined when either is unknown. */
+  match?: boolean;
+}
+
+/** The DPoP side of a call: the key the token is bound to beside the one that signs the proof. */
+export function dpopBinding(
+  token: string,
+  o: { cachedJkt?: string; proofKey?: string },
+): DpopBinding | undefined {
+  const boundTo = jktOf(jwtClaims(token)) ?? o.cachedJkt;
+  if (!boundTo && !o.proofKey) return undefined;
+  return {
+    ...(boundTo ? { boundTo } : {}),
+    ...(o.proofKey ? { proofKey: o.proofKey } : {}),
+    ...(boundTo && o.proofKey ? { match: boundTo === o.proofKey } : {}),
+  };
 }
 
 /** The binding of a token beside the certificate a request presents. */
@@ -158,32 +184,60 @@ export interface ApiCallInput {
   token: string;
   /** Present the HttpClient's client certificate (default true when it has one). */
   withClientCert?: boolean;
+  /**
+   * Send the token as `Authorization: DPoP` with a proof of this key (RFC 9449 §7), carrying the
+   * token's hash (ath). Absent: `Authorization: Bearer`.
+   */
+  dpop?: DpopSigner;
   step?: string;
 }
 
 export interface ApiResponse extends HttpResult {
   method: string;
-  /** The Bearer challenge of a refusal, when the API sent one. */
+  /** The Bearer or DPoP challenge of a refusal, when the API sent one. */
   challenge?: Challenge;
+  /** The API asked for a DPoP nonce (use_dpop_nonce) and the request was sent again with it. */
+  dpopNonceRetry?: boolean;
+}
+
+/** RFC 9449 §9: a resource server asks for a nonce with 401, error="use_dpop_nonce" and DPoP-Nonce. */
+function wantsDpopNonce(res: HttpResult, challenge: Challenge | undefined): boolean {
+  return res.status === 401 && challenge?.params.error === 'use_dpop_nonce' && !!res.headers['dpop-nonce'];
 }
 
 /**
- * One request to the API with the token as `Authorization: Bearer`. Transport failures throw
- * (network kind, exit 3); any HTTP status is an answer.
+ * One request to the API with the token as `Authorization: Bearer`, or `DPoP` with a proof. A
+ * DPoP nonce the API asks for is sent on a second try, once. Transport failures throw (network
+ * kind, exit 3); any HTTP status is an answer.
  */
 export async function callApi(http: HttpClient, o: ApiCallInput): Promise<ApiResponse> {
   const method = o.method ?? (o.body !== undefined ? 'POST' : 'GET');
-  const res = await http.request({
-    url: o.url,
-    method,
-    headers: { ...o.headers, authorization: `Bearer ${o.token}` },
-    ...(o.body !== undefined ? { body: o.body } : {}),
-    withClientCert: o.withClientCert,
-    expectJson: false,
-    step: o.step ?? 'API request',
-    // The API may echo what it was sent: shown redacted like a token response.
-    secretResponse: true,
-  });
-  const challenge = parseChallenges(res.headers['www-authenticate']).find((c) => /^bearer$/i.test(c.scheme));
-  return { ...res, method, ...(challenge ? { challenge } : {}) };
+  const send = async () => {
+    const auth: Record<string, string> = o.dpop
+      ? {
+          authorization: `DPoP ${o.token}`,
+          dpop: await o.dpop.proof({ method, url: o.url, accessToken: o.token }),
+        }
+      : { authorization: `Bearer ${o.token}` };
+    const res = await http.request({
+      url: o.url,
+      method,
+      headers: { ...o.headers, ...auth },
+      ...(o.body !== undefined ? { body: o.body } : {}),
+      withClientCert: o.withClientCert,
+      expectJson: false,
+      step: o.step ?? 'API request',
+      // The API may echo what it was sent: shown redacted like a token response.
+      secretResponse: true,
+    });
+    const nonce = res.headers['dpop-nonce'];
+    if (o.dpop && typeof nonce === 'string' && nonce) o.dpop.rememberNonce(o.url, nonce);
+    const challenge = parseChallenges(res.headers['www-authenticate']).find((c) =>
+      /^(bearer|dpop)$/i.test(c.scheme),
+    );
+    return { ...res, method, ...(challenge ? { challenge } : {}) };
+  };
+  const first = await send();
+  if (!o.dpop || !wantsDpopNonce(first, first.challenge)) return first;
+  return { ...(await send()), dpopNonceRetry: true };
 }

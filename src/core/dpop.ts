@@ -20,6 +20,12 @@ export interface DpopProofInput {
 
 export interface DpopSigner {
   alg: string;
+  /**
+   * The private key as a JWK when it was made for this run: kept in the token cache beside the
+   * token it binds (token-cache.ts), so that `call` can prove possession later. Absent for a key
+   * from --dpop-key, which stays in its file.
+   */
+  generatedKey?: Record<string, string>;
   /** The JWK SHA-256 thumbprint of the public key (RFC 7638): what cnf.jkt must be. */
   jkt: string;
   proof(input: DpopProofInput): Promise<string>;
@@ -36,6 +42,7 @@ const ALGS = new Set(['ES256', 'ES384', 'EdDSA', 'RS256']);
 export async function createDpopSigner(keyData?: Buffer, source = 'the DPoP key'): Promise<DpopSigner> {
   const jose = await import('jose');
   let key: KeyObject;
+  const generated = !keyData;
   if (keyData) {
     key = (await readSigningKey(keyData, source)).key;
   } else {
@@ -57,6 +64,7 @@ export async function createDpopSigner(keyData?: Buffer, source = 'the DPoP key'
   return {
     alg,
     jkt,
+    ...(generated ? { generatedKey: key.export({ format: 'jwk' }) as Record<string, string> } : {}),
     rememberNonce(url, nonce) {
       nonces.set(originOf(url), nonce);
     },

@@ -115,6 +115,7 @@ export const ERROR_CODES = {
   P12_PASSWORD_REQUIRED: usage('a password-protected PKCS#12 file and no password'),
   P12_PASSWORD: usage('the wrong password for a PKCS#12 file'),
   P12_UNSUPPORTED: usage('a PKCS#12 file using an algorithm this tool does not read'),
+  DPOP_KEY_MISSING: usage('a token bound to a DPoP key (cnf.jkt) that is not at hand (--dpop-key)'),
   FILE_LIMIT: usage(
     'a file over a limit: its size, or a PKCS#12 iteration or bag count (src/core/limits.ts)',
   ),

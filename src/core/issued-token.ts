@@ -71,6 +71,7 @@ export async function cacheIssuedToken(
       grantType: o.grantType,
       x5tS256: session.identity?.x5tS256,
       origins: session.origins(),
+      ...(session.client.dpop ? { dpop: session.client.dpop } : {}),
       previous,
       now: o.now,
     }),

@@ -49,6 +49,10 @@ export interface CachedTokens {
   x5t_s256?: string;
   /** The origins (scheme://host:port) of the issuer's endpoints: the only places the tokens are sent. */
   origins?: string[];
+  /** The thumbprint of the DPoP key the tokens were requested with (RFC 9449: cnf.jkt). */
+  dpop_jkt?: string;
+  /** That key (a private JWK) when it was made for the run, for `call` to prove possession with. */
+  dpop_key?: Record<string, string>;
 }
 
 interface CacheDocument {
@@ -100,6 +104,8 @@ export function entryFromTokenResponse(
     x5tS256?: string;
     /** Where the tokens may be sent (token-origin.ts issuerOrigins). */
     origins?: string[];
+    /** The DPoP key of the request (dpop.ts): its thumbprint, and the key itself when generated. */
+    dpop?: { jkt: string; generatedKey?: Record<string, string> };
     previous?: CachedTokens;
     now?: number;
   },
@@ -118,6 +124,8 @@ export function entryFromTokenResponse(
     ...(o.grantType ? { grant_type: o.grantType } : {}),
     ...(o.x5tS256 ? { x5t_s256: o.x5tS256 } : {}),
     ...(o.origins?.length ? { origins: o.origins } : {}),
+    ...(o.dpop ? { dpop_jkt: o.dpop.jkt } : {}),
+    ...(o.dpop?.generatedKey ? { dpop_key: o.dpop.generatedKey } : {}),
   };
   const refresh = r.refresh_token ?? keepPrevious?.refresh_token;
   if (refresh) entry.refresh_token = refresh;

@@ -13,7 +13,7 @@
 //   // GET api.url + '/anything' with Authorization: Bearer TOKEN and the token's certificate
 //   await api.close();
 
-import { X509Certificate } from 'node:crypto';
+import { createHash, randomBytes, X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +36,8 @@ export interface ResourceServerOptions {
   };
   /** Compare cnf.x5t#S256 with the certificate presented (default true). false: tests only. */
   enforceBinding?: boolean;
+  /** DPoP: demand a server nonce in proofs (RFC 9449 §9, use_dpop_nonce). */
+  dpopNonce?: boolean;
   /** Port on 127.0.0.1 (default 0: a free one). */
   port?: number;
   /** Called with every request once it is answered. */
@@ -160,10 +162,83 @@ function readBody(req: IncomingMessage): Promise<number> {
   });
 }
 
+/** Algorithms the API takes in DPoP proofs (asymmetric only, RFC 9449 §4.2). */
+const DPOP_ALGS = ['ES256', 'ES384', 'EdDSA', 'RS256', 'PS256'];
+/** How far a proof's iat may be from now (RFC 9449 §11.1). */
+const DPOP_IAT_WINDOW_S = 60;
+/** Proof ids kept against replay; older ones are forgotten (their iat window has passed by then). */
+const DPOP_MAX_SEEN = 10_000;
+
+interface DpopState {
+  seen: Set<string>;
+  /** The nonce proofs must carry (RFC 9449 §9), when one is demanded. */
+  nonce?: string;
+}
+
+/**
+ * RFC 9449 §4.3 and §7.1: the DPoP proof of a resource request. Returns why it is refused (with the
+ * nonce to send, for use_dpop_nonce), or undefined when it proves possession of the token's key.
+ */
+async function checkDpopProof(
+  req: IncomingMessage,
+  token: string,
+  jkt: string | undefined,
+  port: number,
+  state: DpopState,
+): Promise<{ error: string; description: string; nonce?: string } | undefined> {
+  const bad = (description: string) => ({ error: 'invalid_dpop_proof', description });
+  if (!jkt)
+    return { error: 'invalid_token', description: 'the access token is not DPoP-bound: send it as Bearer' };
+  const proof = req.headers.dpop;
+  if (req.headers.authorization?.split(' ')[0].toLowerCase() !== 'dpop') {
+    return {
+      error: 'invalid_token',
+      description: 'the access token is DPoP-bound: send it as "Authorization: DPoP" with a proof',
+    };
+  }
+  if (typeof proof !== 'string' || !proof) return bad('no DPoP proof (a DPoP header) with the request');
+  const jose = await import('jose');
+  let payload: Record<string, unknown>;
+  let header: { jwk?: import('jose').JWK };
+  try {
+    const v = await jose.jwtVerify(proof, jose.EmbeddedJWK, { typ: 'dpop+jwt', algorithms: DPOP_ALGS });
+    payload = v.payload;
+    header = v.protectedHeader as { jwk?: import('jose').JWK };
+  } catch (e) {
+    return bad(`the DPoP proof does not verify: ${(e as Error).message}`);
+  }
+  const path = (req.url ?? '/').split('?')[0];
+  const expected = [`https://127.0.0.1:${port}${path}`, `https://localhost:${port}${path}`];
+  if (payload.htm !== req.method)
+    return bad(`htm ${String(payload.htm)} is not the request's method ${req.method}`);
+  if (typeof payload.htu !== 'string' || !expected.includes(payload.htu))
+    return bad(`htu ${String(payload.htu)} is not this request's URL`);
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.iat !== 'number' || Math.abs(now - payload.iat) > DPOP_IAT_WINDOW_S)
+    return bad(`iat is not within ${DPOP_IAT_WINDOW_S} s of now`);
+  const ath = createHash('sha256').update(token).digest('base64url');
+  if (payload.ath !== ath) return bad('ath is not the hash of the access token sent');
+  if (!header.jwk || (await jose.calculateJwkThumbprint(header.jwk, 'sha256')) !== jkt)
+    return bad('the proof is signed by another key than the one the access token is bound to (cnf.jkt)');
+  if (state.nonce && payload.nonce !== state.nonce) {
+    return { error: 'use_dpop_nonce', description: 'a DPoP nonce is required', nonce: state.nonce };
+  }
+  if (typeof payload.jti !== 'string' || state.seen.has(payload.jti))
+    return bad('jti is missing or was used before (a replayed proof)');
+  if (state.seen.size >= DPOP_MAX_SEEN) state.seen.clear();
+  state.seen.add(payload.jti);
+  return undefined;
+}
+
 /** Starts the API on 127.0.0.1. */
 export async function startResourceServer(opts: ResourceServerOptions): Promise<ResourceServer> {
   const enforceBinding = opts.enforceBinding ?? true;
   const requests: ApiRequest[] = [];
+  let port = 0;
+  const dpop: DpopState = {
+    seen: new Set(),
+    nonce: opts.dpopNonce ? randomBytes(16).toString('base64url') : undefined,
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const socket = req.socket as TLSSocket;
@@ -177,15 +252,22 @@ export async function startResourceServer(opts: ResourceServerOptions): Promise<
       opts.onRequest?.(record);
       send(res, status, body, headers);
     };
-    const refuse = (error: string | undefined, description: string, status = 401) => {
+    const refuse = (
+      error: string | undefined,
+      description: string,
+      status = 401,
+      o: { scheme?: 'Bearer' | 'DPoP'; headers?: Record<string, string> } = {},
+    ) => {
       record.reason = description;
       const params = [`realm=${quoted(API_REALM)}`];
       if (error) params.push(`error=${quoted(error)}`, `error_description=${quoted(description)}`);
+      if (o.scheme === 'DPoP') params.push(`algs=${quoted(DPOP_ALGS.join(' '))}`);
       done(
         status,
         { error: error ?? 'unauthorized', error_description: description },
         {
-          'www-authenticate': `Bearer ${params.join(', ')}`,
+          'www-authenticate': `${o.scheme ?? 'Bearer'} ${params.join(', ')}`,
+          ...o.headers,
         },
       );
     };
@@ -196,16 +278,22 @@ export async function startResourceServer(opts: ResourceServerOptions): Promise<
     } catch {
       return refuse('invalid_request', `the request body is larger than ${MAX_BODY} bytes`, 400);
     }
-    const m = /^Bearer +([\w.~+/-]+=*)$/i.exec(req.headers.authorization ?? '');
+    const m = /^(Bearer|DPoP) +([\w.~+/-]+=*)$/i.exec(req.headers.authorization ?? '');
     // RFC 6750 §3.1: a request without credentials gets a challenge without an error code.
     if (!m) {
       if (req.headers.authorization)
-        return refuse('invalid_request', 'the Authorization header is not "Bearer TOKEN"', 400);
+        return refuse(
+          'invalid_request',
+          'the Authorization header is not "Bearer TOKEN" or "DPoP TOKEN"',
+          400,
+        );
       return refuse(undefined, 'no access token: send Authorization: Bearer TOKEN');
     }
+    const scheme = m[1].toLowerCase() === 'dpop' ? 'DPoP' : 'Bearer';
+    const token = m[2];
     let info: Introspection;
     try {
-      info = await introspect(opts.introspection, m[1]);
+      info = await introspect(opts.introspection, token);
     } catch (e) {
       return done(502, { error: 'introspection_failed', error_description: (e as Error).message });
     }
@@ -217,9 +305,24 @@ export async function startResourceServer(opts: ResourceServerOptions): Promise<
     }
     const cnf = info.cnf as Record<string, unknown> | undefined;
     const boundTo = cnf && typeof cnf['x5t#S256'] === 'string' ? (cnf['x5t#S256'] as string) : undefined;
-    if (enforceBinding) {
-      if (!boundTo)
-        return refuse('invalid_token', 'the access token is not certificate-bound (no cnf.x5t#S256)');
+    const jkt = cnf && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
+    // RFC 9449 §7.1: a DPoP-bound token goes with the DPoP scheme and a proof of its key.
+    if (jkt || scheme === 'DPoP') {
+      const verdict = await checkDpopProof(req, token, jkt, port, dpop);
+      if (verdict) {
+        return refuse(verdict.error, verdict.description, 401, {
+          scheme: 'DPoP',
+          ...(verdict.nonce ? { headers: { 'dpop-nonce': verdict.nonce } } : {}),
+        });
+      }
+    }
+    if (enforceBinding && !boundTo && !jkt) {
+      return refuse(
+        'invalid_token',
+        'the access token is not sender-constrained (no cnf.x5t#S256 or cnf.jkt)',
+      );
+    }
+    if (enforceBinding && boundTo) {
       if (!certificate) {
         return refuse(
           'invalid_token',
@@ -245,6 +348,7 @@ export async function startResourceServer(opts: ResourceServerOptions): Promise<
       cnf: info.cnf,
       certificate: certificate ? { 'x5t#S256': certificate } : null,
       binding: enforceBinding ? 'enforced' : 'not enforced',
+      ...(jkt ? { dpop: { jkt } } : {}),
     });
   };
 
@@ -263,7 +367,7 @@ export async function startResourceServer(opts: ResourceServerOptions): Promise<
       });
     },
   );
-  const port = await new Promise<number>((resolve, reject) => {
+  port = await new Promise<number>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.port ?? 0, '127.0.0.1', () => {
       server.off('error', reject);

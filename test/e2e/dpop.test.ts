@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { tlsClientAuthClient } from '../../src/idp/clients.ts';
+import { type ResourceServer, startResourceServer } from '../../src/idp/resource-server.ts';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import { makeIdpPki } from '../helpers/idp.ts';
 import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
@@ -173,5 +174,83 @@ describe('DPoP against an IdP that demands a nonce, with JWT access tokens', () 
     assert.match(r.stdout, /✓ dpop: bound to our DPoP key \(cnf\.jkt [\w-]{43}, from the JWT access token\)/);
     // Two token requests went out, the first answered 400.
     assert.equal((r.stderr.match(/> POST \S+\/token/g) ?? []).length, 2, r.stderr);
+  });
+});
+
+describe('DPoP at the API: call with the proof, and an API that demands a nonce (built CLI, test IdP and API)', () => {
+  let fx: IdpFixture;
+  let api: ResourceServer;
+
+  before(async () => {
+    fx = await dpopIdp({ prefix: 'e2e-dpop-api-' });
+    // The API of src/idp/resource-server.ts, introspecting as kong, demanding a DPoP nonce.
+    api = await startResourceServer({
+      server: { cert: fx.idp.pki.server.cert, key: fx.idp.pki.server.key },
+      introspection: {
+        url: fx.idp.aliases?.introspection_endpoint ?? fx.idp.endpoints.introspection,
+        clientId: 'kong',
+        cert: fx.idp.pki.client.cert,
+        key: fx.idp.pki.client.key,
+        ca: fx.idp.pki.ca.cert,
+      },
+      dpopNonce: true,
+    });
+  });
+  after(async () => {
+    await api?.close();
+    await fx?.close();
+  });
+
+  test('token --dpop, then call: the cached key proves possession (ath), the nonce retried once', async () => {
+    const t = await fx.run(['token', ...fx.args('kong-dpop'), '--dpop']);
+    assert.equal(t.code, 0, t.stderr);
+    const r = await fx.run(['call', `${api.url}/orders`, ...fx.args('kong-dpop'), '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    assertNoStack(r);
+    const j = jsonOf(r);
+    assert.equal(j.result.status, 200);
+    assert.equal(j.result.dpopNonceRetry, true);
+    assert.equal(j.result.binding.dpop.match, true);
+    assert.equal(j.result.body.dpop.jkt, j.result.binding.dpop.boundTo);
+    const human = await fx.run(['call', `${api.url}/orders`, ...fx.args('kong-dpop')]);
+    assert.equal(human.code, 0, human.stderr);
+    assert.match(human.stdout, /DPoP proof by +jkt [\w-]{43}, sent again with the nonce the API asked for/);
+    assert.match(human.stdout, /= the proof is by the token's key/);
+  });
+
+  test("a proof by another key: the API refuses the stolen DPoP token", async () => {
+    const t = await fx.run(['token', ...fx.args('kong-dpop'), '--dpop']);
+    assert.equal(t.code, 0, t.stderr);
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const other = join(fx.home, 'other-dpop.pem');
+    writeFileSync(other, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const r = await fx.run([
+      'call',
+      `${api.url}/orders`,
+      ...fx.args('kong-dpop'),
+      '--dpop-key',
+      other,
+      '--expect-status',
+      '401',
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stderr, /the token is bound to another DPoP key/);
+    assert.match(r.stdout, /≠ the proof is not by the token's key: .* — and it did/);
+    assert.match(r.stdout, /invalid_dpop_proof/);
+  });
+
+  test('a DPoP-bound token whose key is not at hand: DPOP_KEY_MISSING, exit 2, nothing sent', async () => {
+    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const file = join(fx.home, 'dpop-kept.pem');
+    writeFileSync(file, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+    const t = await fx.run(['token', ...fx.args('kong-dpop'), '--dpop-key', file]);
+    assert.equal(t.code, 0, t.stderr);
+    const before = api.requests.length;
+    // The cache keeps only the thumbprint of a key given as a file: without the file, no proof.
+    const r = await fx.run(['call', `${api.url}/orders`, ...fx.args('kong-dpop')]);
+    assertCleanFailure(r, 2, /the token is bound to a DPoP key \(cnf\.jkt [\w-]{43}\) that is not at hand/);
+    assert.equal(api.requests.length, before);
+    const ok = await fx.run(['call', `${api.url}/orders`, ...fx.args('kong-dpop'), '--dpop-key', file]);
+    assert.equal(ok.code, 0, ok.stderr);
   });
 });

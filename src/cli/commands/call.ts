@@ -25,6 +25,7 @@ import {
   tokenFromText,
   warnAboutCachedEntry,
 } from '../token-input.ts';
+import type { Ui } from '../ui.ts';
 
 interface CallOptions {
   request?: string;
@@ -100,7 +101,7 @@ async function run(
     });
   }
   stdinFlag({ '--token': opts.token, '-d': opts.data });
-  const { parseExpectStatus, parseHeaders, parseMethod, callApi, callBinding } = await import(
+  const { parseExpectStatus, parseHeaders, parseMethod, callApi, callBinding, dpopBinding } = await import(
     '../../core/api-call.ts'
   );
   const expect = opts.expectStatus !== undefined ? parseExpectStatus(opts.expectStatus) : undefined;
@@ -181,6 +182,14 @@ async function run(
     identity = session.identity;
   }
 
+  let dpop: import('../../core/dpop.ts').DpopSigner | undefined;
+  try {
+    dpop = await dpopSignerForCall(ui, settings, input);
+  } catch (e) {
+    await close();
+    throw e;
+  }
+
   try {
     const withClientCert = !noCert && !!identity;
     if (!noCert && !identity) {
@@ -191,7 +200,7 @@ async function run(
     const spinner = await ui.spinner(`${method ?? (body !== undefined ? 'POST' : 'GET')} ${url}`);
     let res: Awaited<ReturnType<typeof callApi>>;
     try {
-      res = await callApi(http, { url, method, headers, body, token: input.token, withClientCert });
+      res = await callApi(http, { url, method, headers, body, token: input.token, withClientCert, dpop });
     } finally {
       spinner.stop();
     }
@@ -199,6 +208,8 @@ async function run(
       cachedX5t: input.entry?.x5t_s256,
       presented: withClientCert ? identity?.x5tS256 : undefined,
     });
+    const dpopSide = dpopBinding(input.token, { cachedJkt: input.entry?.dpop_jkt, proofKey: dpop?.jkt });
+    if (dpopSide) binding.dpop = dpopSide;
     const checks: Check[] = [];
     if (expect) {
       checks.push({
@@ -243,6 +254,58 @@ async function run(
   } finally {
     await close();
   }
+}
+
+/**
+ * The key to prove possession with (RFC 9449 §7): --dpop-key, else the key the cache kept with a
+ * token it was made for, else (--dpop) a key of this run's own. A token bound to a key that is not
+ * at hand cannot be used: DPOP_KEY_MISSING. A proof by a key that is not the token's one is a
+ * negative proof, said so.
+ */
+async function dpopSignerForCall(
+  ui: Ui,
+  settings: import('../../core/config.ts').Settings,
+  input: TokenInput,
+): Promise<import('../../core/dpop.ts').DpopSigner | undefined> {
+  const [{ createDpopSigner, jktOf }, { jwtClaims }] = await Promise.all([
+    import('../../core/dpop.ts'),
+    import('../../core/binding.ts'),
+  ]);
+  const boundTo = jktOf(jwtClaims(input.token)) ?? input.entry?.dpop_jkt;
+  if (settings.dpopKey) {
+    const { readInputFile } = await import('../../core/files.ts');
+    const signer = await createDpopSigner(
+      readInputFile(
+        settings.dpopKey,
+        'the DPoP key',
+        'check --dpop-key (a PEM private key or a private JWK)',
+      ),
+      `the DPoP key ${settings.dpopKey}`,
+    );
+    if (boundTo && boundTo !== signer.jkt) {
+      ui.warn(
+        `the token is bound to another DPoP key (cnf.jkt ${boundTo}) than ${settings.dpopKey} (${signer.jkt}): an API that enforces RFC 9449 must refuse this proof`,
+      );
+    }
+    return signer;
+  }
+  if (input.entry?.dpop_key && (!boundTo || boundTo === input.entry.dpop_jkt)) {
+    return createDpopSigner(Buffer.from(JSON.stringify(input.entry.dpop_key)), 'the cached DPoP key');
+  }
+  if (boundTo) {
+    throw usageError(
+      'DPOP_KEY_MISSING',
+      `the token is bound to a DPoP key (cnf.jkt ${boundTo}) that is not at hand`,
+      {
+        hint: 'give the key it was requested with: --dpop-key FILE (a key made for one run is kept in the token cache only with the token it was made for)',
+      },
+    );
+  }
+  if (settings.dpop) {
+    ui.warn("the token is not bound to a DPoP key: a proof of this run's own key proves nothing to the API");
+    return createDpopSigner();
+  }
+  return undefined;
 }
 
 export function registerCall(program: Command): void {
