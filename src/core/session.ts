@@ -162,7 +162,7 @@ export function chooseEndpoint(
 }
 
 /** The DPoP signer for --dpop / --dpop-key (RFC 9449), if asked for. */
-async function dpopSignerFor(settings: Settings) {
+export async function dpopSignerFor(settings: Pick<Settings, 'dpop' | 'dpopKey'>) {
   if (!settings.dpop && !settings.dpopKey) return undefined;
   const { createDpopSigner } = await import('./dpop.ts');
   const data = settings.dpopKey

@@ -6,8 +6,10 @@
 // `WWW-Authenticate: Bearer error="invalid_token"` (RFC 6750 §3).
 //
 // `mtls-oauth idp --api` (src/idp/from-certificates.ts) and the tests (test/helpers/resource-api.ts)
-// run this one implementation. `enforceBinding: false` is for the tests only: an API that checks
-// that the token is active and nothing more, to prove that `smoke --api` notices.
+// run this one implementation. A DPoP-bound token (cnf.jkt) must come with the DPoP scheme and a
+// proof of its key (RFC 9449 §7.1: signature, htm, htu, iat, ath, the key's thumbprint, no replayed
+// jti, and with `dpopNonce` a nonce). `enforceBinding: false` is for the tests only: an API that
+// checks that the token is active and nothing more, to prove that `smoke --api` notices.
 //
 //   const api = await startResourceServer({ server: { cert, key }, introspection: { url, clientId, cert, key, ca } });
 //   // GET api.url + '/anything' with Authorization: Bearer TOKEN and the token's certificate
@@ -307,7 +309,7 @@ export async function startResourceServer(opts: ResourceServerOptions): Promise<
     const boundTo = cnf && typeof cnf['x5t#S256'] === 'string' ? (cnf['x5t#S256'] as string) : undefined;
     const jkt = cnf && typeof cnf.jkt === 'string' ? cnf.jkt : undefined;
     // RFC 9449 §7.1: a DPoP-bound token goes with the DPoP scheme and a proof of its key.
-    if (jkt || scheme === 'DPoP') {
+    if (enforceBinding && (jkt || scheme === 'DPoP')) {
       const verdict = await checkDpopProof(req, token, jkt, port, dpop);
       if (verdict) {
         return refuse(verdict.error, verdict.description, 401, {

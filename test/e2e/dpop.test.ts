@@ -218,7 +218,7 @@ describe('DPoP at the API: call with the proof, and an API that demands a nonce 
     assert.match(human.stdout, /= the proof is by the token's key/);
   });
 
-  test("a proof by another key: the API refuses the stolen DPoP token", async () => {
+  test('a proof by another key: the API refuses the stolen DPoP token', async () => {
     const t = await fx.run(['token', ...fx.args('kong-dpop'), '--dpop']);
     assert.equal(t.code, 0, t.stderr);
     const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -252,5 +252,60 @@ describe('DPoP at the API: call with the proof, and an API that demands a nonce 
     assert.equal(api.requests.length, before);
     const ok = await fx.run(['call', `${api.url}/orders`, ...fx.args('kong-dpop'), '--dpop-key', file]);
     assert.equal(ok.code, 0, ok.stderr);
+  });
+
+  test('smoke --api --dpop: accepted with the proof, refused without one and with another key; certificate proofs skipped', async () => {
+    const r = await fx.run([
+      'smoke',
+      ...fx.args('kong-dpop'),
+      '--api',
+      `${api.url}/orders`,
+      '--dpop',
+      '--json',
+    ]);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const steps = Object.fromEntries(jsonOf(r).result.steps.map((s: any) => [s.name, s]));
+    assert.equal(steps.binding.status, 'pass');
+    assert.match(steps.binding.detail, /bound to our DPoP key/);
+    assert.equal(steps.api.status, 'pass');
+    assert.match(
+      steps.api.detail,
+      /and a DPoP proof of our key \(sent again with the nonce the API asked for\)/,
+    );
+    assert.equal(steps['api-without-cert'].status, 'skip');
+    assert.equal(steps['api-other-cert'].status, 'skip');
+    assert.equal(steps['api-without-proof'].status, 'pass');
+    assert.match(
+      steps['api-without-proof'].detail,
+      /refused as a Bearer token, without a DPoP proof: HTTP 401/,
+    );
+    assert.equal(steps['api-other-key'].status, 'pass');
+    assert.match(steps['api-other-key'].detail, /refused with a proof by another key .*invalid_dpop_proof/);
+  });
+
+  test('smoke --api --dpop against an API that does not check DPoP: the stolen token works, exit 1', async () => {
+    const lax = await startResourceServer({
+      server: { cert: fx.idp.pki.server.cert, key: fx.idp.pki.server.key },
+      introspection: {
+        url: fx.idp.aliases?.introspection_endpoint ?? fx.idp.endpoints.introspection,
+        clientId: 'kong',
+        cert: fx.idp.pki.client.cert,
+        key: fx.idp.pki.client.key,
+        ca: fx.idp.pki.ca.cert,
+      },
+      enforceBinding: false,
+    });
+    try {
+      const r = await fx.run(['smoke', ...fx.args('kong-dpop'), '--api', `${lax.url}/orders`, '--dpop']);
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assertNoStack(r);
+      assert.match(
+        r.stdout,
+        /api-without-proof +✗ fail .*it does not enforce the DPoP binding \(RFC 9449 §7\.1\)/,
+      );
+      assert.match(r.stdout, /proof_of_possession_dpop: strict/);
+    } finally {
+      await lax.close();
+    }
   });
 });

@@ -32,10 +32,18 @@ const STEP_HELP: Array<[string, string]> = [
   ['discovery', 'the discovery document: valid, and its mTLS analysis (needs --issuer)'],
   ['tls', 'a TLS probe of each endpoint origin used: client certificate requested, sent, accepted'],
   ['token', 'a token: --grant client_credentials (default), refresh_token or password'],
-  ['binding', 'the access token is bound to our certificate (cnf.x5t#S256)'],
+  [
+    'binding',
+    'the access token is bound to our certificate (cnf.x5t#S256), with --dpop to our key (cnf.jkt)',
+  ],
   ['api', 'with --api URL: the API accepts the bound token with our certificate (2xx)'],
   ['api-without-cert', 'with --api: the API refuses the same token without a certificate (401/403)'],
   ['api-other-cert', 'with --api: ... and with a throw-away certificate from a CA of its own (401/403)'],
+  [
+    'api-without-proof',
+    'with --api and --dpop: the API refuses the DPoP-bound token without a proof (401/403)',
+  ],
+  ['api-other-key', 'with --api and --dpop: ... and with a proof by another key (401/403)'],
   ['introspect', 'introspection: active, bound to our certificate'],
   ['revoke', 'revocation of the access token'],
   ['introspect-after-revoke', 'introspection again: inactive'],
@@ -317,6 +325,7 @@ Examples:
       --cert certs/client.crt --key certs/client.key
   $ mtls-oauth smoke --profile staging --junit reports/mtls-smoke.xml
   $ mtls-oauth smoke --profile staging --api https://kong.example.com/orders   # the gateway enforces the binding
+  $ mtls-oauth smoke --profile staging --api https://kong.example.com/orders --dpop   # DPoP-bound tokens at the gateway
   $ mtls-oauth smoke --issuer https://idp.example.com --client-id kong --cert other.crt --key other.key \\
       --expect-fail token=invalid_client                 # the IdP must refuse an unregistered certificate
   $ mtls-oauth smoke --steps discovery,tls --issuer https://idp.example.com --p12 certs/client.p12

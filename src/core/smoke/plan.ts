@@ -11,7 +11,15 @@ export type { StepName } from './steps/index.ts';
 export const STEPS: StepName[] = STEP_LIST.map((s) => s.name);
 
 /** The steps that call the API (steps/api.ts): planned only when one is configured (--api). */
-const API_STEPS = new Set<string>(['api', 'api-without-cert', 'api-other-cert']);
+const API_STEPS = new Set<string>([
+  'api',
+  'api-without-cert',
+  'api-other-cert',
+  'api-without-proof',
+  'api-other-key',
+]);
+/** The api steps that prove a DPoP binding: planned only with --dpop. */
+const DPOP_API_STEPS = new Set<string>(['api-without-proof', 'api-other-key']);
 
 /** One line per step. */
 export const STEP_SUMMARY = Object.fromEntries(STEP_LIST.map((s) => [s.name, s.summary])) as Record<
@@ -73,7 +81,13 @@ export function parseSteps(list: string): StepName[] {
 export function planSteps(chosen: StepName[] | undefined, settings: Settings): StepName[] {
   const hasIssuer = !!settings.issuer;
   if (!chosen) {
-    return STEPS.filter((s) => (s !== 'discovery' || hasIssuer) && (!API_STEPS.has(s) || !!settings.api));
+    const dpop = !!(settings.dpop || settings.dpopKey);
+    return STEPS.filter(
+      (s) =>
+        (s !== 'discovery' || hasIssuer) &&
+        (!API_STEPS.has(s) || !!settings.api) &&
+        (!DPOP_API_STEPS.has(s) || dpop),
+    );
   }
   // --steps all: the api steps only with an API; naming one without is a usage error.
   const named = chosen;

@@ -31,7 +31,7 @@ import {
 import { now } from '../clock.ts';
 import { isMtlsOAuthError, usageError } from '../errors.ts';
 import { redactJson } from '../redact.ts';
-import { credentialsFor, httpClientFor, noCertificateWarning } from '../session.ts';
+import { credentialsFor, dpopSignerFor, httpClientFor, noCertificateWarning } from '../session.ts';
 import { applyExpectation } from './expect-fail.ts';
 import { SMOKE_GRANTS, type SmokeOptions } from './options.ts';
 import { needsOf, planSteps, type StepName, stepOf } from './plan.ts';
@@ -91,10 +91,12 @@ export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
     o.warn?.(noCertificateWarning(credentials.method));
   const { HttpClient } = await import('../transport/http-client.ts');
   const http = httpClientFor(HttpClient, settings, identity, o);
+  // --dpop: the token requested with proofs of this key, and the API called with them (RFC 9449).
+  const dpop = await dpopSignerFor(settings);
   const st: RunState = {
     o,
     http,
-    client: { http, credentials, identity },
+    client: { http, credentials, identity, ...(dpop ? { dpop } : {}) },
     identity,
     plan,
     explicit: new Set(o.steps ?? []),

@@ -50,6 +50,8 @@ export interface RunState {
   metadata?: Metadata;
   discovery?: DiscoveryReport;
   token?: TokenResponse;
+  /** What the binding step proved the token is bound to (undefined: it did not run). */
+  bound?: { certificate: boolean; dpop: boolean };
   plan: StepName[];
   /** Steps the user named (an IdP without the endpoint fails them instead of skipping). */
   explicit: Set<StepName>;

@@ -1,9 +1,12 @@
-// The api steps (with --api URL): the resource server side of RFC 8705 §3. The bound token goes to
-// the API with our certificate (must be accepted: 2xx), then the same token without a certificate
-// and with a throw-away certificate from a CA of its own, made in memory (both must be refused:
-// 401/403). A refusal that does not come means the API does not enforce the binding.
+// The api steps (with --api URL): the resource server side of RFC 8705 §3 and, with --dpop, of
+// RFC 9449 §7. The bound token goes to the API with our certificate (and our DPoP proof; must be
+// accepted: 2xx), then the same token without a certificate and with a throw-away certificate from
+// a CA of its own, made in memory, and with --dpop without a proof and with a proof by another key
+// (each must be refused: 401/403). A refusal that does not come means the API does not enforce
+// the binding: a stolen token works there.
 
 import { type ApiResponse, callApi } from '../../api-call.ts';
+import type { DpopSigner } from '../../dpop.ts';
 import { isMtlsOAuthError, type MtlsOAuthError } from '../../errors.ts';
 import { printable } from '../../safe-text.ts';
 import { checkFailure, failed, type RunState, type SmokeStep, type StepOutcome } from '../step.ts';
@@ -30,13 +33,15 @@ const describeChallenge = (res: ApiResponse) => {
 
 async function send(
   st: RunState,
-  o: { withClientCert: boolean; http?: RunState['http'] },
+  o: { withClientCert: boolean; http?: RunState['http']; dpop?: DpopSigner | null },
 ): Promise<ApiResponse | MtlsOAuthError> {
   try {
     return await callApi(o.http ?? st.http, {
       url: st.o.settings.api!,
       token: st.token!.access_token,
       withClientCert: o.withClientCert,
+      // Our proof unless the step says otherwise (null: none at all).
+      ...(o.dpop === null ? {} : (o.dpop ?? st.client.dpop) ? { dpop: (o.dpop ?? st.client.dpop)! } : {}),
       step: 'API request',
     });
   } catch (e) {
@@ -49,9 +54,12 @@ async function stepApi(st: RunState): Promise<StepOutcome> {
   const res = await send(st, { withClientCert: !!st.identity });
   if (!('status' in res)) return failed(res);
   if (res.status >= 200 && res.status < 300) {
+    const proof = st.client.dpop
+      ? ` and a DPoP proof of our key${res.dpopNonceRetry ? ' (sent again with the nonce the API asked for)' : ''}`
+      : '';
     return {
       status: 'pass',
-      detail: `HTTP ${res.status} from ${res.url} with our certificate`,
+      detail: `HTTP ${res.status} from ${res.url} with our certificate${proof}`,
       ok: true,
       data: answer(res),
     };
@@ -70,8 +78,23 @@ async function stepApi(st: RunState): Promise<StepOutcome> {
   };
 }
 
+const ENFORCE = {
+  certificate: {
+    rule: 'the certificate binding (RFC 8705 §3)',
+    hint: 'a stolen token works at this API: enable the binding check (Kong: proof_of_possession_mtls: strict on the OpenID Connect plugin)',
+  },
+  dpop: {
+    rule: 'the DPoP binding (RFC 9449 §7.1)',
+    hint: 'a stolen token works at this API: enable DPoP there (Kong: proof_of_possession_dpop: strict on the OpenID Connect plugin)',
+  },
+};
+
 /** A negative proof: the API must refuse the token (401/403), or fail the TLS handshake. */
-function negative(res: ApiResponse | MtlsOAuthError, how: string): StepOutcome {
+function negative(
+  res: ApiResponse | MtlsOAuthError,
+  how: string,
+  binding: keyof typeof ENFORCE = 'certificate',
+): StepOutcome {
   if (!('status' in res)) {
     // The API (or its TLS layer) turned the connection away: that is a refusal too.
     if (res.kind === 'network') {
@@ -92,9 +115,8 @@ function negative(res: ApiResponse | MtlsOAuthError, how: string): StepOutcome {
       data: answer(res),
     };
   }
-  const detail = `the API answered HTTP ${res.status} to the bound token sent ${how}: it does not enforce the certificate binding (RFC 8705 §3)`;
-  const hint =
-    'a stolen token works at this API: enable the binding check (Kong: proof_of_possession_mtls: strict on the OpenID Connect plugin)';
+  const detail = `the API answered HTTP ${res.status} to the bound token sent ${how}: it does not enforce ${ENFORCE[binding].rule}`;
+  const hint = ENFORCE[binding].hint;
   return {
     status: 'fail',
     detail,
@@ -105,11 +127,27 @@ function negative(res: ApiResponse | MtlsOAuthError, how: string): StepOutcome {
   };
 }
 
+/** A token bound to our DPoP key and not to our certificate: the certificate proofs prove nothing of it. */
+function notCertificateBound(st: RunState): StepOutcome | undefined {
+  if (!st.client.dpop || !st.bound || st.bound.certificate) return undefined;
+  return {
+    status: 'skip',
+    detail:
+      'the token is bound to our DPoP key, not to our certificate: api-without-proof and api-other-key prove its binding',
+    ok: true,
+  };
+}
+
 async function stepApiWithoutCert(st: RunState): Promise<StepOutcome> {
-  return negative(await send(st, { withClientCert: false }), 'without a client certificate');
+  return (
+    notCertificateBound(st) ??
+    negative(await send(st, { withClientCert: false }), 'without a client certificate')
+  );
 }
 
 async function stepApiOtherCert(st: RunState): Promise<StepOutcome> {
+  const skip = notCertificateBound(st);
+  if (skip) return skip;
   const [{ createTestPki }, { parseDn }, { identityFromPem }, { HttpClient }, { httpClientFor }] =
     await Promise.all([
       import('../../pki/issue.ts'),
@@ -155,4 +193,50 @@ export const apiOtherCertStep = {
   needs: ['token'],
   brings: ['token'],
   run: stepApiOtherCert,
+} as const satisfies SmokeStep;
+
+/** Without --dpop there is no DPoP binding to prove. */
+function noDpop(st: RunState): StepOutcome | undefined {
+  if (st.client.dpop) return undefined;
+  return { status: 'skip', detail: 'no DPoP (--dpop): the token is not bound to a key', ok: true };
+}
+
+async function stepApiWithoutProof(st: RunState): Promise<StepOutcome> {
+  return (
+    noDpop(st) ??
+    negative(
+      await send(st, { withClientCert: !!st.identity, dpop: null }),
+      'as a Bearer token, without a DPoP proof',
+      'dpop',
+    )
+  );
+}
+
+async function stepApiOtherKey(st: RunState): Promise<StepOutcome> {
+  const skip = noDpop(st);
+  if (skip) return skip;
+  const { createDpopSigner } = await import('../../dpop.ts');
+  const other = await createDpopSigner();
+  const out = negative(
+    await send(st, { withClientCert: !!st.identity, dpop: other }),
+    `with a proof by another key (jkt ${other.jkt}, made for this step)`,
+    'dpop',
+  );
+  return { ...out, data: { ...out.data, key: other.jkt } };
+}
+
+export const apiWithoutProofStep = {
+  name: 'api-without-proof',
+  summary: 'with --api and --dpop: the API refuses the DPoP-bound token sent without a proof (401/403)',
+  needs: ['token'],
+  brings: ['token'],
+  run: stepApiWithoutProof,
+} as const satisfies SmokeStep;
+
+export const apiOtherKeyStep = {
+  name: 'api-other-key',
+  summary: 'with --api and --dpop: the API refuses the token with a proof by another key (401/403)',
+  needs: ['token'],
+  brings: ['token'],
+  run: stepApiOtherKey,
 } as const satisfies SmokeStep;

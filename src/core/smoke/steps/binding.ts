@@ -1,7 +1,8 @@
-// The binding step: the access token is bound to our certificate (cnf.x5t#S256).
+// The binding step: the access token is bound to our certificate (cnf.x5t#S256) and, with --dpop,
+// to our DPoP key (cnf.jkt, RFC 9449 §6).
 
-import { checkTokenBinding } from '../../token-endpoint.ts';
-import { checkFailure, endpointOf, type RunState, type SmokeStep, type StepOutcome } from '../step.ts';
+import { checkDpopBinding, checkTokenBinding } from '../../token-endpoint.ts';
+import { checkFailure, endpointOf, type RunState, type SmokeStep, type StepOutcome, worst } from '../step.ts';
 
 async function stepBinding(st: RunState): Promise<StepOutcome> {
   const introspection = endpointOf(st, 'introspection');
@@ -9,6 +10,31 @@ async function stepBinding(st: RunState): Promise<StepOutcome> {
     idpBinds: st.metadata ? st.metadata.tls_client_certificate_bound_access_tokens === true : undefined,
     introspectionEndpoint: introspection?.url,
   });
+  // With --dpop, the token's binding to our DPoP key (cnf.jkt) too.
+  const dpop = await checkDpopBinding(st.client, st.token!, {
+    binding: b,
+    introspectionEndpoint: introspection?.url,
+  });
+  st.bound = { certificate: b.status === 'pass', dpop: dpop?.status === 'pass' };
+  if (dpop) {
+    const status = worst([dpop.status, b.status === 'skip' ? 'pass' : b.status]);
+    const detail = `${dpop.detail}; certificate: ${b.detail ?? b.status}`;
+    const hint =
+      'the IdP may not support DPoP for this client (dpop_signing_alg_values_supported in discovery)';
+    return {
+      status,
+      detail,
+      ok: true,
+      checks: [{ name: b.name, status: b.status, ...(b.detail ? { detail: b.detail } : {}) }, dpop],
+      ...(dpop.status === 'fail' ? { error: checkFailure('DPOP_NOT_BOUND', detail, hint), hint } : {}),
+      data: {
+        source: b.source ?? null,
+        boundTo: b.boundTo ?? null,
+        expected: st.identity?.x5tS256 ?? null,
+        dpop: st.client.dpop!.jkt,
+      },
+    };
+  }
   const detail = b.detail ?? b.status;
   const hint =
     'the IdP bound the token to a certificate other than the one presented: is a proxy in front of the IdP terminating TLS with its own client certificate?';

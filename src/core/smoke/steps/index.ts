@@ -1,7 +1,13 @@
 // The smoke test's steps, in the order a run takes them. Adding a step: its file in this folder
 // (exporting a SmokeStep, step.ts) and its place in this list.
 
-import { apiOtherCertStep, apiStep, apiWithoutCertStep } from './api.ts';
+import {
+  apiOtherCertStep,
+  apiOtherKeyStep,
+  apiStep,
+  apiWithoutCertStep,
+  apiWithoutProofStep,
+} from './api.ts';
 import { bindingStep } from './binding.ts';
 import { discoveryStep } from './discovery.ts';
 import { introspectAfterRevokeStep, introspectStep } from './introspect.ts';
@@ -17,6 +23,8 @@ export const STEP_LIST = [
   apiStep,
   apiWithoutCertStep,
   apiOtherCertStep,
+  apiWithoutProofStep,
+  apiOtherKeyStep,
   introspectStep,
   revokeStep,
   introspectAfterRevokeStep,
