@@ -182,7 +182,6 @@ export interface ProfiledLogin {
  */
 export function fapi2LoginChecks(l: ProfiledLogin): Check[] {
   const status = (name: string) => l.checks.find((c) => c.name === name)?.status;
-  const bound = status('binding') === 'pass' || status('dpop') === 'pass';
   return [
     check(
       'par',
@@ -205,19 +204,37 @@ export function fapi2LoginChecks(l: ProfiledLogin): Check[] {
       'the authorization response carried iss, equal to the issuer (RFC 9207)',
       'the authorization response did not carry the issuer in iss (RFC 9207)',
     ),
+    ...fapi2TokenChecks({
+      authMethod: l.authMethod,
+      certificateBound: status('binding') === 'pass',
+      dpopBound: status('dpop') === 'pass',
+    }),
+  ];
+}
+
+/**
+ * What any run that obtained a token shows (login, smoke): the access token sender-constrained
+ * (§5.3.2.1 items 4-5) and a permitted client authentication (§5.3.2.1 item 6).
+ */
+export function fapi2TokenChecks(t: {
+  authMethod: string;
+  certificateBound: boolean;
+  dpopBound: boolean;
+}): Check[] {
+  return [
     check(
       'bound_token',
       '§5.3.2.1 items 4-5',
-      bound,
-      `the access token is sender-constrained (${status('binding') === 'pass' ? 'bound to the client certificate' : 'bound to the DPoP key'})`,
+      t.certificateBound || t.dpopBound,
+      `the access token is sender-constrained (${t.certificateBound ? 'bound to the client certificate' : 'bound to the DPoP key'})`,
       'the access token is not bound to the client certificate or a DPoP key: a bearer token',
     ),
     check(
       'client_auth',
       '§5.3.2.1 item 6',
-      FAPI2_AUTH_METHODS.includes(l.authMethod),
-      `the client authenticated with ${l.authMethod}`,
-      `the client authenticated with ${l.authMethod}; the profile allows only ${FAPI2_AUTH_METHODS.join(', ')}`,
+      FAPI2_AUTH_METHODS.includes(t.authMethod),
+      `the client authenticated with ${t.authMethod}`,
+      `the client authenticated with ${t.authMethod}; the profile allows only ${FAPI2_AUTH_METHODS.join(', ')}`,
     ),
   ];
 }

@@ -71,6 +71,20 @@ describe('FAPI 2.0 readiness of an IdP configured for the profile', () => {
     assert.match(human.stdout, /fapi2\.par_required: require_pushed_authorization_requests: true/);
   });
 
+  test('smoke --security-profile fapi2: a fapi2 step with the metadata and the token checked, passing; exit 0', async () => {
+    const r = await fx.run(['smoke', ...fx.args(), '--security-profile', 'fapi2', '--json']);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const step = jsonOf(r).result.steps.find((s: any) => s.name === 'fapi2');
+    assert.equal(step.status, 'pass');
+    assert.match(step.detail, /the 11 requirements of the FAPI 2\.0 Security Profile checked are met/);
+    const names = step.checks.map((c: any) => c.name);
+    assert.deepEqual(names, [...FAPI2_CHECKS, 'fapi2.bound_token', 'fapi2.client_auth']);
+    // --steps names fewer: the profile's step comes along, with discovery.
+    const few = await fx.run(['smoke', ...fx.args(), '--steps', 'tls', '--security-profile', 'fapi2']);
+    assert.equal(few.code, 0, few.stdout + few.stderr);
+    assert.match(few.stdout, /^ {2}fapi2 +✓ pass .*met \(the metadata only: no token was checked\)$/m);
+  });
+
   test('login --security-profile fapi2: PAR, S256, iss and a certificate-bound token, all met; exit 0', async () => {
     const run = startLogin(
       ['login', '--no-browser', '--json', '--security-profile', 'fapi2', ...fx.args()],
@@ -152,6 +166,30 @@ describe('FAPI 2.0 readiness of the default test IdP', () => {
       j.error!.message,
       /4 FAPI 2\.0 Security Profile requirements not met: client_auth, response_type, par_required, signing_algs/,
     );
+  });
+
+  test('smoke --security-profile fapi2 fails at the fapi2 step, naming what is not met; the rest runs; exit 1', async () => {
+    const junit = `${fx.home}/fapi2.xml`;
+    const r = await fx.run(['smoke', ...fx.args(), '--security-profile', 'fapi2', '--junit', junit]);
+    assert.equal(r.code, 1, r.stdout + r.stderr);
+    assert.match(
+      r.stdout,
+      /^ {2}fapi2 +✗ fail .*FAPI 2\.0 Security Profile requirements? not met: .*par_required/m,
+    );
+    assert.match(r.stdout, /^ {2}revoke +✓ pass/m);
+    const plain = await fx.run(['smoke', ...fx.args()]);
+    assert.equal(plain.code, 0, plain.stdout + plain.stderr);
+    assert.doesNotMatch(plain.stdout, /fapi2/);
+    const noIssuer = await fx.run([
+      'smoke',
+      '--token-endpoint',
+      `${fx.idp.issuer}/token`,
+      '--client-id',
+      'kong',
+      '--security-profile',
+      'fapi2',
+    ]);
+    assertCleanFailure(noIssuer, 2, /--security-profile needs --issuer URL/);
   });
 
   test('without --security-profile the same document passes discover (exit 0)', async () => {

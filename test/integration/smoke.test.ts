@@ -33,7 +33,8 @@ const step = (r: SmokeReport, name: string) => {
 };
 
 /** The steps of a run without --api (the api steps need an API: test/e2e/smoke-api.test.ts). */
-const WITHOUT_API = STEPS.filter((s) => !s.startsWith('api'));
+/** The default plan: no api steps without an API, no fapi2 step without --security-profile. */
+const WITHOUT_API = STEPS.filter((s) => !s.startsWith('api') && s !== 'fapi2');
 describe('the plan', () => {
   test('--steps parsing: names, "all", unknown names are usage errors', () => {
     assert.deepEqual(parseSteps('token, introspect'), ['token', 'introspect']);

@@ -23,6 +23,7 @@ interface SmokeFlags {
   audience?: string;
   param: string[];
   cache: boolean;
+  securityProfile?: string;
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -36,6 +37,7 @@ const STEP_HELP: Array<[string, string]> = [
     'binding',
     'the access token is bound to our certificate (cnf.x5t#S256), with --dpop to our key (cnf.jkt)',
   ],
+  ['fapi2', 'with --security-profile fapi2: the metadata and the token meet FAPI 2.0 (each clause named)'],
   ['api', 'with --api URL: the API accepts the bound token with our certificate (2xx)'],
   ['api-without-cert', 'with --api: the API refuses the same token without a certificate (401/403)'],
   ['api-other-cert', 'with --api: ... and with a throw-away certificate from a CA of its own (401/403)'],
@@ -167,6 +169,9 @@ async function run(flags: SmokeFlags, cmd: Command, ctx: Context): Promise<Outco
     checkOutputs([flags.junit], { force: true });
   }
   const extra = parseParams(flags.param);
+  const securityProfile = flags.securityProfile
+    ? (await import('../../core/fapi2.ts')).parseSecurityProfile(flags.securityProfile)
+    : undefined;
 
   let cache: import('../../core/token-cache.ts').TokenCache | undefined;
   if (flags.cache) {
@@ -198,6 +203,7 @@ async function run(flags: SmokeFlags, cmd: Command, ctx: Context): Promise<Outco
       steps,
       expectFail,
       grant,
+      ...(securityProfile ? { securityProfile } : {}),
       refreshToken,
       username: flags.username,
       password,
@@ -293,6 +299,10 @@ export function registerSmoke(program: Command): void {
     .option('--audience <AUD>', 'audience parameter (Auth0, Okta, ...) for the token request')
     .option('-p, --param <key=value>', 'extra token request parameter (repeatable)', collect, [])
     .option('--no-cache', 'neither read nor write the token cache')
+    .option(
+      '--security-profile <NAME>',
+      'also check the IdP and the token against a security profile: fapi2 (the FAPI 2.0 Security Profile)',
+    )
     .action(async (_opts, c: Command) => {
       await execute('smoke', c, (ctx) => run(c.opts() as SmokeFlags, c, ctx));
     });
@@ -326,6 +336,7 @@ Examples:
   $ mtls-oauth smoke --profile staging --junit reports/mtls-smoke.xml
   $ mtls-oauth smoke --profile staging --api https://kong.example.com/orders   # the gateway enforces the binding
   $ mtls-oauth smoke --profile staging --api https://kong.example.com/orders --dpop   # DPoP-bound tokens at the gateway
+  $ mtls-oauth smoke --profile openbanking --security-profile fapi2 --junit fapi2.xml
   $ mtls-oauth smoke --issuer https://idp.example.com --client-id kong --cert other.crt --key other.key \\
       --expect-fail token=invalid_client                 # the IdP must refuse an unregistered certificate
   $ mtls-oauth smoke --steps discovery,tls --issuer https://idp.example.com --p12 certs/client.p12

@@ -16,6 +16,8 @@ export interface SmokeOptions {
   expectFail?: ExpectFail[];
   /** Default client_credentials. */
   grant?: SmokeGrant;
+  /** Also check the run against a security profile (the fapi2 step). */
+  securityProfile?: import('../fapi2.ts').SecurityProfile;
   /** refresh_token grant: the refresh token and where it came from (see refreshTokenFor). */
   refreshToken?: CachedRefreshToken;
   /** Where each setting came from (resolveSettings), to label endpoints with their real source. */

@@ -74,26 +74,32 @@ export function parseSteps(list: string): StepName[] {
 }
 
 /**
- * The steps to run, in order. Without a choice: every step (discovery only with an issuer). A
- * chosen step brings along the steps that produce its input (token for introspect, revoke for
- * introspect-after-revoke, discovery when endpoints come from the issuer).
+ * The steps to run, in order. Without a choice (or "all"): every step that applies (discovery only
+ * with an issuer, the api steps only with an API, their DPoP ones only with --dpop, fapi2 only with
+ * --security-profile). A chosen step brings along the steps that produce its input (token for
+ * introspect, revoke for introspect-after-revoke, discovery when endpoints come from the issuer).
  */
-export function planSteps(chosen: StepName[] | undefined, settings: Settings): StepName[] {
+export function planSteps(
+  chosen: StepName[] | undefined,
+  settings: Settings,
+  o: { securityProfile?: string } = {},
+): StepName[] {
   const hasIssuer = !!settings.issuer;
-  if (!chosen) {
-    const dpop = !!(settings.dpop || settings.dpopKey);
-    return STEPS.filter(
-      (s) =>
-        (s !== 'discovery' || hasIssuer) &&
-        (!API_STEPS.has(s) || !!settings.api) &&
-        (!DPOP_API_STEPS.has(s) || dpop),
-    );
+  if (o.securityProfile && !hasIssuer) {
+    throw usageError('MISSING_ISSUER', '--security-profile needs --issuer URL', {
+      hint: "the profile is checked against the IdP's discovery document",
+    });
   }
-  // --steps all: the api steps only with an API; naming one without is a usage error.
-  const named = chosen;
-  if (!settings.api && STEPS.every((s) => named.includes(s))) {
-    chosen = named.filter((s) => !API_STEPS.has(s));
-  }
+  const dpop = !!(settings.dpop || settings.dpopKey);
+  const applies = (s: StepName) =>
+    (s !== 'discovery' || hasIssuer) &&
+    (!API_STEPS.has(s) || !!settings.api) &&
+    (!DPOP_API_STEPS.has(s) || dpop) &&
+    (s !== 'fapi2' || !!o.securityProfile);
+  // No choice, or --steps all: every step that applies to these settings.
+  if (!chosen || STEPS.every((s) => chosen!.includes(s))) return STEPS.filter(applies);
+  // --security-profile adds its step to a --steps list.
+  if (o.securityProfile && !chosen.includes('fapi2')) chosen = [...chosen, 'fapi2'];
   const apiStep = chosen.find((s) => API_STEPS.has(s));
   if (apiStep && !settings.api) {
     throw usageError('NO_API', `the ${apiStep} step needs the API's URL`, {

@@ -43,7 +43,7 @@ import { tokenParams } from './steps/token.ts';
 export async function runSmoke(o: SmokeOptions): Promise<SmokeReport> {
   const started = now();
   const { settings } = o;
-  const plan = planSteps(o.steps, settings);
+  const plan = planSteps(o.steps, settings, { securityProfile: o.securityProfile });
   const expectations = new Map((o.expectFail ?? []).map((x) => [x.step, x]));
   for (const step of expectations.keys()) {
     if (!plan.includes(step)) {

@@ -10,6 +10,7 @@ import {
 } from './api.ts';
 import { bindingStep } from './binding.ts';
 import { discoveryStep } from './discovery.ts';
+import { fapi2Step } from './fapi2.ts';
 import { introspectAfterRevokeStep, introspectStep } from './introspect.ts';
 import { revokeStep } from './revoke.ts';
 import { tlsStep } from './tls.ts';
@@ -20,6 +21,7 @@ export const STEP_LIST = [
   tlsStep,
   tokenStep,
   bindingStep,
+  fapi2Step,
   apiStep,
   apiWithoutCertStep,
   apiOtherCertStep,
