@@ -20,6 +20,8 @@ export interface DeliveryOptions {
   profileRequiresPar?: boolean;
   /** --request-object: sign the request with this signer (RFC 9101). */
   requestObject?: JwtSigner;
+  /** The algorithms a security profile allows for the request object (fapi2.ts FAPI2_ALGS). */
+  signingAlgs?: readonly string[];
 }
 
 /** The URL for the browser, the pushed request when PAR was used, the request object when signed. */
@@ -49,6 +51,8 @@ export async function deliverAuthorizationRequest(
     const signed = await requestObjectParams(o.requestObject, params, {
       clientId: input.clientId,
       audience: metadata.issuer,
+      // The profile's algorithms, else what the IdP says it takes (an RSA key signs PS256 where RS256 is not taken).
+      algs: o.signingAlgs ?? stringsOf(metadata.request_object_signing_alg_values_supported),
     });
     params = signed.params;
     requestObject = signed.jwt;
@@ -62,4 +66,9 @@ export async function deliverAuthorizationRequest(
     reason,
   });
   return { url: pushed.url, pushed, ...extra };
+}
+
+/** A metadata member that should be a list of strings, if it is one. */
+function stringsOf(v: unknown): string[] | undefined {
+  return Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : undefined;
 }

@@ -55,7 +55,9 @@ export interface ClientCredentials {
   method: AuthMethod;
   clientSecret?: string;
   /** private_key_jwt: signs the assertion; given the claims, returns a compact JWS. */
-  signAssertion?: (claims: Record<string, unknown>) => Promise<string>;
+  signAssertion?: JwtSigner;
+  /** The algorithms the token endpoint accepts for assertions (discovery, or a security profile's). */
+  assertionAlgs?: readonly string[];
   /** private_key_jwt and client_secret_jwt: the assertion's `aud` for every endpoint (the issuer, or a URL the IdP names);
    *  without it, the URL of the endpoint called (OIDC Core §9, RFC 7523 §3). */
   assertionAudience?: string;
@@ -107,14 +109,17 @@ export async function authenticate(
       const now = Math.floor(Date.now() / 1000);
       body.client_id = c.clientId;
       body.client_assertion_type = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
-      body.client_assertion = await sign({
-        iss: c.clientId,
-        sub: c.clientId,
-        aud: c.assertionAudience ?? endpoint,
-        jti: randomUUID(),
-        iat: now,
-        exp: now + 60,
-      });
+      body.client_assertion = await sign(
+        {
+          iss: c.clientId,
+          sub: c.clientId,
+          aud: c.assertionAudience ?? endpoint,
+          jti: randomUUID(),
+          iat: now,
+          exp: now + 60,
+        },
+        c.assertionAlgs ? { algs: c.assertionAlgs } : undefined,
+      );
       break;
     }
   }
@@ -168,21 +173,35 @@ export async function readSigningKey(
 export async function assertionSigner(
   keyData: Buffer | string,
   source = 'the signing key',
-): Promise<(claims: Record<string, unknown>, header?: { typ?: string }) => Promise<string>> {
+): Promise<JwtSigner> {
   const jose = await import('jose');
   const { key, kid } = await readSigningKey(keyData, source);
-  const alg = algFor(key);
+  algFor(key); // a key type that cannot sign is refused now, not at the first request
   return (claims, header) =>
     new jose.SignJWT(claims)
-      .setProtectedHeader({ alg, typ: header?.typ ?? 'JWT', ...(kid ? { kid } : {}) })
+      .setProtectedHeader({
+        alg: algFor(key, header?.algs),
+        typ: header?.typ ?? 'JWT',
+        ...(kid ? { kid } : {}),
+      })
       .sign(key);
 }
 
-/** The JWS algorithm for a signing key: RS256, ES256/ES384 or EdDSA. */
-export function algFor(key: import('node:crypto').KeyObject): string {
+/** Signs a JWT; `algs`: the algorithms the receiver accepts, when known (algFor chooses by them). */
+export type JwtSigner = (
+  claims: Record<string, unknown>,
+  header?: { typ?: string; algs?: readonly string[] },
+) => Promise<string>;
+
+/**
+ * The JWS algorithm for a signing key: ES256/ES384 or EdDSA by the key; for RSA, PS256 where the
+ * receiver accepts it and not RS256 (`accepted`: its *_signing_alg_values_supported, or the FAPI
+ * 2.0 Security Profile's list, which has only PS256, §5.4.1), else RS256.
+ */
+export function algFor(key: import('node:crypto').KeyObject, accepted?: readonly string[]): string {
   switch (key.asymmetricKeyType) {
     case 'rsa':
-      return 'RS256';
+      return accepted?.includes('PS256') && !accepted.includes('RS256') ? 'PS256' : 'RS256';
     case 'ec':
       return key.asymmetricKeyDetails?.namedCurve === 'secp384r1' ? 'ES384' : 'ES256';
     case 'ed25519':

@@ -6,11 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import type { ExtraParams } from './authorization-request.ts';
 import type { Check } from './check.ts';
+import type { JwtSigner } from './client-auth.ts';
 import type { Settings } from './config.ts';
 import { usageError } from './errors.ts';
 
 /** Signs claims with a header; assertionSigner (client-auth.ts) makes one from a key file. */
-export type JwtSigner = (claims: Record<string, unknown>, header?: { typ?: string }) => Promise<string>;
+export type { JwtSigner } from './client-auth.ts';
 
 /** RFC 9101 §10.8: the media type of a request object, in its `typ` header. */
 export const REQUEST_OBJECT_TYP = 'oauth-authz-req+jwt';
@@ -48,9 +49,12 @@ export function requestObjectClaims(
 export async function requestObjectParams(
   sign: JwtSigner,
   params: ExtraParams,
-  o: { clientId: string; audience: string },
+  o: { clientId: string; audience: string; algs?: readonly string[] },
 ): Promise<{ params: Array<[string, string]>; jwt: string }> {
-  const jwt = await sign(requestObjectClaims(params, o), { typ: REQUEST_OBJECT_TYP });
+  const jwt = await sign(requestObjectClaims(params, o), {
+    typ: REQUEST_OBJECT_TYP,
+    ...(o.algs ? { algs: o.algs } : {}),
+  });
   return {
     params: [
       ['client_id', o.clientId],

@@ -292,6 +292,9 @@ export async function openSession(o: SessionOptions): Promise<Session> {
       if (!choose(op)) throw missingEndpoint(op, settings, metadata);
     }
     const issuer = settings.issuer ? (metadata?.issuer ?? settings.issuer) : undefined;
+    // An RSA signing key signs PS256 where the IdP takes it and not RS256 (client-auth.ts algFor).
+    const assertionAlgs = metadata?.token_endpoint_auth_signing_alg_values_supported;
+    if (Array.isArray(assertionAlgs)) credentials.assertionAlgs = assertionAlgs;
     const session: Session = {
       settings,
       identity,

@@ -3,6 +3,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import {
+  algFor,
   assertionSigner,
   authenticate,
   defaultAuthMethod,
@@ -102,5 +103,24 @@ describe('client authentication', () => {
       'client_secret_basic',
     );
     assert.throws(() => parseAuthMethod('mtls'), /unknown client authentication method "mtls"/);
+  });
+});
+
+describe('algFor: the JWS algorithm of a signing key', () => {
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  it('RSA: RS256, unless the receiver takes PS256 and not RS256 (FAPI 2.0 §5.4.1)', () => {
+    assert.equal(algFor(rsa), 'RS256');
+    assert.equal(algFor(rsa, ['RS256', 'PS256', 'ES256']), 'RS256');
+    assert.equal(algFor(rsa, ['PS256', 'ES256', 'EdDSA']), 'PS256');
+    assert.equal(
+      algFor(rsa, ['ES256']),
+      'RS256',
+      'nothing RSA accepted: RS256, and the IdP says why it refuses',
+    );
+  });
+  it('EC and Ed25519 keys have one algorithm each', () => {
+    assert.equal(algFor(ec, ['PS256']), 'ES256');
+    assert.equal(algFor(generateKeyPairSync('ed25519').privateKey), 'EdDSA');
   });
 });

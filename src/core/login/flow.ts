@@ -20,7 +20,11 @@
 // refused code exchange) is thrown as an MtlsOAuthError; an ID token that fails validation is not
 // thrown but reported (the `id_token` check fails, `failure` says why, and nothing is cached).
 
-import { type DeliveredRequest, deliverAuthorizationRequest } from '../authorization-delivery.ts';
+import {
+  type DeliveredRequest,
+  type DeliveryOptions,
+  deliverAuthorizationRequest,
+} from '../authorization-delivery.ts';
 import {
   assertExtraParamsAllowed,
   normalizeScope,
@@ -29,6 +33,7 @@ import {
 } from '../authorization-request.ts';
 import type { Metadata } from '../discovery/metadata.ts';
 import { type MtlsOAuthError, usageError } from '../errors.ts';
+import { FAPI2_ALGS } from '../fapi2.ts';
 import { generateNonce, generatePkce, generateState } from '../pkce.ts';
 import type { Session } from '../session.ts';
 import { loginFailedPage, successPage } from './callback-page.ts';
@@ -128,7 +133,7 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
         prompt: o.prompt,
         extraParams: extra,
       },
-      o.delivery ?? {},
+      profiled(o),
     );
     await o.onAuthorizationUrl({ url: delivered.url.href, redirectUri, deadline });
   } catch (e) {
@@ -165,4 +170,14 @@ export async function login(o: LoginOptions): Promise<LoginResult> {
     await listener.finish(failedStepPage(progress.step, e));
     throw e;
   }
+}
+
+/**
+ * The delivery options under the login's security profile: FAPI 2.0 allows only PS256, ES256 and
+ * EdDSA (§5.4.1), so an RSA key signs the request object and the client assertion with PS256.
+ */
+function profiled(o: LoginOptions): DeliveryOptions {
+  if (o.securityProfile !== 'fapi2') return o.delivery ?? {};
+  o.session.credentials.assertionAlgs = FAPI2_ALGS;
+  return { ...o.delivery, signingAlgs: FAPI2_ALGS };
 }
