@@ -27,6 +27,29 @@ const VALUE_NAMES: Partial<Record<SettingName, string>> = {
   connectTo: 'HOST:PORT:HOST2:PORT2',
 };
 
+/**
+ * The settings of a client of the IdP and of what it calls (its id and authentication, DPoP, the
+ * endpoints it uses, the API): commands that only look at the IdP (tls, discover) offer none of them.
+ */
+export const CLIENT_SETTINGS: SettingName[] = [
+  'clientId',
+  'auth',
+  'clientSecret',
+  'signingKey',
+  'assertionAudience',
+  'scope',
+  'dpop',
+  'dpopKey',
+  'api',
+  'tokenEndpoint',
+  'introspectionEndpoint',
+  'revocationEndpoint',
+  'authorizationEndpoint',
+];
+
+/** The settings of the client certificate and key: discover fetches public documents without one. */
+export const IDENTITY_SETTINGS: SettingName[] = ['cert', 'key', 'p12', 'keyPassphrase', 'p12Password'];
+
 /** Adds the IdP connection flags (each also read from its environment variable). */
 export function addIdpOptions(cmd: Command, omit: SettingName[] = []): Command {
   for (const [name, spec] of Object.entries(SETTINGS) as Array<

@@ -10,10 +10,11 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 import { tlsClientAuthClient } from '../../src/idp/clients.ts';
-import { type ResourceServer, startResourceServer } from '../../src/idp/resource-server.ts';
+import type { ResourceServer } from '../../src/idp/resource-server.ts';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import { makeIdpPki } from '../helpers/idp.ts';
 import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
+import { startTestApi } from '../helpers/resource-api.ts';
 
 /**
  * kong's certificate, registered without certificate-bound tokens: oidc-provider refuses to bind
@@ -184,17 +185,7 @@ describe('DPoP at the API: call with the proof, and an API that demands a nonce 
   before(async () => {
     fx = await dpopIdp({ prefix: 'e2e-dpop-api-' });
     // The API of src/idp/resource-server.ts, introspecting as kong, demanding a DPoP nonce.
-    api = await startResourceServer({
-      server: { cert: fx.idp.pki.server.cert, key: fx.idp.pki.server.key },
-      introspection: {
-        url: fx.idp.aliases?.introspection_endpoint ?? fx.idp.endpoints.introspection,
-        clientId: 'kong',
-        cert: fx.idp.pki.client.cert,
-        key: fx.idp.pki.client.key,
-        ca: fx.idp.pki.ca.cert,
-      },
-      dpopNonce: true,
-    });
+    api = await startTestApi(fx.idp, { dpopNonce: true });
   });
   after(async () => {
     await api?.close();
@@ -284,17 +275,7 @@ describe('DPoP at the API: call with the proof, and an API that demands a nonce 
   });
 
   test('smoke --api --dpop against an API that does not check DPoP: the stolen token works, exit 1', async () => {
-    const lax = await startResourceServer({
-      server: { cert: fx.idp.pki.server.cert, key: fx.idp.pki.server.key },
-      introspection: {
-        url: fx.idp.aliases?.introspection_endpoint ?? fx.idp.endpoints.introspection,
-        clientId: 'kong',
-        cert: fx.idp.pki.client.cert,
-        key: fx.idp.pki.client.key,
-        ca: fx.idp.pki.ca.cert,
-      },
-      enforceBinding: false,
-    });
+    const lax = await startTestApi(fx.idp, { enforceBinding: false });
     try {
       const r = await fx.run(['smoke', ...fx.args('kong-dpop'), '--api', `${lax.url}/orders`, '--dpop']);
       assert.equal(r.code, 1, r.stdout + r.stderr);

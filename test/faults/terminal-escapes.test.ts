@@ -116,24 +116,8 @@ describe('a hostile IdP cannot drive the terminal', () => {
 
   test('smoke --junit: the report is valid XML (python3 parses it), with the payload escaped', async () => {
     const junit = join(pki.dir, 'hostile.xml');
-    const r = await run([
-      'smoke',
-      '--token-endpoint',
-      `${base}/token`,
-      '--client-id',
-      'kong',
-      '--cert',
-      pki.files.cert,
-      '--key',
-      pki.files.key,
-      '--ca',
-      pki.files.ca,
-      '--steps',
-      'token',
-      '--no-cache',
-      '--junit',
-      junit,
-    ]);
+    // token's arguments, for smoke's token step alone.
+    const r = await run(['smoke', ...pki.args('token', base).slice(1), '--steps', 'token', '--junit', junit]);
     assert.equal(r.code, 1, r.stdout + r.stderr);
     assertEscaped(r, 'smoke');
     const xml = readFileSync(junit, 'utf8');

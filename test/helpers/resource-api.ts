@@ -9,7 +9,10 @@
 import { type ResourceServer, startResourceServer } from '../../src/idp/resource-server.ts';
 import type { TestIdp } from './idp.ts';
 
-export function startTestApi(idp: TestIdp, o: { enforceBinding?: boolean } = {}): Promise<ResourceServer> {
+export function startTestApi(
+  idp: TestIdp,
+  o: { enforceBinding?: boolean; dpopNonce?: boolean } = {},
+): Promise<ResourceServer> {
   return startResourceServer({
     server: { cert: idp.pki.server.cert, key: idp.pki.server.key },
     introspection: {
@@ -20,5 +23,6 @@ export function startTestApi(idp: TestIdp, o: { enforceBinding?: boolean } = {})
       ca: idp.pki.ca.cert,
     },
     enforceBinding: o.enforceBinding,
+    dpopNonce: o.dpopNonce,
   });
 }

@@ -13,7 +13,7 @@ import type { Check } from '../../core/check.ts';
 import { usageError } from '../../core/errors.ts';
 import type { HttpClient } from '../../core/transport/http-client.ts';
 import type { ClientIdentity } from '../../core/transport/identity.ts';
-import { addIdpOptions, settingsFor, showOptions } from '../common.ts';
+import { addIdpOptions, IDENTITY_SETTINGS, settingsFor, showOptions } from '../common.ts';
 import { openCache } from '../open-session.ts';
 import type { Context, Outcome } from '../run.ts';
 import { execute } from '../run.ts';
@@ -109,9 +109,8 @@ async function run(
   const method = opts.request !== undefined ? parseMethod(opts.request) : undefined;
 
   // --no-cert: no identity at all (commander folds --cert FILE and --no-cert into one value).
-  const identityKeys = ['cert', 'key', 'p12', 'keyPassphrase', 'p12Password'] as const;
-  const { settings, sources } = settingsFor(cmd, ui, { omit: noCert ? [...identityKeys] : [] });
-  if (noCert) for (const k of identityKeys) delete settings[k];
+  const { settings, sources } = settingsFor(cmd, ui, { omit: noCert ? IDENTITY_SETTINGS : [] });
+  if (noCert) for (const k of IDENTITY_SETTINGS) delete settings[k];
   if (opts.as) presentAs(settings, opts.as);
   const url = apiUrl(arg, settings.api);
   const body = await requestBody(opts.data);

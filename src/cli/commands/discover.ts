@@ -4,7 +4,7 @@
 
 import type { Command } from 'commander';
 import type { DiscoveryReport, EndpointRow, JwkSummary, MtlsAnalysis } from '../../core/discovery/index.ts';
-import { addIdpOptions, settingsFor } from '../common.ts';
+import { addIdpOptions, CLIENT_SETTINGS, IDENTITY_SETTINGS, settingsFor } from '../common.ts';
 import { EXIT } from '../exit-codes.ts';
 import { type Context, execute, type Outcome, printChecks } from '../run.ts';
 import { type Colors, table } from '../ui.ts';
@@ -244,26 +244,7 @@ export function registerDiscover(program: Command): void {
     .command('discover')
     .description("fetch and check the IdP's discovery document, and show what it supports for mTLS")
     .argument('[ISSUER]', 'issuer URL, or the URL of its /.well-known/ document (default: --issuer)');
-  addIdpOptions(cmd, [
-    'clientId',
-    'assertionAudience',
-    'api',
-    'dpop',
-    'dpopKey',
-    'cert',
-    'key',
-    'p12',
-    'auth',
-    'scope',
-    'signingKey',
-    'keyPassphrase',
-    'p12Password',
-    'clientSecret',
-    'tokenEndpoint',
-    'introspectionEndpoint',
-    'revocationEndpoint',
-    'authorizationEndpoint',
-  ]);
+  addIdpOptions(cmd, [...CLIENT_SETTINGS, ...IDENTITY_SETTINGS]);
   cmd.option(
     '--security-profile <NAME>',
     'also check the metadata against a security profile: fapi2 (the FAPI 2.0 Security Profile)',

@@ -3,7 +3,7 @@
 
 import { type Command, Option } from 'commander';
 import type { Verdict } from '../../core/diagnosis/verdict.ts';
-import { addIdpOptions, settingsFor } from '../common.ts';
+import { addIdpOptions, CLIENT_SETTINGS, settingsFor } from '../common.ts';
 import { exitCodeForKind } from '../exit-codes.ts';
 import { type Context, execute, type Outcome, printChecks } from '../run.ts';
 import type { Ui } from '../ui.ts';
@@ -214,21 +214,7 @@ export function registerTls(program: Command): void {
     .addOption(
       new Option('--method <METHOD>', 'HTTP method of the probe').choices(['GET', 'HEAD']).default('GET'),
     );
-  addIdpOptions(cmd, [
-    'clientId',
-    'assertionAudience',
-    'api',
-    'dpop',
-    'dpopKey',
-    'auth',
-    'scope',
-    'signingKey',
-    'clientSecret',
-    'tokenEndpoint',
-    'introspectionEndpoint',
-    'revocationEndpoint',
-    'authorizationEndpoint',
-  ]);
+  addIdpOptions(cmd, CLIENT_SETTINGS);
   cmd.action(async (url: string | undefined, opts: TlsOptions, c: Command) => {
     await execute('tls', c, (ctx) => run(url, opts, c, ctx));
   });
