@@ -3,7 +3,7 @@
 // iterations and keep a command busy for ever, a path can name /dev/zero. Each count read from a
 // file is checked against its limit before any work is done for it, and a file over a limit is
 // refused with FILE_LIMIT, naming the limit and what the file asked for. Responses are bounded in
-// transport/ (body and header sizes, JSON depth) and device.ts (polling).
+// transport/ (body and header sizes, JSON depth), device.ts (polling) and here (JWKS keys).
 
 import { usageError } from './errors.ts';
 
@@ -22,6 +22,12 @@ export const MAX_P12_TOTAL_ITERATIONS = 8_000_000;
 
 /** Bags in one PKCS#12 file: a key, its certificate and a chain need a handful. */
 export const MAX_P12_BAGS = 256;
+
+/** PEM blocks in one file: the system CA bundle has about 150. */
+export const MAX_PEM_BLOCKS = 2000;
+
+/** Keys in an IdP's JWK Set (a response): IdPs publish a handful, rotating. */
+export const MAX_JWKS_KEYS = 100;
 
 /** The usage error for a file over a limit (`value`: what the file asked for, when known). */
 export function fileLimitError(

@@ -74,4 +74,11 @@ describe('files cannot make a command work for ever', () => {
     const inspect = await run(['certs', 'inspect', huge]);
     assertCleanFailure(inspect, 2, /FILE_LIMIT|over the limit/);
   });
+
+  test('a PEM file of more than 2,000 blocks is refused, the limit named', async () => {
+    const many = join(pki.dir, 'many.pem');
+    writeFileSync(many, pki.ca.cert.repeat(2001));
+    const r = await run(['certs', 'inspect', many]);
+    assertCleanFailure(r, 2, /many\.pem: the number of PEM blocks is over the limit of 2,000/);
+  });
 });

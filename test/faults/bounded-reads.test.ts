@@ -5,11 +5,13 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it, test } from 'node:test';
+import { fetchJwkSet } from '../../src/core/discovery/index.ts';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import { jsonNestingExceeds, MAX_JSON_DEPTH } from '../../src/core/transport/body.ts';
 import { HttpClient } from '../../src/core/transport/http-client.ts';
 import { type BadServer, startBadServer } from '../helpers/bad-servers.ts';
 import { assertCleanFailure, jsonOf, runCli } from '../helpers/cli.ts';
+import { startHttpsServer } from '../helpers/tls-servers.ts';
 import { type FaultPki, faultPki } from './fixtures.ts';
 
 const MB = 1024 * 1024;
@@ -205,4 +207,22 @@ describe('the CLI refuses them with exit 3 and the code in --json', { concurrenc
       assert.match(r.stdout, /✓ HTTP: status 200/);
     });
   }
+});
+
+describe('counts in a response', () => {
+  it('a JWK Set of 101 keys: JWKS_INVALID naming the limit of 100, before any key is used', async (t) => {
+    const keys = Array.from({ length: 101 }, (_, i) => ({ kty: 'oct', kid: `k${i}`, k: 'AAAA' }));
+    const s = await startHttpsServer({
+      cert: pki.server.cert,
+      key: pki.server.key,
+      handler: (_req, res) => {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys }));
+      },
+    });
+    t.after(() => s.close());
+    const e = await failure(fetchJwkSet(client(t), `${s.url}/jwks`));
+    assert.equal(e.code, 'JWKS_INVALID');
+    assert.match(e.message, /holds 101 keys, over the limit of 100$/);
+  });
 });

@@ -3,6 +3,7 @@
 
 import type { JSONWebKeySet } from 'jose';
 import { type ErrorCode, isMtlsOAuthError, MtlsOAuthError } from '../errors.ts';
+import { MAX_JWKS_KEYS } from '../limits.ts';
 import type { DiscoveryHttp } from './discover.ts';
 
 export interface JwkSummary {
@@ -72,6 +73,17 @@ export async function fetchJwkSet(http: DiscoveryHttp, uri: string): Promise<JSO
       {
         hint: 'jwks_uri must point at a JSON Web Key Set (RFC 7517 §5)',
         details: { url: uri },
+      },
+    );
+  }
+  if (body.keys.length > MAX_JWKS_KEYS) {
+    throw new MtlsOAuthError(
+      'check',
+      'JWKS_INVALID',
+      `JWKS: ${uri} holds ${body.keys.length} keys, over the limit of ${MAX_JWKS_KEYS}`,
+      {
+        hint: 'an IdP publishes a handful of keys; this many is a broken or hostile IdP',
+        details: { url: uri, keys: body.keys.length, limit: MAX_JWKS_KEYS },
       },
     );
   }

@@ -3,6 +3,7 @@
 
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { errnoCode, usageError } from '../errors.ts';
+import { fileLimitError, MAX_PEM_BLOCKS } from '../limits.ts';
 
 export interface PemBlock {
   label: string;
@@ -25,6 +26,8 @@ export function looksLikePem(data: Buffer | string): boolean {
 export function parsePem(text: string, source: string): PemBlock[] {
   const blocks: PemBlock[] = [];
   for (const m of text.matchAll(BEGIN)) {
+    if (blocks.length >= MAX_PEM_BLOCKS)
+      throw fileLimitError(source, 'the number of PEM blocks', undefined, MAX_PEM_BLOCKS);
     const label = m[1];
     const start = m.index ?? 0;
     const endMarker = `-----END ${label}-----`;
