@@ -91,6 +91,18 @@ describe('help and version', () => {
     });
   }
 
+  // Help alone runs the help bundle (dist/cli/help.cjs, the command tree without the engine); with
+  // any other flag it runs the whole CLI (main.cjs). Both must print the same help.
+  for (const cmd of COMMANDS) {
+    it(`mtls-oauth ${cmd.join(' ')} --help: the help bundle prints what the whole CLI prints`, async () => {
+      const alone = await runCli([...cmd, '--help']);
+      const whole = await runCli([...cmd, '--help', '--no-color']);
+      assert.equal(alone.code, 0, alone.stderr);
+      assert.equal(whole.code, 0, whole.stderr);
+      assert.equal(alone.stdout, whole.stdout);
+    });
+  }
+
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));
     const r = await runCli(['--version']);

@@ -78,6 +78,7 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
   for (const file of [
     'dist/types/core/index.d.ts',
     'dist/cli/main.cjs',
+    'dist/cli/help.cjs',
     'dist/cli/boot.cjs',
     'dist/cli/llhttp.wasm',
     'dist/index.js',
@@ -167,11 +168,11 @@ export const wrong: Settings = { issuer: 42 };
   // The installed CLI keeps its code cache beside its bundle (writable here), one per command.
   const caches = readdirSync(join(installed, 'dist', 'cli', '.code-cache'));
   assert.ok(
-    caches.some((f) => f.startsWith('main.login-help.')),
+    caches.some((f) => f.startsWith('help.login-help.')),
     caches.join(' '),
   );
   assert.ok(
-    caches.some((f) => f.startsWith('main.root-help.')),
+    caches.some((f) => f.startsWith('help.root-help.')),
     caches.join(' '),
   );
   // 5. The README's first command from the installed package: `certs init`, then the embedded IdP
