@@ -13,7 +13,13 @@ const filter = process.argv.slice(2);
 const files = find('test')
   .filter((f) => filter.length === 0 || filter.some((p) => f.includes(p)))
   .sort();
-const r = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=2', ...files], {
-  stdio: 'inherit',
-});
+// A file that hangs (once, a test process sat in a futex wait during start-up, its event loop
+// blocked) is killed by the runner after 10 minutes and reported, instead of stalling CI for ever.
+const r = spawnSync(
+  process.execPath,
+  ['--import', 'tsx', '--test', '--test-concurrency=2', '--test-timeout=600000', ...files],
+  {
+    stdio: 'inherit',
+  },
+);
 process.exitCode = r.status ?? 1;
