@@ -90,6 +90,10 @@ export async function createDpopSigner(keyData?: Buffer, source = 'the DPoP key'
   };
 }
 
+/** The hint when a token requested with DPoP is not bound to our key (DPOP_NOT_BOUND). */
+export const DPOP_NOT_BOUND_HINT =
+  'the IdP may not support DPoP for this client (dpop_signing_alg_values_supported in discovery)';
+
 /** The jkt a token is bound to (cnf.jkt), from JWT claims or an introspection response. */
 export function jktOf(claims: Record<string, unknown> | undefined): string | undefined {
   const cnf = claims?.cnf;

@@ -272,15 +272,8 @@ async function dpopSignerForCall(
   ]);
   const boundTo = jktOf(jwtClaims(input.token)) ?? input.entry?.dpop_jkt;
   if (settings.dpopKey) {
-    const { readInputFile } = await import('../../core/files.ts');
-    const signer = await createDpopSigner(
-      readInputFile(
-        settings.dpopKey,
-        'the DPoP key',
-        'check --dpop-key (a PEM private key or a private JWK)',
-      ),
-      `the DPoP key ${settings.dpopKey}`,
-    );
+    const { dpopSignerFor } = await import('../../core/session.ts');
+    const signer = (await dpopSignerFor({ dpopKey: settings.dpopKey }))!;
     if (boundTo && boundTo !== signer.jkt) {
       ui.warn(
         `the token is bound to another DPoP key (cnf.jkt ${boundTo}) than ${settings.dpopKey} (${signer.jkt}): an API that enforces RFC 9449 must refuse this proof`,

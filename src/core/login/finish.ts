@@ -4,6 +4,7 @@
 import { scopeHasOpenid } from '../authorization-request.ts';
 import type { Check } from '../check.ts';
 import type { Metadata } from '../discovery/metadata.ts';
+import { DPOP_NOT_BOUND_HINT } from '../dpop.ts';
 import { isMtlsOAuthError, MtlsOAuthError } from '../errors.ts';
 import { fapi2LoginChecks, profileFailure } from '../fapi2.ts';
 import { cacheIssuedToken, checkIssuedToken } from '../issued-token.ts';
@@ -111,7 +112,7 @@ export async function finishLogin(
     failure = {
       code: 'DPOP_NOT_BOUND',
       message: `the access token is not bound to our DPoP key: ${dpop.detail}`,
-      hint: 'the IdP may not support DPoP for this client (dpop_signing_alg_values_supported in discovery)',
+      hint: DPOP_NOT_BOUND_HINT,
     };
   }
   if (!failure && binding.status === 'fail') {

@@ -1,6 +1,7 @@
 // The binding step: the access token is bound to our certificate (cnf.x5t#S256) and, with --dpop,
 // to our DPoP key (cnf.jkt, RFC 9449 §6).
 
+import { DPOP_NOT_BOUND_HINT } from '../../dpop.ts';
 import { checkDpopBinding, checkTokenBinding } from '../../token-endpoint.ts';
 import { checkFailure, endpointOf, type RunState, type SmokeStep, type StepOutcome, worst } from '../step.ts';
 
@@ -19,8 +20,7 @@ async function stepBinding(st: RunState): Promise<StepOutcome> {
   if (dpop) {
     const status = worst([dpop.status, b.status === 'skip' ? 'pass' : b.status]);
     const detail = `${dpop.detail}; certificate: ${b.detail ?? b.status}`;
-    const hint =
-      'the IdP may not support DPoP for this client (dpop_signing_alg_values_supported in discovery)';
+    const hint = DPOP_NOT_BOUND_HINT;
     return {
       status,
       detail,
