@@ -96,21 +96,3 @@ export function writeWasmFiles(dir) {
     writeFileSync(`${dir}/${name.replace(/-wasm\.js$/, '.wasm')}`, bytes);
   }
 }
-
-/**
- * For the help bundle (dist/cli/help.cjs): every `import()` becomes an empty module. Help, version
- * and usage output register the commands and print; they never run an action, which is where the
- * engine is imported. So the bundle a help run loads holds the command tree and nothing else.
- */
-export const helpOnly = {
-  name: 'help-only',
-  setup(b) {
-    b.onResolve({ filter: /.*/ }, (args) =>
-      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'help-only' } : undefined,
-    );
-    b.onLoad({ filter: /.*/, namespace: 'help-only' }, () => ({
-      contents: 'module.exports = {};',
-      loader: 'js',
-    }));
-  },
-};

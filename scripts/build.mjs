@@ -7,7 +7,6 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import {
-  helpOnly,
   IMPORT_ESM_FILE,
   importEsmFile,
   lazyChildProcess,
@@ -49,9 +48,21 @@ const cli = {
 };
 async function buildAll() {
   await build({ ...cli, entryPoints: { main: 'src/cli/main.ts' } });
-  // The same CLI for runs that only print help or the version (boot.ts): the command tree without
-  // the engine, a third of the bundle to read and compile.
-  await build({ ...cli, entryPoints: { help: 'src/cli/main.ts' }, plugins: [...cli.plugins, helpOnly] });
+  // Every help page and the version, for runs that print only those (src/cli/help-page.ts):
+  // rendered by the command tree itself, built for the purpose and dropped after.
+  const render = `${tmp}/help-pages-render.cjs`;
+  await build({
+    ...cli,
+    entryPoints: ['src/cli/help-pages.ts'],
+    outdir: undefined,
+    outfile: render,
+    sourcemap: false,
+  });
+  const pages = require(`${process.cwd()}/${render}`).renderHelpPages();
+  if (!pages.pages.token || !pages.version)
+    throw new Error('help pages: the command tree rendered no token page');
+  writeFileSync(`${tmp}/cli/help-pages.json`, JSON.stringify(pages));
+  rmSync(render);
   // V8 checks a code cache against its source's length only: boot names the caches after a hash of
   // the bundle's content, so that no other build of it ever runs with this one's bytecode.
   const hashOf = (name) =>
@@ -65,14 +76,13 @@ async function buildAll() {
     define: {
       ...common.define,
       __BUNDLE_HASH__: JSON.stringify(hashOf('main.cjs')),
-      __HELP_BUNDLE_HASH__: JSON.stringify(hashOf('help.cjs')),
     },
   });
   writeWasmFiles(`${tmp}/cli`);
   writeFileSync(`${tmp}/cli/import-esm.cjs`, IMPORT_ESM_FILE);
   // The code cache loader reads the bundle as latin1 (faster than UTF-8): it must be ASCII, as
   // esbuild writes by default (non-ASCII characters in strings escaped, comments dropped).
-  for (const name of ['main.cjs', 'help.cjs', 'boot.cjs']) {
+  for (const name of ['main.cjs', 'boot.cjs']) {
     const at = readFileSync(`${tmp}/cli/${name}`).findIndex((byte) => byte > 0x7f);
     if (at >= 0)
       throw new Error(`dist/cli/${name} is not ASCII (byte ${at}): the code cache loader reads it as latin1`);

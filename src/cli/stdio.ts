@@ -52,9 +52,26 @@ function mayBeTty(fd: number): boolean {
   }
 }
 
+/** Whether fd is a terminal, without building the stream of one that is not. */
+function isTty(fd: 1 | 2): boolean {
+  return mayBeTty(fd) && !!(fd === 1 ? process.stdout : process.stderr).isTTY;
+}
+
+/** The terminal's width on fd, else COLUMNS; undefined: a pipe or file with no width set (wrap.ts). */
+function widthOf(fd: 1 | 2): number | undefined {
+  return outputWidth(isTty(fd) ? (fd === 1 ? process.stdout : process.stderr) : {});
+}
+
+/**
+ * Writes help to stdout fitted to the screen (wrap.ts), or to 80 columns in a pipe, as commander
+ * and man pages do: help is prose to read, not lines to grep.
+ */
+export function writeHelp(text: string): void {
+  writeFd(1, fitText(text, widthOf(1) ?? 80));
+}
+
 /** commander's output settings: its own defaults, but without building a stream that is not a terminal. */
 export function commanderOutput(): OutputConfiguration {
-  const tty = (fd: 1 | 2) => mayBeTty(fd) && !!(fd === 1 ? process.stdout : process.stderr).isTTY;
   const stream = (fd: 1 | 2) => (fd === 1 ? process.stdout : process.stderr);
   // commander's own useColor() (not exported by its index): NO_COLOR, FORCE_COLOR, CLICOLOR_FORCE.
   const forced = (): boolean | undefined => {
@@ -63,16 +80,13 @@ export function commanderOutput(): OutputConfiguration {
     if (env.FORCE_COLOR || env.CLICOLOR_FORCE !== undefined) return true;
     return undefined;
   };
-  // The terminal's width, or COLUMNS (wrap.ts): help fits it without breaking words.
-  const width = (fd: 1 | 2) => outputWidth(tty(fd) ? stream(fd) : {});
+  // Help is fitted here, not by commander (program.ts sets its width to infinity).
   return {
-    writeOut: (text: string) => writeFd(1, fitText(text, width(1))),
-    writeErr: (text: string) => writeFd(2, fitText(text, width(2))),
+    writeOut: writeHelp,
+    // Usage errors (and help after one) stay whole lines in a log.
+    writeErr: (text: string) => writeFd(2, fitText(text, widthOf(2))),
     outputError: (text: string, write: (text: string) => void) => write(text),
-    // undefined when not a terminal and no COLUMNS, as commander's own default (its types say number).
-    getOutHelpWidth: () => width(1) as number,
-    getErrHelpWidth: () => width(2) as number,
-    getOutHasColors: () => forced() ?? (tty(1) && !!stream(1).hasColors?.()),
-    getErrHasColors: () => forced() ?? (tty(2) && !!stream(2).hasColors?.()),
+    getOutHasColors: () => forced() ?? (isTty(1) && !!stream(1).hasColors?.()),
+    getErrHasColors: () => forced() ?? (isTty(2) && !!stream(2).hasColors?.()),
   };
 }

@@ -3,7 +3,8 @@
 // its detail) then loses its columns. Lines are wrapped at spaces; a row of two columns keeps its
 // second column as a hanging indent where that leaves room, and becomes a list (the term on its
 // own line, the text indented under it) where it does not. Output to a pipe or a file is not
-// wrapped (grep and logs want whole lines), unless COLUMNS says a width, as GNU tools honour it.
+// wrapped (grep and logs want whole lines), unless COLUMNS says a width, as GNU tools honour it;
+// help is the exception: 80 columns in a pipe (stdio.ts writeHelp).
 
 /** Strips SGR colour sequences (the only escapes this CLI writes) to measure what is visible. */
 function visible(s: string): string {
@@ -11,7 +12,10 @@ function visible(s: string): string {
 }
 
 export function displayWidth(s: string): number {
-  return [...visible(s)].length;
+  const v = s.includes('\x1b') ? visible(s) : s;
+  // Code points, not UTF-16 units; counted one by one only where there is a surrogate pair (the
+  // common case is a plain string, and help fits hundreds of them).
+  return /[\uD800-\uDFFF]/.test(v) ? [...v].length : v.length;
 }
 
 /** Narrower than this, a second column would be too thin to read: the list layout is used. */
@@ -36,30 +40,40 @@ export function outputWidth(
 export function wrapWords(text: string, width: number, cutAt = width): string[] {
   const lines: string[] = [];
   let line = '';
+  let lineWidth = 0;
   for (const word of text.split(/ +/).filter((w) => w !== '')) {
     let w = word;
-    if (displayWidth(w) > width && displayWidth(w) <= cutAt) {
+    let wWidth = displayWidth(w);
+    if (wWidth > width && wWidth <= cutAt) {
       if (line) lines.push(line);
       lines.push(w);
       line = '';
+      lineWidth = 0;
       continue;
     }
-    while (displayWidth(w) > cutAt) {
+    while (wWidth > cutAt) {
       // A word wider than the line (a URL, a thumbprint): cut where it must, at the width.
       if (line) {
         lines.push(line);
         line = '';
+        lineWidth = 0;
       }
       const chars = [...w];
       lines.push(chars.slice(0, cutAt).join(''));
       w = chars.slice(cutAt).join('');
+      wWidth = displayWidth(w);
     }
     if (!w) continue;
-    if (!line) line = w;
-    else if (displayWidth(line) + 1 + displayWidth(w) <= width) line += ` ${w}`;
-    else {
+    if (!line) {
+      line = w;
+      lineWidth = wWidth;
+    } else if (lineWidth + 1 + wWidth <= width) {
+      line += ` ${w}`;
+      lineWidth += 1 + wWidth;
+    } else {
       lines.push(line);
       line = w;
+      lineWidth = wWidth;
     }
   }
   if (line || lines.length === 0) lines.push(line);

@@ -78,21 +78,27 @@ describe('cacheKeyFor', () => {
 describe('the code cache of the built CLI', () => {
   it('first run writes it (private files), the next reads it; the output is the same', () => {
     const i = install();
-    const first = run(i.bin, ['--version'], i.env());
+    // --help alone prints a page the build rendered (src/cli/help-page.ts): no bundle, no cache.
+    const page = run(i.bin, ['--help'], i.env());
+    assert.equal(page.status, 0, page.stderr);
+    assert.equal(page.state, undefined);
+    assert.deepEqual(files(i.cacheDir), []);
+    const first = run(i.bin, ['help'], i.env());
     assert.equal(first.status, 0, first.stderr);
     assert.equal(first.state, 'miss');
     const written = files(i.cacheDir);
     assert.equal(written.length, 1, written.join(' '));
-    // --version and --help run the help bundle (help.cjs: the command tree alone).
-    assert.match(written[0], /^help\.root-help\.v\d+\.\d+\.\d+-\w+-[0-9a-f]{16}\.v8$/);
+    // `help` (commander's help command) runs the CLI; --help alone prints a page and loads no
+    // bundle (src/cli/help-page.ts), so it needs no cache.
+    assert.match(written[0], /^main\.help\.v\d+\.\d+\.\d+-\w+-[0-9a-f]{16}\.v8$/);
     assert.equal(statSync(join(i.cacheDir, written[0])).mode & 0o777, 0o600);
     assert.equal(statSync(i.cacheDir).mode & 0o777, 0o700);
 
-    const second = run(i.bin, ['--version'], i.env());
+    const second = run(i.bin, ['help'], i.env());
     assert.equal(second.state, 'hit');
     assert.equal(second.stdout, first.stdout);
     // Another command has its own cache.
-    const help = run(i.bin, ['token', '--help'], i.env());
+    const help = run(i.bin, ['token', '--help', '--no-color'], i.env());
     assert.equal(help.status, 0, help.stderr);
     assert.equal(help.state, 'miss');
     assert.match(help.stdout, /^Usage: mtls-oauth token/);
@@ -101,19 +107,19 @@ describe('the code cache of the built CLI', () => {
 
   it('a damaged cache is rejected, the command still works, and the cache is written again', () => {
     const i = install();
-    run(i.bin, ['--version'], i.env());
+    run(i.bin, ['help'], i.env());
     const [name] = files(i.cacheDir);
     writeFileSync(join(i.cacheDir, name), Buffer.alloc(4096, 7));
-    const r = run(i.bin, ['--version'], i.env());
+    const r = run(i.bin, ['help'], i.env());
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.state, 'rejected');
-    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
-    assert.equal(run(i.bin, ['--version'], i.env()).state, 'hit');
+    assert.match(r.stdout, /^Usage: mtls-oauth /);
+    assert.equal(run(i.bin, ['help'], i.env()).state, 'hit');
   });
 
   it("another build never meets this one's bytecode, and its old caches are dropped", () => {
     const i = install();
-    run(i.bin, ['--version'], i.env());
+    run(i.bin, ['help'], i.env());
     const [before] = files(i.cacheDir);
     // What a rebuild changes for the loader: the bundle hash the build writes into boot.cjs.
     const boot = join(dirname(i.bundle), 'boot.cjs');
@@ -121,7 +127,7 @@ describe('the code cache of the built CLI', () => {
     const hash = /"([0-9a-f]{16})"/.exec(text)?.[1];
     assert.ok(hash && before.includes(hash), `${before} carries the build's hash`);
     writeFileSync(boot, text.replace(`"${hash}"`, '"0123456789abcdef"'));
-    const r = run(i.bin, ['--version'], i.env());
+    const r = run(i.bin, ['help'], i.env());
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.state, 'miss');
     const after = files(i.cacheDir);
@@ -131,7 +137,7 @@ describe('the code cache of the built CLI', () => {
 
   it('MTLS_OAUTH_CODE_CACHE=off reads and writes nothing', () => {
     const i = install();
-    const r = run(i.bin, ['--version'], i.env({ MTLS_OAUTH_CODE_CACHE: 'off' }));
+    const r = run(i.bin, ['help'], i.env({ MTLS_OAUTH_CODE_CACHE: 'off' }));
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, '');
     assert.deepEqual(files(i.cacheDir), []);
@@ -142,17 +148,17 @@ describe('the code cache of the built CLI', () => {
     const i = install();
     // A file where the cache directory would be: that place cannot take a cache.
     writeFileSync(i.cacheDir, 'not a directory');
-    assert.equal(run(i.bin, ['--version'], i.env()).state, 'miss');
+    assert.equal(run(i.bin, ['help'], i.env()).state, 'miss');
     assert.equal(files(i.userCacheDir).length, 1);
-    assert.equal(run(i.bin, ['--version'], i.env()).state, 'hit');
+    assert.equal(run(i.bin, ['help'], i.env()).state, 'hit');
 
     const j = install();
     writeFileSync(j.cacheDir, 'not a directory');
     const blocked = join(work, `blocked-${copies}`);
     writeFileSync(blocked, 'not a directory either');
-    const r = run(j.bin, ['--version'], j.env({ XDG_CACHE_HOME: blocked }));
+    const r = run(j.bin, ['help'], j.env({ XDG_CACHE_HOME: blocked }));
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /^\d+\.\d+\.\d+/);
-    assert.equal(run(j.bin, ['--version'], j.env({ XDG_CACHE_HOME: blocked })).state, 'miss');
+    assert.match(r.stdout, /^Usage: mtls-oauth /);
+    assert.equal(run(j.bin, ['help'], j.env({ XDG_CACHE_HOME: blocked })).state, 'miss');
   });
 });

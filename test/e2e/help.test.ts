@@ -1,9 +1,9 @@
 // Every command's --help ends with worked examples; --version prints the package version.
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { BIN, cleanEnv, runCli } from '../helpers/cli.ts';
 import { makeTestPki } from '../helpers/pki.ts';
@@ -34,6 +34,16 @@ const COMMANDS = [
   ['config', 'show'],
   ['completion'],
 ];
+
+/** No line wider than `width`, but example commands (kept whole so that they can be copied). */
+function assertFits(lines: string[], width: number): void {
+  let inCommand = false;
+  for (const line of lines) {
+    const command: boolean = inCommand || /^\s*\$ /.test(line);
+    inCommand = command && /\\\s*$/.test(line);
+    if (!command) assert.ok(line.length <= width, `wider than ${width}: "${line}"`);
+  }
+}
 
 describe('help and version', () => {
   for (const cmd of COMMANDS) {
@@ -77,12 +87,7 @@ describe('help and version', () => {
       const wide = await runCli([...cmd, '--help']);
       const narrow = await runCli([...cmd, '--help'], { env: cleanEnv({ COLUMNS: '40' }) });
       assert.equal(narrow.code, 0, narrow.stderr);
-      let inCommand = false;
-      for (const line of narrow.stdout.split('\n')) {
-        const command: boolean = inCommand || /^\s*\$ /.test(line);
-        inCommand = command && /\\\s*$/.test(line);
-        if (!command) assert.ok(line.length <= 40, `wider than 40: "${line}"`);
-      }
+      assertFits(narrow.stdout.split('\n'), 40);
       // Nothing lost, and only a word wider than the screen itself is cut.
       assert.equal(narrow.stdout.replace(/\s+/g, ''), wide.stdout.replace(/\s+/g, ''));
       const words = (t: string) => t.split(/\s+/).filter(Boolean);
@@ -91,17 +96,69 @@ describe('help and version', () => {
     });
   }
 
-  // Help alone runs the help bundle (dist/cli/help.cjs, the command tree without the engine); with
-  // any other flag it runs the whole CLI (main.cjs). Both must print the same help.
+  // Help alone prints a page the build rendered (dist/cli/help-pages.json, src/cli/help-page.ts);
+  // the whole CLI (dist/cli/main.cjs, run here without boot) renders it itself. Both must print
+  // the same, to a pipe (80 columns) and fitted to any width.
+  const MAIN = join(dirname(BIN), '..', 'dist', 'cli', 'main.cjs');
   for (const cmd of COMMANDS) {
-    it(`mtls-oauth ${cmd.join(' ')} --help: the help bundle prints what the whole CLI prints`, async () => {
-      const alone = await runCli([...cmd, '--help']);
-      const whole = await runCli([...cmd, '--help', '--no-color']);
-      assert.equal(alone.code, 0, alone.stderr);
-      assert.equal(whole.code, 0, whole.stderr);
-      assert.equal(alone.stdout, whole.stdout);
+    it(`mtls-oauth ${cmd.join(' ')} --help: the page printed alone is what the whole CLI prints`, async () => {
+      for (const columns of [undefined, '40', '80', '132']) {
+        const env = cleanEnv(columns ? { COLUMNS: columns } : {});
+        const alone = await runCli([...cmd, '--help'], { env });
+        const whole = await runCli([...cmd, '--help'], { env, script: MAIN });
+        assert.equal(alone.code, 0, alone.stderr);
+        assert.equal(whole.code, 0, whole.stderr);
+        assert.equal(alone.stdout, whole.stdout, `COLUMNS=${columns}`);
+        assert.equal(alone.stderr, '');
+      }
     });
   }
+
+  it('every page the build rendered is one of the commands tested here, and each is there', () => {
+    const { pages } = JSON.parse(readFileSync(join(dirname(MAIN), 'help-pages.json'), 'utf8'));
+    assert.deepEqual(Object.keys(pages).sort(), COMMANDS.map((c) => c.join(' ')).sort());
+  });
+
+  // At a terminal the width comes from the terminal itself (util-linux `script` gives the run a
+  // pseudo-terminal of 50 columns).
+  const hasScript = spawnSync('script', ['--version']).status === 0;
+  it('at a 50-column terminal, the page and the whole CLI fit it alike', {
+    skip: !hasScript && 'no util-linux script',
+  }, () => {
+    const atTerminal = (runner: string, args: string) =>
+      spawnSync('script', ['-qec', `stty cols 50; ${runner} ${args}`, '/dev/null'], {
+        env: cleanEnv(),
+        encoding: 'utf8',
+        timeout: 30_000,
+      });
+    for (const args of ['--help', 'token --help', 'certs init -h']) {
+      const alone = atTerminal(`"${process.execPath}" "${BIN}"`, args);
+      const whole = atTerminal(`"${process.execPath}" "${MAIN}"`, args);
+      assert.equal(alone.status, 0, alone.stderr);
+      const lines = alone.stdout.split('\r\n');
+      assert.ok(lines.length > 10, alone.stdout);
+      assert.ok(
+        lines.some((l) => l.length > 40),
+        alone.stdout,
+      );
+      assertFits(lines, 50);
+      assert.equal(alone.stdout, whole.stdout, args);
+    }
+  });
+
+  // Anything the pages do not answer goes to the whole CLI, which answers as it always did.
+  it('help for an unknown command, or a version asked of a command: the whole CLI answers', async () => {
+    const unknown = await runCli(['frobnicate', '--help']);
+    const root = await runCli(['--help']);
+    assert.equal(unknown.code, 0, unknown.stderr);
+    assert.equal(unknown.stdout, root.stdout);
+    const version = await runCli(['token', '-V']);
+    assert.equal(version.code, 0, version.stderr);
+    assert.match(version.stdout, /^\d+\.\d+\.\d+\n$/);
+    const arg = await runCli(['discover', 'idp', '--help']);
+    assert.equal(arg.code, 0, arg.stderr);
+    assert.match(arg.stdout, /^Usage: mtls-oauth discover \[options\] \[ISSUER\]/);
+  });
 
   it('--version prints the package version', async () => {
     const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'));

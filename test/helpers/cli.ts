@@ -15,6 +15,8 @@ export interface CliResult {
 
 export interface CliOptions {
   env?: NodeJS.ProcessEnv;
+  /** The script to run instead of bin/mtls-oauth (e.g. dist/cli/main.cjs, the CLI without boot). */
+  script?: string;
   cwd?: string;
   input?: string;
   /** Leave stdin open for the test to write to (the child comes with onStderr); default: `input`, then end. */
@@ -35,7 +37,7 @@ export function cleanEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
 
 export function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [opts.script ?? BIN, ...args], {
       cwd: opts.cwd,
       env: opts.env ?? cleanEnv(),
       stdio: ['pipe', 'pipe', 'pipe'],
