@@ -21,6 +21,22 @@ export const lazyChildProcess = {
   },
 };
 
+// `await import('node:readline')` in the sources (a built-in wanted only by some runs): the CLI
+// bundle is a script from a code cache, with no module loader for import() (import-esm.ts), so
+// such an import becomes a require() made when the import() runs.
+export const lazyBuiltins = {
+  name: 'lazy-builtins',
+  setup(b) {
+    b.onResolve({ filter: /^node:/ }, (args) =>
+      args.kind === 'dynamic-import' ? { path: args.path, namespace: 'lazy-builtin' } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+      contents: `module.exports = require(${JSON.stringify(args.path)});`,
+      loader: 'js',
+    }));
+  },
+};
+
 // What undici's modules require, replaced where the transport never needs the real thing (each
 // stand-in fails loudly if it ever did). Every one of them is a cost at every start of a request:
 // - ./client-h2.js requires node:http2 (about 7 ms); the connector offers only http/1.1 in ALPN.

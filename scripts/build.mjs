@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import {
   IMPORT_ESM_FILE,
   importEsmFile,
+  lazyBuiltins,
   lazyChildProcess,
   trimUndici,
   wasmFiles,
@@ -30,7 +31,7 @@ const common = {
   external: ['open'],
   define: { __VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
-  plugins: [lazyChildProcess, trimUndici],
+  plugins: [lazyChildProcess, lazyBuiltins, trimUndici],
 };
 
 // The CLI: one CommonJS bundle, which bin/mtls-oauth runs through V8's code cache
@@ -58,7 +59,7 @@ async function buildAll() {
     outfile: render,
     sourcemap: false,
   });
-  const pages = require(`${process.cwd()}/${render}`).renderHelpPages();
+  const pages = await require(`${process.cwd()}/${render}`).renderHelpPages();
   if (!pages.pages.token || !pages.version)
     throw new Error('help pages: the command tree rendered no token page');
   writeFileSync(`${tmp}/cli/help-pages.json`, JSON.stringify(pages));

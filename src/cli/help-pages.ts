@@ -16,9 +16,9 @@ export interface HelpPages {
 }
 
 /** The help page of the command at `path`, exactly as `mtls-oauth ...path --help` writes it. */
-function renderPage(path: string[]): string {
+async function renderPage(path: string[]): Promise<string> {
   let out = '';
-  const program = createProgram(path, {
+  const program = await createProgram(path, {
     writeOut: (text) => {
       out += text;
     },
@@ -44,9 +44,9 @@ function commandPaths(cmd: Command, prefix: string[] = []): string[][] {
   });
 }
 
-export function renderHelpPages(): HelpPages {
-  const root = createProgram([]);
+export async function renderHelpPages(): Promise<HelpPages> {
+  const root = await createProgram([]);
   const pages: Record<string, string> = {};
-  for (const path of [[], ...commandPaths(root)]) pages[path.join(' ')] = renderPage(path);
+  for (const path of [[], ...commandPaths(root)]) pages[path.join(' ')] = await renderPage(path);
   return { version: root.version() ?? '', pages };
 }

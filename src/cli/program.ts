@@ -7,7 +7,10 @@ import { commanderOutput } from './stdio.ts';
 
 declare const __VERSION__: string | undefined;
 
-export function createProgram(argv: string[], output: OutputConfiguration = commanderOutput()): Command {
+export async function createProgram(
+  argv: string[],
+  output: OutputConfiguration = commanderOutput(),
+): Promise<Command> {
   const program = new Command('mtls-oauth')
     .description('Test OAuth 2.0 / OpenID Connect flows with mutual-TLS client authentication (RFC 8705).')
     .version(typeof __VERSION__ === 'string' ? __VERSION__ : '0.0.0-dev', '-V, --version')
@@ -23,7 +26,7 @@ export function createProgram(argv: string[], output: OutputConfiguration = comm
     .configureOutput(output)
     .exitOverride();
 
-  registerCommands(program, argv);
+  await registerCommands(program, argv);
 
   program.addHelpText(
     'after',

@@ -2,7 +2,6 @@
 // an interruption (exit 130). Used by `certs` (key and PKCS#12 passwords) and `token` (the password
 // grant) when no environment variable holds the secret.
 
-import { createInterface } from 'node:readline';
 import { MtlsOAuthError } from '../core/errors.ts';
 
 /** Whether there is a person to ask: a terminal on stdin and on stderr. */
@@ -54,7 +53,9 @@ export function promptHidden(question: string): Promise<string> {
  * One line from stdin, visible (login --paste: a URL the person pastes, or a pipe). The question
  * goes to stderr on a terminal. At the end of input without a line: ''.
  */
-export function readLine(question: string): Promise<string> {
+export async function readLine(question: string): Promise<string> {
+  // node:readline loads on use: most runs never ask (about 4 ms of every start).
+  const { createInterface } = await import('node:readline');
   const rl = createInterface({
     input: process.stdin,
     ...(process.stdin.isTTY ? { output: process.stderr, terminal: true } : { terminal: false }),

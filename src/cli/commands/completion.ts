@@ -13,8 +13,8 @@ export function registerCompletion(program: Command): void {
         const { commands } = await import('./index.ts');
         const { completionScript } = await import('../completion.ts');
         // A run registers only its own command (index.ts): complete the tree for the script.
-        for (const [name, register] of Object.entries(commands)) {
-          if (!program.commands.some((cmd) => cmd.name() === name)) register(program);
+        for (const [name, load] of Object.entries(commands)) {
+          if (!program.commands.some((cmd) => cmd.name() === name)) (await load())(program);
         }
         const script = completionScript(program, shell);
         return { result: { shell, script }, human: () => ui.writeStdout(script) };

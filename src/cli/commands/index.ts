@@ -2,35 +2,29 @@
 // action so that `mtls-oauth --help` loads none of them.
 
 import type { Command } from 'commander';
-import { registerCall } from './call.ts';
-import { registerCerts } from './certs/index.ts';
-import { registerCompletion } from './completion.ts';
-import { registerConfig } from './config.ts';
-import { registerDiscover } from './discover.ts';
-import { registerIdp } from './idp.ts';
-import { registerIntrospect } from './introspect.ts';
-import { registerKong } from './kong.ts';
-import { registerLogin } from './login.ts';
-import { registerRevoke } from './revoke.ts';
-import { registerSmoke } from './smoke.ts';
-import { registerTls } from './tls.ts';
-import { registerToken } from './token.ts';
 
-/** Every command by name, in the order the root help lists them. */
-export const commands: Record<string, (program: Command) => void> = {
-  config: registerConfig,
-  tls: registerTls,
-  discover: registerDiscover,
-  token: registerToken,
-  introspect: registerIntrospect,
-  revoke: registerRevoke,
-  smoke: registerSmoke,
-  call: registerCall,
-  login: registerLogin,
-  certs: registerCerts,
-  idp: registerIdp,
-  kong: registerKong,
-  completion: registerCompletion,
+/** Adds a command (its options, help and action) to the program. */
+export type Register = (program: Command) => void;
+
+/**
+ * Every command by name, in the order the root help lists them. Each loads its module when a run
+ * needs it: initialising a command's module (and what it imports) costs time at every start, and a
+ * run needs only its own.
+ */
+export const commands: Record<string, () => Promise<Register>> = {
+  config: () => import('./config.ts').then((m) => m.registerConfig),
+  tls: () => import('./tls.ts').then((m) => m.registerTls),
+  discover: () => import('./discover.ts').then((m) => m.registerDiscover),
+  token: () => import('./token.ts').then((m) => m.registerToken),
+  introspect: () => import('./introspect.ts').then((m) => m.registerIntrospect),
+  revoke: () => import('./revoke.ts').then((m) => m.registerRevoke),
+  smoke: () => import('./smoke.ts').then((m) => m.registerSmoke),
+  call: () => import('./call.ts').then((m) => m.registerCall),
+  login: () => import('./login.ts').then((m) => m.registerLogin),
+  certs: () => import('./certs/index.ts').then((m) => m.registerCerts),
+  idp: () => import('./idp.ts').then((m) => m.registerIdp),
+  kong: () => import('./kong.ts').then((m) => m.registerKong),
+  completion: () => import('./completion.ts').then((m) => m.registerCompletion),
 };
 
 /**
@@ -38,10 +32,10 @@ export const commands: Record<string, (program: Command) => void> = {
  * CMD`, a typo that commander should answer with a suggestion). Building a command's options costs
  * time at every start; a run needs only its own.
  */
-export function registerCommands(program: Command, argv: string[]): void {
+export async function registerCommands(program: Command, argv: string[]): Promise<void> {
   // The root options are all flags, so the first word that is not an option is the command.
   const name = argv.find((a) => !a.startsWith('-'));
   const only = name !== undefined && Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (only) only(program);
-  else for (const register of Object.values(commands)) register(program);
+  const registers = await Promise.all(only ? [only()] : Object.values(commands).map((load) => load()));
+  for (const register of registers) register(program);
 }
