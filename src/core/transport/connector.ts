@@ -20,6 +20,7 @@ import { dnFromDer } from '../pki/der.ts';
 import { analyzeServerFlight, type ServerFlight } from './certificate-request.ts';
 import { type ConnectTo, connectTarget } from './connect-to.ts';
 import {
+  type CertSummary,
   type ConnectionRecord,
   issuerAccepted,
   summarizeCertificate,
@@ -118,11 +119,12 @@ class ConnectError extends Error {
 
 const ms = (t0: number) => Math.round((now() - t0) * 100) / 100;
 
-function peerChain(socket: TLSSocket): Buffer[] {
+/** The DER certificates of a peer's chain, leaf first (getPeerCertificate(true) links them). */
+function chainOf(leaf: PeerCertificate): Buffer[] {
   const out: Buffer[] = [];
   const seen = new Set<string>();
   for (
-    let c: PeerCertificate | undefined = socket.getPeerCertificate(true);
+    let c: PeerCertificate | undefined = leaf;
     c?.raw && !seen.has(c.fingerprint256);
     c = (c as { issuerCertificate?: PeerCertificate }).issuerCertificate
   ) {
@@ -130,6 +132,34 @@ function peerChain(socket: TLSSocket): Buffer[] {
     out.push(c.raw);
   }
   return out;
+}
+
+/**
+ * record.serverChain, summarised (each certificate parsed) on first read or write, as the flight
+ * fields are (analyzeOnFirstUse): a successful run rarely shows it. Then a plain field.
+ */
+function summarizeOnFirstUse(record: ConnectionRecord, ders: Buffer[]): void {
+  const settle = (value: CertSummary[]) => {
+    Object.defineProperty(record, 'serverChain', {
+      value,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+    return value;
+  };
+  Object.defineProperty(record, 'serverChain', {
+    configurable: true,
+    enumerable: true,
+    get() {
+      try {
+        return settle(ders.map((c) => summarizeCertificate(c)));
+      } catch {
+        return settle([]);
+      }
+    },
+    set: settle,
+  });
 }
 
 /** The record fields that come from reading the server's handshake flight (applyFlight). */
@@ -425,8 +455,11 @@ export function createConnector(o: ConnectorOptions) {
         record.cipher = cipher?.standardName ?? cipher?.name;
         record.alpn = s.alpnProtocol || null;
         record.sessionReused = s.isSessionReused();
+        // Once: Node builds the whole chain's objects at each call.
+        let peer: PeerCertificate | undefined;
         try {
-          record.serverChain = peerChain(s).map((c) => summarizeCertificate(c));
+          peer = s.getPeerCertificate(true);
+          summarizeOnFirstUse(record, chainOf(peer));
         } catch {}
         resumed = record.sessionReused;
         lazy = analyzeOnFirstUse(record, analyze);
@@ -436,8 +469,8 @@ export function createConnector(o: ConnectorOptions) {
           const code = String(s.authorizationError ?? 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
           verifyError = Object.assign(new Error(VERIFY_MESSAGES[code] ?? code), { code });
         } else if (!s.isSessionReused()) {
-          const peer = s.getPeerCertificate(true);
-          verifyError = checkServerIdentity(servername ?? hostname, peer) ?? undefined;
+          verifyError =
+            checkServerIdentity(servername ?? hostname, peer ?? s.getPeerCertificate(true)) ?? undefined;
         }
         if (verifyError) {
           record.verified = false;
