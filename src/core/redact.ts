@@ -110,16 +110,18 @@ export function redactForm(encoded: string): string {
   return parts.join('&');
 }
 
-/** A regex alternation of names, each matching with or without `_`/`-` between its letters. */
-const alternatives = (names: Iterable<string>) =>
+/**
+ * A regex alternation of names, each matching with `_`, `-` or nothing between its words
+ * (client_secret, client-secret, clientSecret). Only there: a separator allowed between every two
+ * letters made a pattern that took V8 about 8 ms to compile, in every run that redacted a line.
+ */
+const alternatives = (names: string[]) =>
   [...names]
     .sort((x, y) => y.length - x.length)
-    .map((n) => n.replace(/(?<=.)(?=.)/g, '[-_]?'))
+    .map((n) => n.replace(/_/g, '[-_]?'))
     .join('|');
-const ALL_NAMES = alternatives([...TOKEN_NAMES, ...OTHER_SECRET_NAMES]);
-const TWO_WORD_NAMES = alternatives(
-  [...TOKEN_LIST, ...OTHER_SECRET_LIST].filter((n) => n.includes('_')).map(normalise),
-);
+const ALL_NAMES = alternatives([...TOKEN_LIST, ...OTHER_SECRET_LIST]);
+const TWO_WORD_NAMES = alternatives([...TOKEN_LIST, ...OTHER_SECRET_LIST].filter((n) => n.includes('_')));
 const VALUE = `(["']?)([^"'&\\s,;<>{}]+)`;
 /** `access_token=…` and `"refresh_token": "…"`: any secret name. */
 const NAMED_SECRET = new RegExp(`(["']?)\\b(${ALL_NAMES})\\1(\\s*=\\s*|(?<=["'])\\s*:\\s*)${VALUE}`, 'gi');

@@ -123,6 +123,24 @@ describe('redact: how a secret is shown', () => {
     );
   });
 
+  it('free text: a secret name in any spelling of its words (_, -, camelCase, any case)', () => {
+    for (const name of ['client_secret', 'client-secret', 'clientSecret', 'CLIENT_SECRET', 'ClientSecret']) {
+      for (const text of [
+        `${name}=Winter2024!Kong`,
+        `"${name}": "Winter2024!Kong"`,
+        `${name}: Winter2024!Kong`,
+      ]) {
+        const out = redactText(`rejected: ${text} (try again)`);
+        assert.doesNotMatch(out, /Winter2024/, out);
+        assert.match(out, /\*\*\*\(15 chars\)/, out);
+      }
+    }
+    for (const name of ['access_token', 'accessToken', 'refresh-token', 'id_token', 'X-Api-Key']) {
+      const at = token();
+      assertNoPiece(redactText(`${name}=${at}`), at, name);
+    }
+  });
+
   it('values the request sent are redacted wherever the answer echoes them', () => {
     const out = redactText('you sent Winter2024!Kong, which is wrong', ['Winter2024!Kong']);
     assert.equal(out, 'you sent ***(15 chars), which is wrong');
