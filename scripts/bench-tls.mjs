@@ -65,14 +65,14 @@ export function benchTls({ runs = 15, log = console.log } = {}) {
       const url = `https://127.0.0.1:${srv.port}/`;
       const f = srv.files;
       const env = cliEnv();
-      // The CLI with its --liftoff-only flag swallowed (boot.cjs and undici-lite.ts set it), to
+      // The CLI with its --liftoff-only flag swallowed (boot.cjs and undici-lite.ts set it: wasm-flags.ts), to
       // measure what the flag saves. No code cache: its stamp would not match.
       const noLiftoff = join(dir, 'mtls-oauth-no-liftoff.cjs');
       writeFileSync(
         noLiftoff,
         `const v8 = require('node:v8');
 const set = v8.setFlagsFromString;
-v8.setFlagsFromString = (flag) => (flag === '--liftoff-only' ? undefined : set(flag));
+v8.setFlagsFromString = (flags) => set(flags.replace('--liftoff-only', ''));
 process.env.MTLS_OAUTH_CODE_CACHE = 'off';
 require(${JSON.stringify(join(ROOT, 'dist/cli/boot.cjs'))});\n`,
       );

@@ -11,6 +11,7 @@ import {
   importEsmFile,
   lazyBuiltins,
   lazyChildProcess,
+  precompiledLlhttp,
   trimUndici,
   wasmFiles,
   writeWasmFiles,
@@ -31,7 +32,7 @@ const common = {
   external: ['open'],
   define: { __VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
-  plugins: [lazyChildProcess, lazyBuiltins, trimUndici],
+  plugins: [lazyChildProcess, lazyBuiltins, trimUndici, precompiledLlhttp],
 };
 
 // The CLI: one CommonJS bundle, which bin/mtls-oauth runs through V8's code cache

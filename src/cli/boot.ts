@@ -2,6 +2,7 @@
 // code cache loader. Built to dist/cli/boot.cjs.
 
 import { join } from 'node:path';
+import { UNDICI_V8_FLAGS } from '../core/transport/wasm-flags.ts';
 import { cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
 import { printHelpPage } from './help-page.ts';
 
@@ -9,11 +10,11 @@ import { printHelpPage } from './help-page.ts';
 const withoutHttp = (key: string) => key.endsWith('-help') || ['root', 'certs', 'config'].includes(key);
 
 const key = cacheKeyFor(process.argv.slice(2));
-// undici-lite.ts sets --liftoff-only when undici loads (see there why). V8 stamps a code cache with
-// a hash of its flags and rejects it under any others, so a run that may load undici sets the flag
-// first, before compiling; one that never does saves loading node:v8. Either way, all runs of one
-// cache key start with the same flags.
-if (!withoutHttp(key)) require('node:v8').setFlagsFromString('--liftoff-only');
+// undici-lite.ts sets V8 flags when undici loads (wasm-flags.ts). V8 stamps a code cache with a hash
+// of its flags and rejects it under any others, so a run that may load undici sets them first,
+// before compiling; one that never does saves loading node:v8. Either way, all runs of one cache
+// key start with the same flags.
+if (!withoutHttp(key)) require('node:v8').setFlagsFromString(UNDICI_V8_FLAGS);
 
 declare const __BUNDLE_HASH__: string;
 // Help or the version alone: a page the build rendered (help-page.ts); everything else, the CLI.

@@ -10,11 +10,10 @@ import v8 from 'node:v8';
 import type { Agent as AgentClass, Dispatcher } from 'undici';
 import undiciUtil from 'undici/lib/core/util.js';
 import AgentImpl from 'undici/lib/dispatcher/agent.js';
+import { UNDICI_V8_FLAGS } from './wasm-flags.ts';
 
-// undici's HTTP parser is WebAssembly, compiled on the first connection (after this line runs). V8 would tier it up in
-// the background and hold the process open about 200 ms after the work is done; Liftoff alone is
-// fast enough for a few requests and lets the process exit at once.
-v8.setFlagsFromString('--liftoff-only');
+// Before undici's HTTP parser (WebAssembly) is compiled: see wasm-flags.ts.
+v8.setFlagsFromString(UNDICI_V8_FLAGS);
 
 export type Agent = AgentClass;
 export const Agent: typeof AgentClass = AgentImpl;
