@@ -1,7 +1,6 @@
 // esbuild plugins for scripts/build.mjs: what the bundles leave out or load differently, and why.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, resolve as resolvePath } from 'node:path';
 
 const require = createRequire(import.meta.url);
 
@@ -91,30 +90,6 @@ export const wasmFiles = {
     }));
   },
 };
-// undici's client-h1.js compiles llhttp with `new WebAssembly.Module(bytes)` on its first
-// connection. In the bundles it registers its bytes with src/core/transport/llhttp.ts, which
-// compiles them in the background at the first request, and asks there for the module. Both calls
-// are replaced, or the build fails: a new undici layout must be looked at, not silently compiled on
-// the main thread again.
-export const precompiledLlhttp = {
-  name: 'precompiled-llhttp',
-  setup(b) {
-    b.onLoad({ filter: /node_modules[\\/]undici[\\/]lib[\\/]dispatcher[\\/]client-h1\.js$/ }, (args) => {
-      const parts = readFileSync(args.path, 'utf8').split('new WebAssembly.Module(');
-      if (parts.length !== 3)
-        throw new Error(`${args.path}: expected 2 WebAssembly.Module calls, found ${parts.length - 1}`);
-      const llhttp = `require(${JSON.stringify(resolvePath('src/core/transport/llhttp.ts'))})`;
-      return {
-        contents: `${parts.join(`${llhttp}.llhttpModule(`)}
-${llhttp}.registerLlhttp(() => require('../llhttp/llhttp_simd-wasm.js'), () => require('../llhttp/llhttp-wasm.js'));
-`,
-        loader: 'js',
-        resolveDir: dirname(args.path),
-      };
-    });
-  },
-};
-
 // src/cli/import-esm.ts in the CLI bundle: a call into a file beside it that Node compiles itself,
 // so that its import() has Node's module loader (see there).
 export const IMPORT_ESM_FILE =

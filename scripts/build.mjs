@@ -11,7 +11,6 @@ import {
   importEsmFile,
   lazyBuiltins,
   lazyChildProcess,
-  precompiledLlhttp,
   trimUndici,
   wasmFiles,
   writeWasmFiles,
@@ -32,7 +31,7 @@ const common = {
   external: ['open'],
   define: { __VERSION__: JSON.stringify(version) },
   logLevel: 'warning',
-  plugins: [lazyChildProcess, lazyBuiltins, trimUndici, precompiledLlhttp],
+  plugins: [lazyChildProcess, lazyBuiltins, trimUndici],
 };
 
 // The CLI: one CommonJS bundle, which bin/mtls-oauth runs through V8's code cache

@@ -105,6 +105,20 @@ describe('the code cache of the built CLI', () => {
     assert.equal(files(i.cacheDir).length, 2);
   });
 
+  // A run that loads undici sets V8 flags for its WebAssembly (src/core/transport/wasm-flags.ts);
+  // V8 rejects a cache made under other flags, so boot must set the same ones before compiling,
+  // or every such run would compile from scratch. A refused connection still loads undici.
+  it('a run that loads undici reads its cache on the next run too', () => {
+    const i = install();
+    const args = ['discover', 'https://127.0.0.1:1', '--timeout', '5'];
+    const first = run(i.bin, args, i.env());
+    assert.equal(first.status, 3, first.stderr);
+    assert.equal(first.state, 'miss');
+    const second = run(i.bin, args, i.env());
+    assert.equal(second.status, 3, second.stderr);
+    assert.equal(second.state, 'hit');
+  });
+
   it('a damaged cache is rejected, the command still works, and the cache is written again', () => {
     const i = install();
     run(i.bin, ['help'], i.env());
