@@ -51,10 +51,10 @@ async function buildAll() {
   await build({ ...cli, entryPoints: { main: 'src/cli/main.ts' } });
   // Every help page and the version, for runs that print only those (src/cli/help-page.ts):
   // rendered by the command tree itself, built for the purpose and dropped after.
-  const render = `${tmp}/help-pages-render.cjs`;
+  const render = `${tmp}/render-help-pages.cjs`;
   await build({
     ...cli,
-    entryPoints: ['src/cli/help-pages.ts'],
+    entryPoints: ['src/cli/render-help-pages.ts'],
     outdir: undefined,
     outfile: render,
     sourcemap: false,

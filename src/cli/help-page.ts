@@ -1,9 +1,10 @@
-// A run that only prints help or the version: the page the build rendered (help-pages.ts), fitted
-// to the screen, without loading the CLI. About as fast as Node starts.
+// A run that only prints help or the version: the page the build rendered
+// (render-help-pages.ts), fitted to the screen, without loading the CLI. About as fast as Node
+// starts.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { HelpPages } from './help-pages.ts';
+import type { HelpPages } from './render-help-pages.ts';
 import { writeFd, writeHelp } from './stdio.ts';
 
 /**

@@ -1,5 +1,5 @@
 // The command tree: the root program, its global options and the commands `argv` needs. main.ts
-// parses a run with it; the build renders every help page with it (help-pages.ts).
+// parses a run with it; the build renders every help page with it (render-help-pages.ts).
 
 import { Command, Option, type OutputConfiguration } from 'commander';
 import { registerCommands } from './commands/index.ts';
