@@ -5,9 +5,10 @@
 // A server that wants a nonce answers use_dpop_nonce with a DPoP-Nonce header; the nonce is kept
 // per origin for the next proofs.
 
-import { createHash, generateKeyPairSync, type KeyObject, randomBytes } from 'node:crypto';
+import { createHash, type KeyObject, randomBytes } from 'node:crypto';
 import { algFor, readSigningKey } from './client-auth.ts';
 import { usageError } from './errors.ts';
+import { newKeyPairSync } from './pki/keys.ts';
 
 export interface DpopProofInput {
   /** The HTTP method (htm). */
@@ -46,7 +47,7 @@ export async function createDpopSigner(keyData?: Buffer, source = 'the DPoP key'
   if (keyData) {
     key = (await readSigningKey(keyData, source)).key;
   } else {
-    key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+    key = newKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   }
   const alg = algFor(key);
   if (!ALGS.has(alg)) {

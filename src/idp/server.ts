@@ -13,16 +13,16 @@
 //   // idp.issuer, idp.mtlsUrl, idp.endpoints.token ...
 //   await idp.close();
 
-import { generateKeyPair, type KeyObject, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import type Provider from 'oidc-provider';
 import type { Configuration } from 'oidc-provider';
 import { importEsm } from '../cli/import-esm.ts';
 import { KNOWN_AUTH_METHODS } from '../core/discovery/metadata.ts';
+import { newKeyPair } from '../core/pki/keys.ts';
 import { type AssertionIssuer, registerExtensionGrants } from './grants.ts';
 import { memoryAdapterFactory } from './memory-adapter.ts';
 import { certificateMatches } from './referee.ts';
@@ -173,16 +173,13 @@ function quietOidcProvider() {
 // costs ~100 ms, so one set per process.
 let signingKeys: Promise<object[]> | undefined;
 function providerJwks(): Promise<object[]> {
-  const gen = promisify(generateKeyPair) as (
-    t: string,
-    o: object,
-  ) => Promise<{ privateKey: KeyObject; publicKey: KeyObject }>;
-  signingKeys ??= Promise.all([gen('rsa', { modulusLength: 2048 }), gen('ec', { namedCurve: 'P-256' })]).then(
-    ([rsa, ec]) => [
-      { ...rsa.privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' },
-      { ...ec.privateKey.export({ format: 'jwk' }), kid: 'test-es256', alg: 'ES256', use: 'sig' },
-    ],
-  );
+  signingKeys ??= Promise.all([
+    newKeyPair('rsa', { modulusLength: 2048 }),
+    newKeyPair('ec', { namedCurve: 'P-256' }),
+  ]).then(([rsa, ec]) => [
+    { ...rsa.privateKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' },
+    { ...ec.privateKey.export({ format: 'jwk' }), kid: 'test-es256', alg: 'ES256', use: 'sig' },
+  ]);
   return signingKeys;
 }
 

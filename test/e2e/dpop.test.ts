@@ -4,7 +4,7 @@
 // introspection), DPoP beside mTLS and alone, and an IdP that ignores the proof.
 
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -41,6 +41,7 @@ async function dpopIdp(o: {
   });
 }
 
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import { completeLogin, startLogin } from '../helpers/user-agent.ts';
 
 const check = (r: { stdout: string }, name: string) => jsonOf(r as any).checks.find((c) => c.name === name);
@@ -78,7 +79,7 @@ describe('DPoP (built CLI, test IdP with aliases, opaque tokens)', () => {
   });
 
   test('--dpop-key: the proof key is the one given (its RFC 7638 thumbprint is cnf.jkt)', async () => {
-    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = newKeyPairSync('ec', { namedCurve: 'P-256' });
     const file = join(fx.home, 'dpop.pem');
     writeFileSync(file, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const jkt = await calculateJwkThumbprint(key.publicKey.export({ format: 'jwk' }) as JWK, 'sha256');
@@ -212,7 +213,7 @@ describe('DPoP at the API: call with the proof, and an API that demands a nonce 
   test('a proof by another key: the API refuses the stolen DPoP token', async () => {
     const t = await fx.run(['token', ...fx.args('kong-dpop'), '--dpop']);
     assert.equal(t.code, 0, t.stderr);
-    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = newKeyPairSync('ec', { namedCurve: 'P-256' });
     const other = join(fx.home, 'other-dpop.pem');
     writeFileSync(other, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const r = await fx.run([
@@ -231,7 +232,7 @@ describe('DPoP at the API: call with the proof, and an API that demands a nonce 
   });
 
   test('a DPoP-bound token whose key is not at hand: DPOP_KEY_MISSING, exit 2, nothing sent', async () => {
-    const key = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const key = newKeyPairSync('ec', { namedCurve: 'P-256' });
     const file = join(fx.home, 'dpop-kept.pem');
     writeFileSync(file, key.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
     const t = await fx.run(['token', ...fx.args('kong-dpop'), '--dpop-key', file]);

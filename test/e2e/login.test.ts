@@ -7,12 +7,13 @@
 // with on the way out of the IdP.
 
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { SignJWT } from 'jose';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import {
   assertCleanFailure,
   assertLoginAfterOneTurnedAway,
@@ -533,7 +534,7 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
   test('an ID token properly signed but with another nonce and audience fails: exit 1, not cached', async () => {
     // The IdP's keys are replaced by ours in its JWKS, and the ID token re-signed with them, so only
     // the claims are wrong.
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = newKeyPairSync('rsa', { modulusLength: 2048 });
     const j = await loginWithTamperedIdToken(async (body, path) => {
       if (path === '/jwks') {
         body.keys = [{ ...publicKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' }];
@@ -553,7 +554,7 @@ describe('login against the real IdP (oidc-provider with mtls_endpoint_aliases)'
 
   /** Replaces the IdP's keys with ours and re-signs its ID token with `change` applied to the claims. */
   function resign(change: (claims: Record<string, any>) => Record<string, any>): Tamper {
-    const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const { privateKey, publicKey } = newKeyPairSync('rsa', { modulusLength: 2048 });
     return async (body, path) => {
       if (path === '/jwks') {
         body.keys = [{ ...publicKey.export({ format: 'jwk' }), kid: 'test-rs256', alg: 'RS256', use: 'sig' }];

@@ -3,12 +3,13 @@
 // (jwks), sent through the browser or pushed by PAR (RFC 9126).
 
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeJwt, decodeProtectedHeader } from 'jose';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import { assertCleanFailure, jsonOf, runCli } from '../helpers/cli.ts';
 import { KONG_SUBJECT } from '../helpers/idp.ts';
 import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
@@ -19,7 +20,7 @@ const HANG_GUARD_MS = 60_000;
 
 /** An EC P-256 key pair: the private half as a PEM file (0600), the public half as a JWK. */
 function signingKey(file: string) {
-  const pair = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const pair = newKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(file, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   return { ...pair.publicKey.export({ format: 'jwk' }), use: 'sig', alg: 'ES256' };
 }

@@ -3,12 +3,13 @@
 // EdDSA (§5.4.1) — and RS256 elsewhere. Through the built CLI against the real IdP configured for
 // the profile and the default one: the private_key_jwt assertion the IdP received is read there.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { decodeProtectedHeader } from 'jose';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import { type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 
 for (const fapi2 of [true, false]) {
@@ -21,7 +22,7 @@ for (const fapi2 of [true, false]) {
     before(async () => {
       keyDir = mkdtempSync(join(tmpdir(), 'e2e-signing-algs-'));
       keyFile = join(keyDir, 'rsa.pem');
-      const pair = generateKeyPairSync('rsa', { modulusLength: 2048 });
+      const pair = newKeyPairSync('rsa', { modulusLength: 2048 });
       writeFileSync(keyFile, pair.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
       fx = await idpFixture({
         aliases: true,

@@ -3,9 +3,10 @@
 // (src/idp/grants.ts) issue certificate-bound tokens.
 
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { after, before, describe, test } from 'node:test';
 import { exportJWK, SignJWT } from 'jose';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import { assertCleanFailure, assertNoStack, jsonOf } from '../helpers/cli.ts';
 import { cachedEntry, type IdpFixture, idpFixture } from '../helpers/idp-fixture.ts';
 
@@ -14,8 +15,8 @@ const ASSERTION_ISSUER = 'https://assertions.example.test';
 describe('token exchange and the JWT bearer grant (built CLI, test IdP with aliases)', () => {
   let fx: IdpFixture;
   let kong: string[];
-  const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const stranger = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = newKeyPairSync('ec', { namedCurve: 'P-256' });
+  const stranger = newKeyPairSync('ec', { namedCurve: 'P-256' });
 
   const assertion = (o: { key?: typeof signer.privateKey; aud?: string; iss?: string } = {}) =>
     new SignJWT({})

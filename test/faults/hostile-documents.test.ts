@@ -4,7 +4,7 @@
 // report as a bug, exit 1, "unexpected error"). Functions documented never to throw are held to that.
 
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +39,7 @@ import { anyDocument, anyJson, introspection, jwtLike, maybe, tokenResponse } fr
 
 const RUNS = { numRuns: Number(process.env.FAST_CHECK_RUNS) || 200 };
 
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import { ISSUER } from './arbitraries.ts';
 
 /** The result, or the MtlsOAuthError it threw; anything else thrown fails the property. */
@@ -190,7 +191,7 @@ describe('tokens: JWT claims, binding, ID tokens', () => {
   });
 
   describe('validateIdToken', () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = newKeyPairSync('ec', { namedCurve: 'P-256' });
     let jwks: { keys: object[] };
     before(async () => {
       jwks = { keys: [{ ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' }] };

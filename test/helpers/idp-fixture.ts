@@ -10,12 +10,13 @@
 // Layout of fx.home: certs/ (the PEM files), config/ (XDG_CONFIG_HOME), cache/ (the token cache).
 // cliHome() is that home alone; serverFixture() puts a small non-IdP https server beside it.
 
-import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Settings } from '../../src/core/config.ts';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import { cacheKey } from '../../src/core/token-cache.ts';
 import { type CliResult, cleanEnv, runCli } from './cli.ts';
 import {
@@ -190,7 +191,7 @@ export function intruderClient(pki: IdpPki): ClientMetadata {
  * (PEM, 0600) to `signingKeyFile` for --signing-key / Settings.signingKey.
  */
 export function jwtClient(signingKeyFile: string): ClientMetadata {
-  const signer = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  const signer = newKeyPairSync('ec', { namedCurve: 'P-256' });
   writeFileSync(signingKeyFile, signer.privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
   return {
     client_id: 'jwt-client',

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { describe, it } from 'node:test';
 import { decodeProtectedHeader, jwtVerify } from 'jose';
 import {
@@ -9,6 +9,7 @@ import {
   defaultAuthMethod,
   parseAuthMethod,
 } from '../../src/core/client-auth.ts';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 
 const endpoint = 'https://idp.example/token';
 
@@ -50,7 +51,7 @@ describe('client authentication', () => {
   });
 
   it('signs a private_key_jwt assertion for the endpoint', async () => {
-    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const { privateKey, publicKey } = newKeyPairSync('ec', { namedCurve: 'P-256' });
     const sign = await assertionSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }) as string);
     const r = await authenticate(
       { clientId: 'kong', method: 'private_key_jwt', signAssertion: sign },
@@ -107,8 +108,8 @@ describe('client authentication', () => {
 });
 
 describe('algFor: the JWS algorithm of a signing key', () => {
-  const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
-  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
+  const rsa = newKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
+  const ec = newKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
   it('RSA: RS256, unless the receiver takes PS256 and not RS256 (FAPI 2.0 §5.4.1)', () => {
     assert.equal(algFor(rsa), 'RS256');
     assert.equal(algFor(rsa, ['RS256', 'PS256', 'ES256']), 'RS256');
@@ -121,6 +122,6 @@ describe('algFor: the JWS algorithm of a signing key', () => {
   });
   it('EC and Ed25519 keys have one algorithm each', () => {
     assert.equal(algFor(ec, ['PS256']), 'ES256');
-    assert.equal(algFor(generateKeyPairSync('ed25519').privateKey), 'EdDSA');
+    assert.equal(algFor(newKeyPairSync('ed25519').privateKey), 'EdDSA');
   });
 });

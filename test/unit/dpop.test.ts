@@ -2,11 +2,12 @@
 // the referee (signature against the embedded public key, RFC 7638 thumbprint).
 
 import assert from 'node:assert/strict';
-import { createHash, generateKeyPairSync } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { describe, test } from 'node:test';
 import { calculateJwkThumbprint, decodeProtectedHeader, importJWK, type JWK, jwtVerify } from 'jose';
 import { createDpopSigner, jktOf } from '../../src/core/dpop.ts';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 
 describe('DPoP proofs', () => {
   test('a proof: typ dpop+jwt, the public key only, htm/htu without query, a fresh jti, verifiable', async () => {
@@ -39,7 +40,7 @@ describe('DPoP proofs', () => {
   });
 
   test('a key from a file: its algorithm and thumbprint; a DH key is refused', async () => {
-    const ed = generateKeyPairSync('ed25519');
+    const ed = newKeyPairSync('ed25519');
     const signer = await createDpopSigner(
       Buffer.from(ed.privateKey.export({ type: 'pkcs8', format: 'pem' })),
     );
@@ -48,7 +49,7 @@ describe('DPoP proofs', () => {
       signer.jkt,
       await calculateJwkThumbprint(ed.publicKey.export({ format: 'jwk' }) as JWK, 'sha256'),
     );
-    const x = generateKeyPairSync('x25519');
+    const x = newKeyPairSync('x25519');
     await assert.rejects(
       createDpopSigner(Buffer.from(x.privateKey.export({ type: 'pkcs8', format: 'pem' }))),
       (e) => e instanceof MtlsOAuthError && e.kind === 'usage',

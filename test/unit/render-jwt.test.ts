@@ -1,12 +1,13 @@
 // renderJwt: a JWT decoded for display. Claims from the network cannot drive the terminal, and
 // neither the signature nor the token is printed.
 import assert from 'node:assert/strict';
-import { generateKeyPairSync } from 'node:crypto';
+
 import { PassThrough } from 'node:stream';
 import { describe, it } from 'node:test';
 import { SignJWT } from 'jose';
 import { decodeForDisplay, renderJwt } from '../../src/cli/render-token.ts';
 import { Ui } from '../../src/cli/ui.ts';
+import { newKeyPairSync } from '../../src/core/pki/keys.ts';
 import { printable } from '../../src/core/safe-text.ts';
 
 function capture(): { ui: Ui; text: () => string } {
@@ -19,7 +20,7 @@ function capture(): { ui: Ui; text: () => string } {
   return { ui: new Ui({}, { stdout, stderr }), text: () => text };
 }
 
-const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const { privateKey } = newKeyPairSync('ec', { namedCurve: 'P-256' });
 
 describe('renderJwt', () => {
   it('escapes control characters and bidi overrides in claims and claim names; no signature', async () => {

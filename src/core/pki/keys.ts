@@ -1,7 +1,13 @@
 // Key pairs come from Node's native crypto: fast for every type (node-forge's pure-JS RSA
 // generation takes about a second).
 
-import { generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPair,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
 import { promisify } from 'node:util';
 import { usageError } from '../errors.ts';
 
@@ -21,7 +27,37 @@ export function parseKeyType(value: string): KeyType {
   });
 }
 
-const gen = promisify(generateKeyPair) as (type: string, options: object) => Promise<KeyPair>;
+// Node 20 hands out the KeyObjects of generateKeyPair(Sync) sharing a lock with the job that made
+// them. When a garbage collection during a later export of such a key (to JWK, to PEM) finalises
+// that job, its destructor waits for the lock the export holds, and the process hangs for good
+// (seen in `smoke --dpop`: a futex wait in ~KeyGenJob under ExportJWK; test/unit/keys.test.ts
+// reproduces it). So every key pair is generated as PEM and read back: objects of their own.
+const PEM = {
+  publicKeyEncoding: { type: 'spki', format: 'pem' },
+  privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+};
+
+type PemPair = { publicKey: string; privateKey: string };
+export type PairType = 'ec' | 'rsa' | 'ed25519' | 'x25519';
+export type PairOptions = { namedCurve?: string; modulusLength?: number };
+
+function fromPem(pair: PemPair): KeyPair {
+  return { publicKey: createPublicKey(pair.publicKey), privateKey: createPrivateKey(pair.privateKey) };
+}
+
+// With PEM encodings both generators return strings (their overloads per type say so; one signature here).
+const generatePemSync = generateKeyPairSync as (type: PairType, options: object) => PemPair;
+const generatePem = promisify(generateKeyPair) as (type: PairType, options: object) => Promise<PemPair>;
+
+/** A new key pair, made on the spot: microseconds for EC and Ed25519, 100 ms or more for RSA. */
+export function newKeyPairSync(type: PairType, options: PairOptions = {}): KeyPair {
+  return fromPem(generatePemSync(type, { ...options, ...PEM }));
+}
+
+/** A new key pair, made on libuv's thread pool (for RSA, so that two grow in parallel). */
+export async function newKeyPair(type: PairType, options: PairOptions = {}): Promise<KeyPair> {
+  return fromPem(await generatePem(type, { ...options, ...PEM }));
+}
 
 /**
  * A new key pair. EC and Ed25519 keys take microseconds and are made on the spot; RSA keys take
@@ -30,13 +66,13 @@ const gen = promisify(generateKeyPair) as (type: string, options: object) => Pro
 export async function generateKey(type: KeyType): Promise<KeyPair> {
   switch (type) {
     case 'ec-p256':
-      return generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      return newKeyPairSync('ec', { namedCurve: 'P-256' });
     case 'ec-p384':
-      return generateKeyPairSync('ec', { namedCurve: 'P-384' });
+      return newKeyPairSync('ec', { namedCurve: 'P-384' });
     case 'ed25519':
-      return generateKeyPairSync('ed25519');
+      return newKeyPairSync('ed25519');
     default:
-      return gen('rsa', { modulusLength: Number(type.slice(4)) });
+      return newKeyPair('rsa', { modulusLength: Number(type.slice(4)) });
   }
 }
 
