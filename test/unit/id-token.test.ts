@@ -1,18 +1,25 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, type KeyObject } from 'node:crypto';
 import { before, describe, it } from 'node:test';
-import { exportJWK, exportSPKI, generateKeyPair, type JSONWebKeySet, type JWK, SignJWT } from 'jose';
+import { exportJWK, exportSPKI, type JSONWebKeySet, type JWK, SignJWT } from 'jose';
 import { MtlsOAuthError } from '../../src/core/errors.ts';
 import { type IdTokenValidationOptions, leftHalfHash, validateIdToken } from '../../src/core/id-token.ts';
+import { newKeyPair } from '../../src/core/pki/keys.ts';
 
 const ISSUER = 'https://idp.example/tenant';
 const CLIENT = 'kong';
 const NONCE = 'n-0S6_WzA2Mj';
 
-type Key = { alg: string; kid: string; privateKey: CryptoKey; jwk: JWK };
+type Key = { alg: string; kid: string; privateKey: KeyObject; jwk: JWK };
 
 async function makeKey(alg: string, kid: string): Promise<Key> {
-  const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true });
+  // The project's generator (src/core/pki/keys.ts): exporting Node 20's own generated keys can hang.
+  const { publicKey, privateKey } =
+    alg === 'ES256'
+      ? await newKeyPair('ec', { namedCurve: 'P-256' })
+      : alg === 'EdDSA'
+        ? await newKeyPair('ed25519')
+        : await newKeyPair('rsa', { modulusLength: 2048 });
   const jwk = { ...(await exportJWK(publicKey)), kid, alg, use: 'sig' };
   return { alg, kid, privateKey, jwk };
 }
