@@ -1,7 +1,7 @@
 // Every command's --help ends with worked examples; --version prints the package version.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
@@ -144,6 +144,20 @@ describe('help and version', () => {
       assertFits(lines, 50);
       assert.equal(alone.stdout, whole.stdout, args);
     }
+  });
+
+  it('without its page file (a damaged install) help still works: the whole CLI answers', async () => {
+    const copy = join(work, 'no-pages');
+    cpSync(join(dirname(BIN), '..', 'bin'), join(copy, 'bin'), { recursive: true });
+    cpSync(dirname(MAIN), join(copy, 'dist', 'cli'), {
+      recursive: true,
+      filter: (src) => !src.endsWith('help-pages.json') && !src.includes('.code-cache'),
+    });
+    const r = await runCli(['token', '--help'], { script: join(copy, 'bin', 'mtls-oauth') });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, (await runCli(['token', '--help'])).stdout);
+    const v = await runCli(['--version'], { script: join(copy, 'bin', 'mtls-oauth') });
+    assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
   });
 
   // Anything the pages do not answer goes to the whole CLI, which answers as it always did.
