@@ -90,6 +90,63 @@ export const wasmFiles = {
     }));
   },
 };
+// Libraries that only some commands use, each built into a file of its own beside the CLI bundle
+// (src/cli/chunks.ts says why): the specifiers the sources import it by, and the entry it is built
+// from. A run that imports one loads its file then; the bundle itself never carries them.
+export const CHUNKS = {
+  jose: { imports: ['jose'], entry: "export * from 'jose';" },
+  yaml: { imports: ['yaml'], entry: "module.exports = require('yaml');" },
+  qrcode: { imports: ['qrcode'], entry: "module.exports = require('qrcode');" },
+  // ui.ts takes ora's default export from import('ora'), which gives an ES module importing
+  // CommonJS (the stand-in) its module.exports as default: so that is ora's function itself.
+  ora: { imports: ['ora'], entry: "module.exports = require('ora').default;" },
+  // The parts of node-forge the pki modules use (forge-lite.ts, p12/decrypt.ts), which register
+  // themselves on one shared forge object: one chunk, whose exports are that object.
+  forge: {
+    imports: ['node-forge/lib/forge.js', 'node-forge/lib/asn1.js', 'node-forge/lib/rc2.js'],
+    entry:
+      "require('node-forge/lib/asn1.js'); require('node-forge/lib/rc2.js'); module.exports = require('node-forge/lib/forge.js');",
+  },
+};
+const CHUNK_OF = new Map(Object.entries(CHUNKS).flatMap(([name, c]) => c.imports.map((i) => [i, name])));
+/**
+ * The CLI bundle's imports of a chunked library, from its own sources: loaded from the chunk.
+ * `chunkExports`: for each chunk built from an ES module, its export names (scripts/build.mjs).
+ */
+export const chunkedLibraries = (chunkExports) => ({
+  name: 'chunked-libraries',
+  setup(b) {
+    b.onResolve({ filter: /^(jose|yaml|qrcode|ora|node-forge\/.*)$/ }, (args) =>
+      CHUNK_OF.has(args.path) && !/node_modules/.test(args.importer)
+        ? { path: args.path, namespace: 'chunk' }
+        : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: 'chunk' }, (args) => {
+      const name = CHUNK_OF.get(args.path);
+      const load = `require('./src/cli/chunks.ts').loadChunk(${JSON.stringify(name)})`;
+      // An ES module's exports are read at each use (esbuild keeps `ns.name`), so a module that
+      // only imports a chunk (render-token.ts imports jose to decode a JWT it may never meet) does
+      // not load it: the stand-in has a getter per export, which loads the chunk at the first.
+      const names = chunkExports?.[name];
+      const contents = names
+        ? `let m; const load = () => (m ??= ${load});
+module.exports = Object.defineProperties({}, { __esModule: { value: true }, ${names
+            .map((n) => `${JSON.stringify(n)}: { enumerable: true, get: () => load()[${JSON.stringify(n)}] }`)
+            .join(', ')} });`
+        : `module.exports = ${load};`;
+      return { contents, loader: 'js', resolveDir: process.cwd() };
+    });
+    // An import of another part of a chunked library would bundle a second copy of it.
+    b.onResolve({ filter: /^node-forge(\/|$)/ }, (args) => {
+      if (!/node_modules/.test(args.importer) && !CHUNK_OF.has(args.path))
+        return {
+          errors: [{ text: `${args.path}: add it to the forge chunk (scripts/build-plugins.mjs CHUNKS)` }],
+        };
+      return undefined;
+    });
+  },
+});
+
 // src/cli/import-esm.ts in the CLI bundle: a call into a file beside it that Node compiles itself,
 // so that its import() has Node's module loader (see there).
 export const IMPORT_ESM_FILE =

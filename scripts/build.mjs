@@ -7,6 +7,8 @@ import { readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { build } from 'esbuild';
 import {
+  CHUNKS,
+  chunkedLibraries,
   IMPORT_ESM_FILE,
   importEsmFile,
   lazyBuiltins,
@@ -47,8 +49,51 @@ const cli = {
   minifyWhitespace: true,
   plugins: [...common.plugins, wasmFiles, importEsmFile],
 };
+// The CLI bundle carries its own CommonJS wrapper: as a script (code-cache.ts compiles it with
+// vm.Script) it evaluates to the module function, so V8 compiles the file's string as it was read
+// rather than a 1.2 MB copy with a wrapper around it (about 4 ms a run). Run by Node as a CommonJS
+// module (`node dist/cli/main.cjs`), it calls that function with Node's own arguments.
+// esbuild shifts the source map by the banner.
+const selfWrapped = {
+  banner: {
+    js: '((main)=>typeof module==="object"?main.call(exports,exports,require,module,__filename,__dirname):main)(function(exports,require,module,__filename,__dirname){',
+  },
+  footer: { js: '})' },
+};
 async function buildAll() {
-  await build({ ...cli, entryPoints: { main: 'src/cli/main.ts' } });
+  // V8 checks a code cache against its source's length only: the loader names the caches after a
+  // hash of the bundle's (or chunk's) content, so that no other build of it ever runs with this
+  // one's bytecode.
+  const hashOf = (name) =>
+    createHash('sha256')
+      .update(readFileSync(`${tmp}/cli/${name}`))
+      .digest('hex')
+      .slice(0, 16);
+  // The libraries only some commands use, each a self-wrapped file of its own (src/cli/chunks.ts);
+  // then the bundle, which knows their hashes.
+  const chunkHashes = {};
+  const chunkExports = {};
+  for (const [name, { entry }] of Object.entries(CHUNKS)) {
+    const file = `${tmp}/cli/chunk-${name}.cjs`;
+    await build({
+      ...cli,
+      ...selfWrapped,
+      stdin: { contents: entry, resolveDir: process.cwd(), sourcefile: `chunk-${name}.js`, loader: 'js' },
+      outdir: undefined,
+      outfile: file,
+    });
+    chunkHashes[name] = hashOf(`chunk-${name}.cjs`);
+    // An ES module's export names, for the bundle's stand-in (build-plugins.mjs chunkedLibraries).
+    const exports = require(`${process.cwd()}/${file}`);
+    if (exports.__esModule) chunkExports[name] = Object.keys(exports);
+  }
+  await build({
+    ...cli,
+    ...selfWrapped,
+    entryPoints: { main: 'src/cli/main.ts' },
+    plugins: [...cli.plugins, chunkedLibraries(chunkExports)],
+    define: { ...cli.define, __CHUNK_HASHES__: JSON.stringify(chunkHashes) },
+  });
   // Every help page and the version, for runs that print only those (src/cli/help-page.ts):
   // rendered by the command tree itself, built for the purpose and dropped after.
   const render = `${tmp}/render-help-pages.cjs`;
@@ -64,13 +109,6 @@ async function buildAll() {
     throw new Error('help pages: the command tree rendered no token page');
   writeFileSync(`${tmp}/cli/help-pages.json`, JSON.stringify(pages));
   rmSync(render);
-  // V8 checks a code cache against its source's length only: boot names the caches after a hash of
-  // the bundle's content, so that no other build of it ever runs with this one's bytecode.
-  const hashOf = (name) =>
-    createHash('sha256')
-      .update(readFileSync(`${tmp}/cli/${name}`))
-      .digest('hex')
-      .slice(0, 16);
   await build({
     ...cli,
     entryPoints: { boot: 'src/cli/boot.ts' },
@@ -83,18 +121,21 @@ async function buildAll() {
   writeFileSync(`${tmp}/cli/import-esm.cjs`, IMPORT_ESM_FILE);
   // The code cache loader reads the bundle as latin1 (faster than UTF-8): it must be ASCII, as
   // esbuild writes by default (non-ASCII characters in strings escaped, comments dropped).
-  for (const name of ['main.cjs', 'boot.cjs']) {
+  const scripts = ['main.cjs', ...Object.keys(CHUNKS).map((n) => `chunk-${n}.cjs`)];
+  for (const name of [...scripts, 'boot.cjs']) {
     const at = readFileSync(`${tmp}/cli/${name}`).findIndex((byte) => byte > 0x7f);
     if (at >= 0)
       throw new Error(`dist/cli/${name} is not ASCII (byte ${at}): the code cache loader reads it as latin1`);
   }
   // A script compiled from a code cache has no module loader: an import() left in the bundle (one
   // that esbuild could not turn into a bundled module) would fail at run time. Use import-esm.ts.
-  const dynamicImport = /\bimport\(\s*["'`]([^"'`]*)/.exec(readFileSync(`${tmp}/cli/main.cjs`, 'latin1'));
-  if (dynamicImport)
-    throw new Error(
-      `dist/cli/main.cjs still has import("${dynamicImport[1]}"): load it with src/cli/import-esm.ts`,
-    );
+  for (const name of scripts) {
+    const dynamicImport = /\bimport\(\s*["'`]([^"'`]*)/.exec(readFileSync(`${tmp}/cli/${name}`, 'latin1'));
+    if (dynamicImport)
+      throw new Error(
+        `dist/cli/${name} still has import("${dynamicImport[1]}"): load it with src/cli/import-esm.ts`,
+      );
+  }
 
   // The library (`import 'mtls-oauth'`): ES modules, split so that heavy modules load on use.
   await build({

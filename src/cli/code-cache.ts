@@ -64,11 +64,16 @@ export interface CodeCacheOutcome {
   state: 'off' | 'hit' | 'rejected' | 'miss';
 }
 
+/** The module loaded (its `module.exports`) and how. */
+export interface CodeCacheLoad extends CodeCacheOutcome {
+  exports: unknown;
+}
+
 /**
- * Loads `bundle` (a CommonJS file) as a module, compiled with its code cache when there is one;
+ * Loads `bundle` (a CommonJS file that wraps itself, as the build writes it) as a module, compiled with its code cache when there is one;
  * schedules writing the cache at process exit when there was none or V8 rejected it.
  */
-export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): CodeCacheOutcome {
+export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): CodeCacheLoad {
   const env = opts.env ?? process.env;
   // The build makes the bundle pure ASCII (scripts/build.mjs checks), which latin1 reads faster.
   const source = readFileSync(bundle, 'latin1');
@@ -93,8 +98,9 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
     }
   }
 
-  // The CommonJS wrapper on the first line, so that line numbers in stack traces stay those of the file.
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  // The bundle wraps itself (scripts/build.mjs selfWrapped): as a script, it evaluates to its module
+  // function, and V8 compiles the string just read, not a copy with a wrapper around it.
+  const script = new Script(source, {
     filename: bundle,
     ...(cached ? { cachedData: cached } : {}),
     // No import() in here: a script from a code cache has no module loader (import-esm.ts).
@@ -115,10 +121,11 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
   mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
     dirname(bundle),
   );
-  const wrapper = script.runInThisContext() as (...args: unknown[]) => void;
-  wrapper.call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname(bundle));
+  const main: unknown = script.runInThisContext();
+  if (typeof main !== 'function') throw new Error(`${bundle} is not a self-wrapped bundle (npm run build)`);
+  main.call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname(bundle));
   mod.loaded = true;
-  return outcome;
+  return { ...outcome, exports: mod.exports };
 }
 
 /** Removes the caches of other builds (another stamp) of the same bundle and key beside `file`. */

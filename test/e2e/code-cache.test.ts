@@ -15,7 +15,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cacheKeyFor } from '../../src/cli/code-cache.ts';
@@ -117,6 +117,34 @@ describe('the code cache of the built CLI', () => {
     const second = run(i.bin, args, i.env());
     assert.equal(second.status, 3, second.stderr);
     assert.equal(second.state, 'hit');
+  });
+
+  // Libraries only some commands use are files of their own (src/cli/chunks.ts): a run that needs
+  // one loads it through the same code cache, under its command's name; other runs never read it.
+  it('a chunked library loads at first use, with a code cache of its own; other runs never load it', () => {
+    const i = install();
+    const out = join(dirname(i.bundle), '..', '..', 'made-certs');
+    const states = (r: { stderr: string }) =>
+      [...r.stderr.matchAll(/^code cache: (\w+) ?(\S*)/gm)].map((m) => `${m[1]} ${basename(m[2] ?? '')}`);
+    const first = run(i.bin, ['certs', 'init', '--out', out], i.env());
+    assert.equal(first.status, 0, first.stderr);
+    assert.deepEqual(
+      states(first).map((s) => s.split(' ')[0]),
+      ['miss', 'miss'],
+      'the bundle and the node-forge chunk, both compiled',
+    );
+    const written = files(i.cacheDir);
+    assert.equal(written.length, 2, written.join(' '));
+    assert.match(written[0], /^chunk-forge\.certs\.v\d+\.\d+\.\d+-\w+-[0-9a-f]{16}\.v8$/);
+    const again = run(i.bin, ['certs', 'inspect', join(out, 'client.crt')], i.env());
+    assert.equal(again.status, 0, again.stderr);
+    assert.match(again.stdout, /CN=kong/);
+    assert.deepEqual(states(again), [`hit ${written[1]}`, `hit ${written[0]}`]);
+    // `help` loads every command's module (render-token.ts imports jose) but no chunk.
+    const help = run(i.bin, ['help'], i.env());
+    assert.equal(help.status, 0, help.stderr);
+    assert.equal(states(help).length, 1, help.stderr);
+    assert.equal(files(i.cacheDir).filter((f) => f.startsWith('chunk-')).length, 1);
   });
 
   it('a damaged cache is rejected, the command still works, and the cache is written again', () => {

@@ -81,6 +81,8 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
     'dist/cli/help-pages.json',
     'dist/cli/boot.cjs',
     'dist/cli/llhttp.wasm',
+    'dist/cli/chunk-jose.cjs',
+    'dist/cli/chunk-forge.cjs',
     'dist/index.js',
     'bin/package.json',
   ])
