@@ -107,7 +107,8 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
   });
   if (cached) outcome.state = script.cachedDataRejected ? 'rejected' : 'hit';
   if (dirs.length && outcome.state !== 'hit') {
-    process.once('exit', () => {
+    // Prepended: boot.ts ends the process in its own exit listener.
+    process.prependOnceListener('exit', () => {
       try {
         const file = writeFirst(dirs, name, script.createCachedData());
         if (file) dropOtherBuilds(file);
