@@ -3,7 +3,7 @@
 
 import { join } from 'node:path';
 import { UNDICI_V8_FLAGS } from '../core/transport/wasm-flags.ts';
-import { cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
+import { type CodeCacheOptions, cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
 import { printHelpPage } from './help-page.ts';
 
 /** Runs that never make an HTTP request (help, version, certificates, settings): no undici. */
@@ -24,5 +24,9 @@ if (!printHelpPage(process.argv.slice(2), __dirname)) {
   // nothing left to lose: the process ends at once. Other exit listeners of ours run first
   // (code-cache.ts prepends its own).
   process.on('exit', (code) => process.exit(code));
-  requireWithCodeCache(join(__dirname, 'main.cjs'), { key, bundleHash: __BUNDLE_HASH__ });
+  requireWithCodeCache(join(__dirname, 'main.cjs'), {
+    Module: module.constructor as CodeCacheOptions['Module'],
+    key,
+    bundleHash: __BUNDLE_HASH__,
+  });
 }

@@ -6,7 +6,7 @@
 // the same command's name.
 
 import { join } from 'node:path';
-import { cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
+import { type CodeCacheOptions, cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
 
 /** Each chunk's content hash, from the build (a cache never outlives the chunk it was made of). */
 declare const __CHUNK_HASHES__: Record<string, string>;
@@ -20,7 +20,12 @@ export function loadChunk(name: string): unknown {
     const key = cacheKeyFor(process.argv.slice(2));
     loaded.set(
       name,
-      requireWithCodeCache(file, { key, bundleHash: __CHUNK_HASHES__[name] ?? 'unknown' }).exports,
+      requireWithCodeCache(file, {
+        // The CLI bundle's own module object (code-cache.ts made it).
+        Module: module.constructor as CodeCacheOptions['Module'],
+        key,
+        bundleHash: __CHUNK_HASHES__[name] ?? 'unknown',
+      }).exports,
     );
   }
   return loaded.get(name);

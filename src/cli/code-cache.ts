@@ -14,7 +14,7 @@
 // Every cache failure is silent: the CLI runs the same, only slower.
 
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import Module, { createRequire } from 'node:module';
+import type Module from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
@@ -50,6 +50,11 @@ function writeFirst(dirs: string[], name: string, data: Buffer): string | undefi
 }
 
 export interface CodeCacheOptions {
+  /**
+   * Node's CommonJS Module class, as the caller's own `module.constructor`: `import 'node:module'`
+   * would load Node's public module loader API (its ES module loader with it), about 1 ms a run.
+   */
+  Module: typeof Module;
   /** Cache name for this run (cacheKeyFor(process.argv.slice(2))). */
   key: string;
   /** A hash of the bundle's content, from the build. */
@@ -117,6 +122,7 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
   }
   if (setting === 'verbose') process.stderr.write(`code cache: ${outcome.state} ${outcome.file ?? ''}\n`);
 
+  const { Module } = opts;
   const mod = new Module(bundle);
   mod.filename = bundle;
   mod.paths = (Module as unknown as { _nodeModulePaths(dir: string): string[] })._nodeModulePaths(
@@ -124,7 +130,7 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
   );
   const main: unknown = script.runInThisContext();
   if (typeof main !== 'function') throw new Error(`${bundle} is not a self-wrapped bundle (npm run build)`);
-  main.call(mod.exports, mod.exports, createRequire(bundle), mod, bundle, dirname(bundle));
+  main.call(mod.exports, mod.exports, Module.createRequire(bundle), mod, bundle, dirname(bundle));
   mod.loaded = true;
   return { ...outcome, exports: mod.exports };
 }

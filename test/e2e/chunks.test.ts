@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import Module, { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -44,8 +44,12 @@ describe('the chunks of the built CLI', () => {
     it(`chunk-${name}.cjs gives what its importers use, as a script and as a CommonJS file`, () => {
       const file = join(CLI, `chunk-${name}.cjs`);
       check(
-        requireWithCodeCache(file, { key: 'test', bundleHash: 'test', env: { MTLS_OAUTH_CODE_CACHE: 'off' } })
-          .exports as Record<string, unknown>,
+        requireWithCodeCache(file, {
+          Module,
+          key: 'test',
+          bundleHash: 'test',
+          env: { MTLS_OAUTH_CODE_CACHE: 'off' },
+        }).exports as Record<string, unknown>,
       );
       check(require(file));
     });
