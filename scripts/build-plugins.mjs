@@ -1,5 +1,5 @@
 // esbuild plugins for scripts/build.mjs: what the bundles leave out or load differently, and why.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
@@ -143,6 +143,27 @@ module.exports = Object.defineProperties({}, { __esModule: { value: true }, ${na
           errors: [{ text: `${args.path}: add it to the forge chunk (scripts/build-plugins.mjs CHUNKS)` }],
         };
       return undefined;
+    });
+  },
+});
+
+// A command's own bundle (scripts/build.mjs COMMAND_BUNDLES): the whole CLI with one command in
+// src/cli/commands/index.ts's table, so that it holds only the code that command can reach.
+// The build fails if the table's shape is not the one this reads.
+export const onlyCommand = (name) => ({
+  name: 'only-command',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]commands[\\/]index\.ts$/ }, (args) => {
+      const lines = readFileSync(args.path, 'utf8').split('\n');
+      const entry =
+        /^ {2}([a-z]+): \(\) => import\('\.\/[a-z/-]+\.ts'\)\.then\(\(m\) => m\.register[A-Za-z]+\),$/;
+      const table = lines.filter((l) => entry.test(l));
+      if (table.filter((l) => l.startsWith(`  ${name}: `)).length !== 1 || table.length < 10)
+        throw new Error(`${args.path}: no single table entry for ${name} (build-plugins.mjs onlyCommand)`);
+      return {
+        contents: lines.filter((l) => !entry.test(l) || l.startsWith(`  ${name}: `)).join('\n'),
+        loader: 'ts',
+      };
     });
   },
 });

@@ -1,5 +1,5 @@
-// What bin/mtls-oauth runs: the CLI bundle (main.cjs, beside this file in dist/cli/) through the
-// code cache loader. Built to dist/cli/boot.cjs.
+// What bin/mtls-oauth runs: the CLI bundle (main.cjs, or the command's own command-<name>.cjs,
+// beside this file in dist/cli/) through the code cache loader. Built to dist/cli/boot.cjs.
 
 import { join } from 'node:path';
 import { UNDICI_V8_FLAGS } from '../core/transport/wasm-flags.ts';
@@ -16,7 +16,11 @@ const key = cacheKeyFor(process.argv.slice(2));
 // key start with the same flags.
 if (!withoutHttp(key)) require('node:v8').setFlagsFromString(UNDICI_V8_FLAGS);
 
-declare const __BUNDLE_HASH__: string;
+/** The bundles (main, and a command's own) by name, each with its content hash (scripts/build.mjs). */
+declare const __BUNDLES__: Record<string, string>;
+// The command's own bundle when the build made one (the whole CLI with only that command: less to
+// read and deserialise), else the whole CLI.
+const bundle = Object.hasOwn(__BUNDLES__, key) && key !== 'main' ? `command-${key}` : 'main';
 // Help or the version alone: a page the build rendered (help-page.ts); everything else, the CLI.
 if (!printHelpPage(process.argv.slice(2), __dirname)) {
   // The run is over once the event loop is empty: every answer written, every socket closed. Node
@@ -24,9 +28,9 @@ if (!printHelpPage(process.argv.slice(2), __dirname)) {
   // nothing left to lose: the process ends at once. Other exit listeners of ours run first
   // (code-cache.ts prepends its own).
   process.on('exit', (code) => process.exit(code));
-  requireWithCodeCache(join(__dirname, 'main.cjs'), {
+  requireWithCodeCache(join(__dirname, `${bundle}.cjs`), {
     Module: module.constructor as CodeCacheOptions['Module'],
     key,
-    bundleHash: __BUNDLE_HASH__,
+    bundleHash: __BUNDLES__[bundle === 'main' ? 'main' : key],
   });
 }
