@@ -166,17 +166,18 @@ const send = (q, body) => new Promise((resolve, reject) => {
 
 /**
  * Writes the floor program into `dir`; returns the arguments to time with process.execPath for:
- * [a GET of `discovery` without a certificate, when given,] the client-credentials grant for kong
- * at `token`, then [introspection of that token, when given,] [revocation and introspection again,
+ * [a GET of `probe` with the client certificate, when given,] [a GET of `discovery` without a
+ * certificate, when given,] [the client-credentials grant for kong at `token`, when given,] then [introspection of that token, when given,] [revocation and introspection again,
  * when `revocation` is given], with the client certificate of `files` ({ clientCert, clientKey, ca }).
  */
-export function floorProgram(dir, files, { discovery, token, introspection, revocation }) {
+export function floorProgram(dir, files, { probe, discovery, token, introspection, revocation }) {
   const file = join(dir, 'floor.cjs');
   writeFileSync(file, FLOOR_SOURCE);
   const form = 'token={token}&client_id=kong';
   const requests = [
+    ...(probe ? [{ url: probe, withCert: true }] : []),
     ...(discovery ? [{ url: discovery, withCert: false }] : []),
-    { url: token, body: 'grant_type=client_credentials&client_id=kong', withCert: true },
+    ...(token ? [{ url: token, body: 'grant_type=client_credentials&client_id=kong', withCert: true }] : []),
     ...(introspection ? [{ url: introspection, body: form, withCert: true }] : []),
     ...(revocation
       ? [

@@ -6,6 +6,7 @@
 //   - `mtls-oauth --help` against `node -e 0`.                         Goal: within 1.3x.
 //   - `mtls-oauth tls https://127.0.0.1:PORT/` (one full mTLS probe) against `node -e 0`
 //     and against `curl --cert --key --cacert` doing the same handshake and GET. Goal: within 2x of node -e 0.
+//     Beside it, the floor: the same handshake and GET from a bare node:https program.
 //   - `mtls-oauth tls --all --issuer` (discovery through undici, then the probe), with and without
 //     the `--liftoff-only` flag undici-lite sets: the exit delay a process that used undici shows (V8
 //     tiering up undici's llhttp WebAssembly in the background). The single probe loads undici
@@ -19,6 +20,7 @@ import {
   BIN,
   cliEnv,
   curlTls,
+  floorProgram,
   isMain,
   medians,
   ms,
@@ -77,6 +79,7 @@ process.env.MTLS_OAUTH_CODE_CACHE = 'off';
 require(${JSON.stringify(join(ROOT, 'dist/cli/boot.cjs'))});\n`,
       );
       const probe = ['tls', url, ...tlsArgs(f)];
+      const floor = floorProgram(dir, f, { probe: url });
       // --all: discovery (an undici request) then the probe: the run that pays undici's exit delay.
       const all = ['tls', '--all', '--issuer', `https://127.0.0.1:${srv.port}`, ...tlsArgs(f)];
       const cases = {
@@ -89,6 +92,8 @@ require(${JSON.stringify(join(ROOT, 'dist/cli/boot.cjs'))});\n`,
         all: () => timeProcess(process.execPath, [BIN, ...all], { env }),
         allNoLiftoff: () => timeProcess(process.execPath, [noLiftoff, ...all], { env }),
         curl: () => timeProcess('curl', [...curlTls(f), '-o', '/dev/null', url]),
+        // The floor: the same handshake and GET from a bare node:https program (bench-lib.mjs).
+        floor: () => timeProcess(process.execPath, floor),
       };
       for (const c of Object.values(cases)) c(); // warm-up: disk caches, the server's first handshake
       const r = Object.fromEntries(Object.keys(cases).map((k) => [k, []]));
@@ -101,7 +106,8 @@ require(${JSON.stringify(join(ROOT, 'dist/cli/boot.cjs'))});\n`,
       row('node -e 0', m.nodeE0);
       row('mtls-oauth --help', m.help, goal(m.help, 1.3));
       row('  --version (the same page file read)', m.version, x(m.version));
-      row('mtls-oauth tls URL (one probe)', m.probe, goal(m.probe, 2));
+      row('mtls-oauth tls URL (one probe)', m.probe, `${goal(m.probe, 2)}; the floor is ${x(m.floor)}`);
+      row('  the floor: a bare node:https program, same', m.floor, x(m.floor));
       row('mtls-oauth tls URL --json', m.probeJson, x(m.probeJson));
       row('curl, the same handshake and GET', m.curl, `mtls-oauth ${(m.probe / m.curl).toFixed(1)}x curl`);
       row('tls --all --issuer (discovery + probe)', m.all, `${x(m.all)}; loads undici`);
