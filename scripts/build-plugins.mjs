@@ -150,13 +150,25 @@ module.exports = Object.defineProperties({}, { __esModule: { value: true }, ${na
 // A command's own bundle (scripts/build.mjs COMMAND_BUNDLES): the whole CLI with one command in
 // src/cli/commands/index.ts's table, so that it holds only the code that command can reach.
 // The build fails if the table's shape is not the one this reads.
+const COMMAND_TABLE = 'src/cli/commands/index.ts';
+const TABLE_ENTRY =
+  /^ {2}([a-z]+): \(\) => import\('\.\/[a-z/-]+\.ts'\)\.then\(\(m\) => m\.register[A-Za-z]+\),$/;
+/** The names in the command table, in its order. */
+export function commandNames() {
+  const names = readFileSync(COMMAND_TABLE, 'utf8')
+    .split('\n')
+    .map((l) => TABLE_ENTRY.exec(l)?.[1])
+    .filter(Boolean);
+  if (names.length < 10)
+    throw new Error(`${COMMAND_TABLE}: the command table has changed shape (build-plugins.mjs)`);
+  return names;
+}
 export const onlyCommand = (name) => ({
   name: 'only-command',
   setup(b) {
     b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]commands[\\/]index\.ts$/ }, (args) => {
       const lines = readFileSync(args.path, 'utf8').split('\n');
-      const entry =
-        /^ {2}([a-z]+): \(\) => import\('\.\/[a-z/-]+\.ts'\)\.then\(\(m\) => m\.register[A-Za-z]+\),$/;
+      const entry = TABLE_ENTRY;
       const table = lines.filter((l) => entry.test(l));
       if (table.filter((l) => l.startsWith(`  ${name}: `)).length !== 1 || table.length < 10)
         throw new Error(`${args.path}: no single table entry for ${name} (build-plugins.mjs onlyCommand)`);

@@ -9,6 +9,7 @@ import { build } from 'esbuild';
 import {
   CHUNKS,
   chunkedLibraries,
+  commandNames,
   IMPORT_ESM_FILE,
   importEsmFile,
   lazyBuiltins,
@@ -34,7 +35,8 @@ const common = {
   sourcemap: true,
   // `open` ships its own xdg-open script next to its module; it must stay in node_modules.
   external: ['open'],
-  define: { __VERSION__: JSON.stringify(version) },
+  // The commands' names and commander's `help`: the CLI's code caches are named after them.
+  define: { __VERSION__: JSON.stringify(version), __COMMANDS__: JSON.stringify([...commandNames(), 'help']) },
   logLevel: 'warning',
   plugins: [lazyChildProcess, lazyBuiltins, trimUndici],
 };

@@ -6,10 +6,13 @@ import { UNDICI_V8_FLAGS } from '../core/transport/wasm-flags.ts';
 import { type CodeCacheOptions, cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
 import { printHelpPage } from './help-page.ts';
 
+/** Every command's name (and commander's `help`), from the build: the code cache's names. */
+declare const __COMMANDS__: string[];
+
 /** Runs that never make an HTTP request (help, version, certificates, settings): no undici. */
 const withoutHttp = (key: string) => key.endsWith('-help') || ['root', 'certs', 'config'].includes(key);
 
-const key = cacheKeyFor(process.argv.slice(2));
+const key = cacheKeyFor(process.argv.slice(2), __COMMANDS__);
 // undici-lite.ts sets V8 flags when undici loads (wasm-flags.ts). V8 stamps a code cache with a hash
 // of its flags and rejects it under any others, so a run that may load undici sets them first,
 // before compiling; one that never does saves loading node:v8. Either way, all runs of one cache

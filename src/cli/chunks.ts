@@ -8,6 +8,9 @@
 import { join } from 'node:path';
 import { type CodeCacheOptions, cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
 
+/** Every command's name (and commander's `help`), from the build: the code cache's names. */
+declare const __COMMANDS__: string[];
+
 /** Each chunk's content hash, from the build (a cache never outlives the chunk it was made of). */
 declare const __CHUNK_HASHES__: Record<string, string>;
 
@@ -17,7 +20,7 @@ const loaded = new Map<string, unknown>();
 export function loadChunk(name: string): unknown {
   if (!loaded.has(name)) {
     const file = join(__dirname, `chunk-${name}.cjs`);
-    const key = cacheKeyFor(process.argv.slice(2));
+    const key = cacheKeyFor(process.argv.slice(2), __COMMANDS__);
     loaded.set(
       name,
       requireWithCodeCache(file, {

@@ -19,10 +19,13 @@ import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
 
-/** The cache's name for this run: the command (its help apart), from the arguments. */
-export function cacheKeyFor(argv: string[]): string {
+/**
+ * The cache's name for this run: the command (its help apart), from the arguments; `other` for a
+ * word that is none of `commands` (a typo must not leave a cache file of its own).
+ */
+export function cacheKeyFor(argv: string[], commands: readonly string[]): string {
   const command = argv.find((a) => !a.startsWith('-'));
-  const name = command && /^[a-z][a-z-]{0,19}$/.test(command) ? command : command ? 'other' : 'root';
+  const name = command === undefined ? 'root' : commands.includes(command) ? command : 'other';
   const help = argv.some((a) => a === '--help' || a === '-h' || a === '--version' || a === '-V');
   return help ? `${name}-help` : name;
 }
@@ -55,7 +58,7 @@ export interface CodeCacheOptions {
    * would load Node's public module loader API (its ES module loader with it), about 1 ms a run.
    */
   Module: typeof Module;
-  /** Cache name for this run (cacheKeyFor(process.argv.slice(2))). */
+  /** Cache name for this run (cacheKeyFor). */
   key: string;
   /** A hash of the bundle's content, from the build. */
   bundleHash: string;
