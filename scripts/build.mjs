@@ -103,14 +103,14 @@ async function buildAll() {
   // whole CLI with that one command (build-plugins.mjs onlyCommand). A run reads, and V8
   // deserialises, only the code its command can reach: smoke's bundle is two thirds of main.cjs.
   // Everything else (help, completion, interactive and one-off commands, typos) runs main.cjs.
-  const bundles = { main: hashOf('main.cjs') };
+  const bundles = { main: hashOf('main.cjs'), commands: {} };
   for (const name of COMMAND_BUNDLES) {
     await build({
       ...mainBuild,
       entryPoints: { [`command-${name}`]: 'src/cli/main.ts' },
       plugins: [...mainBuild.plugins, onlyCommand(name)],
     });
-    bundles[name] = hashOf(`command-${name}.cjs`);
+    bundles.commands[name] = hashOf(`command-${name}.cjs`);
   }
   // Every help page and the version, for runs that print only those (src/cli/help-page.ts):
   // rendered by the command tree itself, built for the purpose and dropped after.

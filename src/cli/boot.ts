@@ -19,11 +19,12 @@ const key = cacheKeyFor(process.argv.slice(2), __COMMANDS__);
 // key start with the same flags.
 if (!withoutHttp(key)) require('node:v8').setFlagsFromString(UNDICI_V8_FLAGS);
 
-/** The bundles (main, and a command's own) by name, each with its content hash (scripts/build.mjs). */
-declare const __BUNDLES__: Record<string, string>;
+/** The bundles' content hashes: main.cjs's, and each command bundle's by command (scripts/build.mjs). */
+declare const __BUNDLES__: { main: string; commands: Record<string, string> };
 // The command's own bundle when the build made one (the whole CLI with only that command: less to
 // read and deserialise), else the whole CLI.
-const bundle = Object.hasOwn(__BUNDLES__, key) && key !== 'main' ? `command-${key}` : 'main';
+const own = Object.hasOwn(__BUNDLES__.commands, key);
+const bundle = own ? `command-${key}` : 'main';
 // Help or the version alone: a page the build rendered (help-page.ts); everything else, the CLI.
 if (!printHelpPage(process.argv.slice(2), __dirname)) {
   // The run is over once the event loop is empty: every answer written, every socket closed. Node
@@ -34,6 +35,6 @@ if (!printHelpPage(process.argv.slice(2), __dirname)) {
   requireWithCodeCache(join(__dirname, `${bundle}.cjs`), {
     Module: module.constructor as CodeCacheOptions['Module'],
     key,
-    bundleHash: __BUNDLES__[bundle === 'main' ? 'main' : key],
+    bundleHash: own ? __BUNDLES__.commands[key] : __BUNDLES__.main,
   });
 }

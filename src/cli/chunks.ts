@@ -1,9 +1,9 @@
-// Libraries that only some commands use (jose, yaml, qrcode, ora, node-forge: about 490 kB) are built into
-// files of their own beside the CLI bundle (dist/cli/chunk-<name>.cjs, scripts/build.mjs), and the
-// bundle's imports of them come here (build plugin chunkedLibraries). Every run reads the whole
-// bundle before it does anything, at about 7 ms per MB on a small machine; a `smoke` run needs none
-// of these. A chunk is loaded at its first import, through the same code cache as the bundle, under
-// the same command's name.
+// Libraries that only some commands use (jose, yaml, qrcode, ora, node-forge: about 490 kB) are
+// built into files of their own beside the CLI bundle (dist/cli/chunk-<name>.cjs,
+// scripts/build.mjs), and the bundle's imports of them come here (build plugin chunkedLibraries).
+// Every run reads the whole bundle before it does anything, at about 7 ms per MB on a small
+// machine; a `smoke` run needs none of these. A chunk is loaded at its first import, through the
+// same code cache as the bundle, under the same command's name.
 
 import { join } from 'node:path';
 import { type CodeCacheOptions, cacheKeyFor, requireWithCodeCache } from './code-cache.ts';
