@@ -3,8 +3,8 @@
 // a third of what a one-request run spends before its first byte goes out.
 //
 // A cache holds the bytecode of the functions that ran, so there is one per command (the functions
-// `token` needs are not those `--help` needs): the first run of a command writes it when the
-// process exits, later runs of that command load it. V8 rejects a cache made by another V8 version
+// `token` needs are not those `--help` needs): the first run of a command that goes through writes
+// it when the process exits, later runs of that command load it. V8 rejects a cache made by another V8 version
 // or other flags (the file is then written again), but checks the source only by its length: the
 // file name carries a hash of the bundle (made by the build), so another build never meets it.
 //
@@ -18,6 +18,7 @@ import type Module from 'node:module';
 import { homedir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { Script } from 'node:vm';
+import { EXIT } from './exit-codes.ts';
 
 /**
  * The cache's name for this run: the command (its help apart), from the arguments; `other` for a
@@ -79,7 +80,8 @@ export interface CodeCacheLoad extends CodeCacheOutcome {
 
 /**
  * Loads `bundle` (a CommonJS file that wraps itself, as the build writes it) as a module, compiled with its code cache when there is one;
- * schedules writing the cache at process exit when there was none or V8 rejected it.
+ * schedules writing the cache at process exit when there was none or V8 rejected it, if the run
+ * went through.
  */
 export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): CodeCacheLoad {
   const env = opts.env ?? process.env;
@@ -116,7 +118,12 @@ export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): Co
   if (cached) outcome.state = script.cachedDataRejected ? 'rejected' : 'hit';
   if (dirs.length && outcome.state !== 'hit') {
     // Prepended: boot.ts ends the process in its own exit listener.
-    process.prependOnceListener('exit', () => {
+    process.prependOnceListener('exit', (code) => {
+      // A run that stopped early (bad input, no network, an IdP's refusal, a timeout) compiled only
+      // part of what its command needs, and the cache it left would have every later run compile
+      // the rest: a first run that fails must not set the speed of all the others. Only a run that
+      // went through writes one (exit 0, or 1: it ran, a check failed); the next run tries again.
+      if (code !== EXIT.ok && code !== EXIT.checkFailed) return;
       try {
         const file = writeFirst(dirs, name, script.createCachedData());
         if (file) dropOtherBuilds(file);

@@ -19,7 +19,9 @@ import { basename, dirname, join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { cacheKeyFor } from '../../src/cli/code-cache.ts';
-import { cleanEnv } from '../helpers/cli.ts';
+import { cleanEnv, runCli } from '../helpers/cli.ts';
+import { makeTestPki } from '../helpers/pki.ts';
+import { closedPort, startHttpsServer } from '../helpers/tls-servers.ts';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const work = mkdtempSync(join(tmpdir(), 'mtls-oauth-code-cache-'));
@@ -112,16 +114,36 @@ describe('the code cache of the built CLI', () => {
 
   // A run that loads undici sets V8 flags for its WebAssembly (src/core/transport/wasm-flags.ts);
   // V8 rejects a cache made under other flags, so boot must set the same ones before compiling,
-  // or every such run would compile from scratch. A refused connection still loads undici.
-  it('a run that loads undici reads its cache on the next run too', () => {
+  // or every such run would compile from scratch. And a run that stops early (here: a refused
+  // connection, exit 3) compiled only part of the command: it leaves no cache, so that it does not
+  // set the speed of every later run; the first run that goes through writes it.
+  it('a run that fails early leaves no cache; one that goes through does, and the next reads it', async () => {
+    const pki = await makeTestPki();
+    const server = await startHttpsServer({ cert: pki.server.cert, key: pki.server.key });
     const i = install();
-    const args = ['discover', 'https://127.0.0.1:1', '--timeout', '5'];
-    const first = run(i.bin, args, i.env());
-    assert.equal(first.status, 3, first.stderr);
-    assert.equal(first.state, 'miss');
-    const second = run(i.bin, args, i.env());
-    assert.equal(second.status, 3, second.stderr);
-    assert.equal(second.state, 'hit');
+    const ca = join(dirname(i.bundle), '..', '..', 'ca.crt');
+    writeFileSync(ca, pki.ca.cert);
+    const stateOf = (r: { stderr: string }) => /^code cache: (\w+)/m.exec(r.stderr)?.[1];
+    try {
+      const refused = await runCli(['tls', `https://127.0.0.1:${await closedPort()}/`, '--ca', ca], {
+        script: i.bin,
+        env: i.env(),
+      });
+      assert.equal(refused.code, 3, refused.stderr);
+      assert.equal(stateOf(refused), 'miss');
+      assert.deepEqual(files(i.cacheDir), [], 'no cache from a run that stopped early');
+      const probe = ['tls', `${server.url}/`, '--ca', ca];
+      const first = await runCli(probe, { script: i.bin, env: i.env() });
+      assert.ok(first.code === 0 || first.code === 1, first.stderr);
+      assert.equal(stateOf(first), 'miss');
+      assert.equal(files(i.cacheDir).length, 1);
+      const second = await runCli(probe, { script: i.bin, env: i.env() });
+      assert.equal(second.code, first.code, second.stderr);
+      assert.equal(stateOf(second), 'hit');
+      assert.equal(second.stdout.replace(/[\d.]+ ms/g, ''), first.stdout.replace(/[\d.]+ ms/g, ''));
+    } finally {
+      await server.close();
+    }
   });
 
   // Libraries only some commands use are files of their own (src/cli/chunks.ts): a run that needs
