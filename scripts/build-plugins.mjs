@@ -147,9 +147,7 @@ module.exports = Object.defineProperties({}, { __esModule: { value: true }, ${na
   },
 });
 
-// A command's own bundle (scripts/build.mjs COMMAND_BUNDLES): the whole CLI with one command in
-// src/cli/commands/index.ts's table, so that it holds only the code that command can reach.
-// The build fails if the table's shape is not the one this reads.
+// The command table's entries (src/cli/commands/index.ts), one per line.
 const COMMAND_TABLE = 'src/cli/commands/index.ts';
 const TABLE_ENTRY =
   /^ {2}([a-z]+): \(\) => import\('\.\/[a-z/-]+\.ts'\)\.then\(\(m\) => m\.register[A-Za-z]+\),$/;
@@ -163,22 +161,6 @@ export function commandNames() {
     throw new Error(`${COMMAND_TABLE}: the command table has changed shape (build-plugins.mjs)`);
   return names;
 }
-export const onlyCommand = (name) => ({
-  name: 'only-command',
-  setup(b) {
-    b.onLoad({ filter: /[\\/]src[\\/]cli[\\/]commands[\\/]index\.ts$/ }, (args) => {
-      const lines = readFileSync(args.path, 'utf8').split('\n');
-      const entry = TABLE_ENTRY;
-      const table = lines.filter((l) => entry.test(l));
-      if (table.filter((l) => l.startsWith(`  ${name}: `)).length !== 1 || table.length < 10)
-        throw new Error(`${args.path}: no single table entry for ${name} (build-plugins.mjs onlyCommand)`);
-      return {
-        contents: lines.filter((l) => !entry.test(l) || l.startsWith(`  ${name}: `)).join('\n'),
-        loader: 'ts',
-      };
-    });
-  },
-});
 
 // src/cli/import-esm.ts in the CLI bundle: a call into a file beside it that Node compiles itself,
 // so that its import() has Node's module loader (see there).

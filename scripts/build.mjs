@@ -1,5 +1,5 @@
 // Bundles the CLI (dist/cli/) and the library (dist/index.js) with esbuild. One bundle starts faster
-// than hundreds of node_modules files (docs/design.md "Bundles"); heavy modules (undici,
+// than hundreds of node_modules files (docs/design.md "One bundle"); heavy modules (undici,
 // jose, ora) initialise only when a command needs them.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -14,15 +14,12 @@ import {
   importEsmFile,
   lazyBuiltins,
   lazyChildProcess,
-  onlyCommand,
   trimUndici,
   wasmFiles,
   writeWasmFiles,
 } from './build-plugins.mjs';
 
 const require = createRequire(import.meta.url);
-// The commands built also as bundles of their own (see buildAll).
-const COMMAND_BUNDLES = ['tls', 'discover', 'token', 'introspect', 'revoke', 'smoke', 'call'];
 const version = JSON.parse(readFileSync('package.json', 'utf8')).version;
 
 // Build beside dist/ and swap it in, so a test running the CLI never sees a half-written dist/; a
@@ -92,26 +89,13 @@ async function buildAll() {
     const exports = require(`${process.cwd()}/${file}`);
     if (exports.__esModule) chunkExports[name] = Object.keys(exports);
   }
-  const mainBuild = {
+  await build({
     ...cli,
     ...selfWrapped,
+    entryPoints: { main: 'src/cli/main.ts' },
     plugins: [...cli.plugins, chunkedLibraries(chunkExports)],
     define: { ...cli.define, __CHUNK_HASHES__: JSON.stringify(chunkHashes) },
-  };
-  await build({ ...mainBuild, entryPoints: { main: 'src/cli/main.ts' } });
-  // The commands a pipeline runs unattended, again and again, each also as a bundle of its own: the
-  // whole CLI with that one command (build-plugins.mjs onlyCommand). A run reads, and V8
-  // deserialises, only the code its command can reach: smoke's bundle is two thirds of main.cjs.
-  // Everything else (help, completion, interactive and one-off commands, typos) runs main.cjs.
-  const bundles = { main: hashOf('main.cjs'), commands: {} };
-  for (const name of COMMAND_BUNDLES) {
-    await build({
-      ...mainBuild,
-      entryPoints: { [`command-${name}`]: 'src/cli/main.ts' },
-      plugins: [...mainBuild.plugins, onlyCommand(name)],
-    });
-    bundles.commands[name] = hashOf(`command-${name}.cjs`);
-  }
+  });
   // Every help page and the version, for runs that print only those (src/cli/help-page.ts):
   // rendered by the command tree itself, built for the purpose and dropped after.
   const render = `${tmp}/render-help-pages.cjs`;
@@ -130,17 +114,13 @@ async function buildAll() {
   await build({
     ...cli,
     entryPoints: { boot: 'src/cli/boot.ts' },
-    define: { ...common.define, __BUNDLES__: JSON.stringify(bundles) },
+    define: { ...common.define, __BUNDLE_HASH__: JSON.stringify(hashOf('main.cjs')) },
   });
   writeWasmFiles(`${tmp}/cli`);
   writeFileSync(`${tmp}/cli/import-esm.cjs`, IMPORT_ESM_FILE);
   // The code cache loader reads the bundle as latin1 (faster than UTF-8): it must be ASCII, as
   // esbuild writes by default (non-ASCII characters in strings escaped, comments dropped).
-  const scripts = [
-    'main.cjs',
-    ...COMMAND_BUNDLES.map((n) => `command-${n}.cjs`),
-    ...Object.keys(CHUNKS).map((n) => `chunk-${n}.cjs`),
-  ];
+  const scripts = ['main.cjs', ...Object.keys(CHUNKS).map((n) => `chunk-${n}.cjs`)];
   for (const name of [...scripts, 'boot.cjs']) {
     const at = readFileSync(`${tmp}/cli/${name}`).findIndex((byte) => byte > 0x7f);
     if (at >= 0)

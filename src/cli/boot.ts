@@ -1,5 +1,5 @@
-// What bin/mtls-oauth runs: the CLI bundle (main.cjs, or the command's own command-<name>.cjs,
-// beside this file in dist/cli/) through the code cache loader. Built to dist/cli/boot.cjs.
+// What bin/mtls-oauth runs: the CLI bundle (main.cjs, beside this file in dist/cli/) through the
+// code cache loader. Built to dist/cli/boot.cjs.
 
 import { join } from 'node:path';
 import { UNDICI_V8_FLAGS } from '../core/transport/wasm-flags.ts';
@@ -19,12 +19,7 @@ const key = cacheKeyFor(process.argv.slice(2), __COMMANDS__);
 // key start with the same flags.
 if (!withoutHttp(key)) require('node:v8').setFlagsFromString(UNDICI_V8_FLAGS);
 
-/** The bundles' content hashes: main.cjs's, and each command bundle's by command (scripts/build.mjs). */
-declare const __BUNDLES__: { main: string; commands: Record<string, string> };
-// The command's own bundle when the build made one (the whole CLI with only that command: less to
-// read and deserialise), else the whole CLI.
-const own = Object.hasOwn(__BUNDLES__.commands, key);
-const bundle = own ? `command-${key}` : 'main';
+declare const __BUNDLE_HASH__: string;
 // Help or the version alone: a page the build rendered (help-page.ts); everything else, the CLI.
 if (!printHelpPage(process.argv.slice(2), __dirname)) {
   // The run is over once the event loop is empty: every answer written, every socket closed. Node
@@ -32,9 +27,9 @@ if (!printHelpPage(process.argv.slice(2), __dirname)) {
   // nothing left to lose: the process ends at once. Other exit listeners of ours run first
   // (code-cache.ts prepends its own).
   process.on('exit', (code) => process.exit(code));
-  requireWithCodeCache(join(__dirname, `${bundle}.cjs`), {
+  requireWithCodeCache(join(__dirname, 'main.cjs'), {
     Module: module.constructor as CodeCacheOptions['Module'],
     key,
-    bundleHash: own ? __BUNDLES__.commands[key] : __BUNDLES__.main,
+    bundleHash: __BUNDLE_HASH__,
   });
 }

@@ -83,7 +83,6 @@ test('npm pack: the tarball installs into an empty directory and runs `mtls-oaut
     'dist/cli/llhttp.wasm',
     'dist/cli/chunk-jose.cjs',
     'dist/cli/chunk-forge.cjs',
-    'dist/cli/command-smoke.cjs',
     'dist/index.js',
     'bin/package.json',
   ])
@@ -193,10 +192,9 @@ export const wrong: Settings = { issuer: 42 };
     });
     assert.equal(smoke.status, 0, `${smoke.stdout}\n${smoke.stderr}`);
     // The installed CLI keeps its code cache beside its bundle (writable here), one per command
-    // (smoke runs from its own bundle, certs from main.cjs with the node-forge chunk); help alone
-    // (above) printed a page and needed none.
+    // (certs with the node-forge chunk's); help alone (above) printed a page and needed none.
     const caches = readdirSync(join(installed, 'dist', 'cli', '.code-cache'));
-    for (const prefix of ['main.certs.', 'chunk-forge.certs.', 'command-smoke.smoke.']) {
+    for (const prefix of ['main.certs.', 'chunk-forge.certs.', 'main.smoke.']) {
       assert.ok(
         caches.some((f) => f.startsWith(prefix)),
         caches.join(' '),
