@@ -93,6 +93,16 @@ export function cliEnv(extra = {}) {
   return { ...env, ...extra };
 }
 
+/**
+ * Removes the CLI's code caches (dist/cli/.code-cache). A cache holds what the run that wrote it
+ * compiled, and a command shares one across sections (the token section runs `smoke --steps`
+ * without discovery): each section starts empty, so that its first run (a warm-up) writes the
+ * cache its runs use, as a user's repeated runs of one command would.
+ */
+export function freshCodeCaches() {
+  rmSync(join(ROOT, 'dist', 'cli', '.code-cache'), { recursive: true, force: true });
+}
+
 /** `--cert --key --ca` of the CLI for PEM files { clientCert, clientKey, ca }. */
 export const tlsArgs = (f) => ['--cert', f.clientCert, '--key', f.clientKey, '--ca', f.ca];
 

@@ -18,6 +18,7 @@ import {
   curlForm,
   curlToken,
   floorProgram,
+  freshCodeCaches,
   isMain,
   medians,
   ms,
@@ -67,6 +68,7 @@ export function benchSmoke({ runs = 15, log = console.log } = {}) {
         revocation: a.revocation_endpoint,
       });
 
+      freshCodeCaches(); // the warm-up writes this section's (bench-lib.mjs)
       // Warm-up: disk caches, the IdP's first requests; and a check that both runs pass.
       timed(process.execPath, ['-e', '0']);
       const check = JSON.parse(timed(process.execPath, [...five, '--json'], { env }).stdout);

@@ -22,6 +22,7 @@ import {
   curlForm,
   curlToken,
   floorProgram,
+  freshCodeCaches,
   isMain,
   medians,
   ms,
@@ -82,6 +83,7 @@ export function benchToken({ runs = 15, log = console.log } = {}) {
         revocation: a.revocation_endpoint,
       });
 
+      freshCodeCaches(); // the warm-up writes this section's (bench-lib.mjs)
       // Warm-up (disk caches, the IdP's first requests, the CLI's code cache), and checks that the
       // user's run is discovery + token + binding by introspection, and the sequence the four
       // requests on one connection.
