@@ -53,7 +53,7 @@ const cli = {
 };
 // The CLI bundle carries its own CommonJS wrapper: as a script (code-cache.ts compiles it with
 // vm.Script) it evaluates to the module function, so V8 compiles the file's string as it was read
-// rather than a 1.2 MB copy with a wrapper around it (about 4 ms a run). Run by Node as a CommonJS
+// rather than a copy of the whole bundle with a wrapper around it (about 4 ms a run). Run by Node as a CommonJS
 // module (`node dist/cli/main.cjs`), it calls that function with Node's own arguments.
 // esbuild shifts the source map by the banner.
 const selfWrapped = {

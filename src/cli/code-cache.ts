@@ -4,9 +4,10 @@
 //
 // A cache holds the bytecode of the functions that ran, so there is one per command (the functions
 // `token` needs are not those `--help` needs): the first run of a command that goes through writes
-// it when the process exits, later runs of that command load it. V8 rejects a cache made by another V8 version
-// or other flags (the file is then written again), but checks the source only by its length: the
-// file name carries a hash of the bundle (made by the build), so another build never meets it.
+// it when the process exits, later runs of that command load it. V8 rejects a cache made by another
+// V8 version or other flags (the file is then written again), but checks the source only by its
+// length: the file name carries a hash of the bundle (made by the build), so another build never
+// meets it.
 //
 // Where: `.code-cache/` beside the bundle, when that is writable (a checkout, npx), else the user's
 // cache directory. Never a shared folder such as /tmp: bytecode is code, and another user must not
@@ -79,9 +80,9 @@ export interface CodeCacheLoad extends CodeCacheOutcome {
 }
 
 /**
- * Loads `bundle` (a CommonJS file that wraps itself, as the build writes it) as a module, compiled with its code cache when there is one;
- * schedules writing the cache at process exit when there was none or V8 rejected it, if the run
- * went through.
+ * Loads `bundle` (a CommonJS file that wraps itself, as the build writes it) as a module, compiled
+ * with its code cache when there is one; schedules writing the cache at process exit when there was
+ * none or V8 rejected it, if the run went through.
  */
 export function requireWithCodeCache(bundle: string, opts: CodeCacheOptions): CodeCacheLoad {
   const env = opts.env ?? process.env;
